@@ -1,0 +1,59 @@
+"""Backbones in plain torch, a registry of their configs, and `create(name, weights)`.
+
+Each backbone maps (B, 3, T, H, W) to logits and splits into head and tail at a named stage
+(`model.split("res3")`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from . import slowonly, video_resnet  # noqa: F401  (importing registers the architectures)
+from .base import StagedBackbone
+from .registry import InputSpec, ModelConfig, WeightsSpec, get_config, list_models, load_labels
+
+__all__ = [
+    "InputSpec",
+    "ModelConfig",
+    "StagedBackbone",
+    "WeightsSpec",
+    "create",
+    "get_config",
+    "list_models",
+    "load_labels",
+    "load_state_dict_file",
+]
+
+
+def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a checkpoint in its publisher's layout (bare state_dict, or under `model_state`,
+    `state_dict` or `model`), only ever with `weights_only=True`."""
+    checkpoint = torch.load(Path(path), map_location="cpu", weights_only=True)
+    for key in ("model_state", "state_dict", "model"):
+        if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
+            checkpoint = checkpoint[key]
+            break
+    if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise ValueError(f"{path} does not hold a state_dict of tensors")
+    return checkpoint
+
+
+def create(name: str, weights: str | Path | None = None) -> StagedBackbone:
+    """Build backbone `name` in eval mode; `weights` is a checkpoint file or None (random init)."""
+    config = get_config(name)
+    model = config.builder(config.num_classes)
+    if weights is not None:
+        state = load_state_dict_file(weights)
+        expected = model.state_dict()
+        missing = sorted(expected.keys() - state.keys())
+        unexpected = sorted(state.keys() - expected.keys())
+        wrong_shape = sorted(k for k in expected.keys() & state.keys() if expected[k].shape != state[k].shape)
+        if missing or unexpected or wrong_shape:
+            raise ValueError(
+                f"{weights} does not fit {name}: missing {missing[:3]}, unexpected {unexpected[:3]}, "
+                f"wrong shape {wrong_shape[:3]}"
+            )
+        model.load_state_dict(state)
+    return model.eval()

@@ -1,0 +1,47 @@
+"""A backbone as an ordered list of named stages, so it can be cut into a head and a tail.
+
+Every architecture in this package subclasses `StagedBackbone` and lists its stages in order
+(`stem`, `res2` ... `res5`, `classifier`). The head and the tail returned by `split` are
+`nn.Sequential`s over the *same* stage modules (no copies), so `tail(head(x))` runs exactly the
+operations of `model(x)` and the results are bit-identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class StagedBackbone(nn.Module):
+    """Base class: subclasses implement `named_stages` in forward order."""
+
+    def named_stages(self) -> list[tuple[str, nn.Module]]:
+        raise NotImplementedError
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [name for name, _ in self.named_stages()]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for _, stage in self.named_stages():
+            x = stage(x)
+        return x
+
+    def split(self, after: str) -> tuple[nn.Sequential, nn.Sequential]:
+        """Cut after stage `after`: returns (head, tail) sharing this model's parameters."""
+        names = self.stage_names
+        splittable = names[:-1]  # the classifier must stay in the tail
+        if after not in splittable:
+            raise ValueError(f"cannot split after {after!r}; choose one of {splittable}")
+        cut = names.index(after) + 1
+        stages = self.named_stages()
+        return _sequential(stages[:cut]), _sequential(stages[cut:])
+
+
+def _sequential(stages: Sequence[tuple[str, nn.Module]]) -> nn.Sequential:
+    seq = nn.Sequential()
+    for name, module in stages:
+        seq.add_module(name, module)
+    return seq

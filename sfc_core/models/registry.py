@@ -1,0 +1,83 @@
+"""Registry of backbone configurations (timm-style): name -> builder, input spec, label set.
+
+Architecture files call `register(ModelConfig(...))` at import time; `sfc_core.models` imports
+them all, so `create(name)` and `list_models()` see every entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from torch import nn
+
+LABEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "labels"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How one ordinary clip for this backbone is sampled and preprocessed."""
+
+    frames: int  # frames per clip
+    stride: int  # source frames between sampled frames
+    short_side: int  # resize the short side to this many pixels
+    crop: int  # square crop size
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Where a published checkpoint lives and how to verify it (used by sfc_core.weights)."""
+
+    url: str
+    sha256: str | None = None
+    size_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    builder: Callable[[int], nn.Module]  # num_classes -> backbone
+    input_spec: InputSpec
+    label_set: str  # file stem under assets/labels/
+    num_classes: int
+    default_split: str = "res3"
+    description: str = ""
+    weights: WeightsSpec | None = field(default=None)
+
+    def labels(self) -> list[str]:
+        return load_labels(self.label_set)
+
+
+_REGISTRY: dict[str, ModelConfig] = {}
+
+
+def register(config: ModelConfig) -> ModelConfig:
+    if config.name in _REGISTRY:
+        raise ValueError(f"model {config.name!r} is registered twice")
+    _REGISTRY[config.name] = config
+    return config
+
+
+def get_config(name: str) -> ModelConfig:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def list_models() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+@lru_cache(maxsize=None)
+def _read_labels(label_set: str) -> tuple[str, ...]:
+    path = LABEL_DIR / f"{label_set}.txt"
+    return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+
+
+def load_labels(label_set: str) -> list[str]:
+    return list(_read_labels(label_set))

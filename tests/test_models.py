@@ -1,0 +1,80 @@
+"""Backbones: parity with the reference implementations, exact head/tail split, registry."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from sfc_core import models
+from tests.references import pytorchvideo_hub, randomize_, torchvision_video_models
+
+
+def _max_logit_diff(ours: torch.nn.Module, reference: torch.nn.Module, x: torch.Tensor) -> float:
+    result = ours.load_state_dict(reference.state_dict(), strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    with torch.no_grad():
+        return (ours(x) - reference(x)).abs().max().item()
+
+
+@pytest.mark.parametrize("name", ["r2plus1d_18", "r3d_18"])
+def test_video_resnet_matches_torchvision(name: str) -> None:
+    reference = randomize_(getattr(torchvision_video_models(), name)(), seed=1)
+    ours = models.create(name)
+    assert ours.state_dict().keys() == reference.state_dict().keys()
+    x = torch.randn(2, 3, 16, 112, 112)
+    assert _max_logit_diff(ours, reference, x) < 1e-4
+
+
+@pytest.mark.parametrize("size", [224, 256])
+def test_slowonly_matches_pytorchvideo_slow_r50(size: int) -> None:
+    reference = randomize_(pytorchvideo_hub().slow_r50(pretrained=False), seed=2)
+    ours = models.create("slowonly_r50")
+    assert ours.state_dict().keys() == reference.state_dict().keys()
+    x = torch.randn(1, 3, 8, size, size)
+    assert _max_logit_diff(ours, reference, x) < 1e-4
+
+
+@pytest.mark.parametrize("name", models.list_models())
+def test_head_tail_split_is_exact_at_every_stage(name: str) -> None:
+    spec = models.get_config(name).input_spec
+    model = randomize_(models.create(name), seed=3)
+    x = torch.randn(1, 3, spec.frames, spec.crop, spec.crop)
+    with torch.no_grad():
+        full = model(x)
+        for stage in model.stage_names[:-1]:
+            head, tail = model.split(stage)
+            assert torch.equal(tail(head(x)), full), stage
+
+
+def test_split_shares_parameters_and_rejects_unknown_stage() -> None:
+    model = models.create("tiny")
+    head, tail = model.split("res3")
+    model_params = {id(p) for p in model.parameters()}
+    assert {id(p) for p in head.parameters()} | {id(p) for p in tail.parameters()} == model_params
+    with pytest.raises(ValueError, match="cannot split after 'classifier'"):
+        model.split("classifier")
+
+
+def test_create_loads_publisher_checkpoint_layout(tmp_path) -> None:
+    source = randomize_(models.create("tiny"), seed=4)
+    path = tmp_path / "ckpt.pyth"
+    torch.save({"model_state": source.state_dict(), "epoch": 3}, path)  # pytorchvideo's layout
+    loaded = models.create("tiny", weights=path)
+    x = torch.randn(1, 3, 16, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), source(x))
+
+
+def test_create_rejects_checkpoint_of_another_model(tmp_path) -> None:
+    path = tmp_path / "other.pth"
+    torch.save(models.create("tiny").state_dict(), path)
+    with pytest.raises(ValueError, match="does not fit r3d_18"):
+        models.create("r3d_18", weights=path)
+
+
+def test_registry_entries_have_labels_for_every_class() -> None:
+    for name in models.list_models():
+        config = models.get_config(name)
+        assert len(config.labels()) == config.num_classes
+    with pytest.raises(KeyError, match="unknown model 'nope'"):
+        models.get_config("nope")
