@@ -10,8 +10,8 @@ import numpy as np
 
 
 def gray_level(index: int) -> int:
-    """The flat gray level written into frame `index` of a ramp clip (stays well inside 0..255)."""
-    return 10 + 2 * index % 230
+    """The flat gray level of frame `index` in a ramp clip: distinct for index < 115."""
+    return 10 + (2 * index) % 230
 
 
 def write_frames(
@@ -21,10 +21,11 @@ def write_frames(
     codec: str = "libx264",
     rotation: int | None = None,
     options: dict[str, str] | None = None,
+    container_options: dict[str, str] | None = None,
 ) -> Path:
     """Encode RGB uint8 frames (H, W, 3) to `path`; the container comes from the extension."""
     height, width = frames[0].shape[:2]
-    with av.open(str(path), mode="w") as container:
+    with av.open(str(path), mode="w", options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
@@ -50,3 +51,34 @@ def write_noise_clip(path: Path, num_frames: int, width: int, height: int, fps: 
     rng = np.random.default_rng(seed)
     frames = [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(num_frames)]
     return write_frames(path, frames, fps=fps, **kwargs)
+
+
+def write_audio_only(path: Path, seconds: float = 0.5, rate: int = 44100) -> Path:
+    samples = np.sin(np.arange(int(seconds * rate)) * 2 * np.pi * 440 / rate).astype(np.float32)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("aac", rate=rate)
+        for start in range(0, len(samples) - 1024, 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 1024], format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = rate, start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def write_video_without_frames(path: Path) -> Path:
+    """A container with a declared H.264 video stream and not one frame in it."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        container.start_encoding()
+    return path
+
+
+def write_png(path: Path, width: int = 60, height: int = 40) -> Path:
+    """A real PNG image (written by FFmpeg's PNG encoder), whatever the file's extension."""
+    image = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    av.VideoFrame.from_ndarray(image, format="rgb24").save(str(path.with_suffix(".png")))
+    path.with_suffix(".png").replace(path)
+    return path

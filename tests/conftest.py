@@ -19,7 +19,7 @@ def _seed() -> None:
 
 @pytest.fixture(scope="session")
 def ramp_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """120 frames at 30 fps, 96x64; frame i is flat gray of level 2*i (decodable index)."""
+    """110 frames at 30 fps, 96x64, a keyframe every 16; frame i is flat gray `gray_level(i)`."""
     path = tmp_path_factory.mktemp("clips") / "ramp.mp4"
-    write_gray_ramp_clip(path, num_frames=120, width=96, height=64, fps=30)
+    write_gray_ramp_clip(path, num_frames=110, width=96, height=64, fps=30, options={"g": "16"})
     return path

@@ -6,6 +6,7 @@ Each backbone maps (B, 3, T, H, W) to logits and splits into head and tail at a 
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -30,7 +31,14 @@ __all__ = [
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a checkpoint in its publisher's layout (bare state_dict, or under `model_state`,
     `state_dict` or `model`), only ever with `weights_only=True`."""
-    checkpoint = torch.load(Path(path), map_location="cpu", weights_only=True)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{path.name} is not a readable PyTorch checkpoint ({first_line})") from None
     for key in ("model_state", "state_dict", "model"):
         if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
             checkpoint = checkpoint[key]

@@ -1,0 +1,248 @@
+"""Dense and SFC recognizers over the same backbone, returning one `Result` type.
+
+Dense: decode the 10x3 plan's frames, run the whole backbone on every view (all in one batch, or
+in chunks of `batch_size` to bound memory), average the softmax. SFC: decode one long clip, run
+the head once, compress with SFC to the temporal size the tail expects, run the tail once.
+Input time (probe + decode + preprocess) and model time are measured separately.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import sampling, transforms
+from .models import ModelConfig, StagedBackbone
+from .profiling import Measurement, measure
+from .sampling import SamplingPlan
+from .sfc import SFC
+from .video import VideoInfo, decode_frames, probe
+
+TOP_K = 5
+
+
+@dataclass
+class KeptFrames:
+    positions: list[int]  # kept temporal positions of the head's output
+    frame_indices: list[int]  # representative source frame of each kept position
+    timestamps_s: list[float]
+    scores: list[float]
+
+
+@dataclass
+class Result:
+    mode: str  # "dense" or "sfc"
+    model: str
+    labels: list[str]
+    probabilities: np.ndarray  # (num_classes,)
+    video: VideoInfo
+    plan: SamplingPlan
+    frame_indices: list[list[int]]  # source frame actually decoded, per clip and sample
+    timestamps_s: list[list[float]]
+    crop_boxes: list[tuple[int, int, int]]  # (y, x, size) in resized-frame pixels
+    measurement: Measurement
+    decode_time_s: float
+    notes: list[str] = field(default_factory=list)
+    # SFC only
+    kept: KeptFrames | None = None
+    scores: list[float] | None = None  # every head temporal position
+    position_frames: list[list[int]] | None = None  # source frames each head position covers
+    attention: np.ndarray | None = None  # (T_head, Hk, Wk) mean attention per key position
+
+    def top(self, k: int = TOP_K) -> list[tuple[str, float]]:
+        order = np.argsort(-self.probabilities)[:k]
+        return [(self.labels[i], float(self.probabilities[i])) for i in order]
+
+    def to_dict(self) -> dict:
+        """The stable JSON shape read by the app, the bench and outside tools."""
+        data = {
+            "top5": [[label, p] for label, p in self.top(TOP_K)],
+            "model_time_s": self.measurement.model_time_s,
+            "decode_time_s": self.decode_time_s,
+            "peak_memory_bytes": self.measurement.peak_memory_bytes,
+            "flops": self.measurement.flops,
+            "device": self.measurement.device,
+            "num_views": self.plan.num_views,
+            "frames_decoded": len(self.plan.unique_indices()),
+            "notes": list(self.notes),
+        }
+        if self.kept is not None:
+            data.update(
+                kept_frames=self.kept.frame_indices,
+                kept_timestamps_s=self.kept.timestamps_s,
+                kept_positions=self.kept.positions,
+                scores=self.scores,
+                sampled_frames=self.frame_indices[0],
+            )
+        return data
+
+
+@dataclass
+class _Inputs:
+    video: VideoInfo
+    views: torch.Tensor  # (V, 3, T, crop, crop)
+    frame_indices: list[list[int]]
+    timestamps_s: list[list[float]]
+    crop_boxes: list[tuple[int, int, int]]
+    notes: list[str]
+    seconds: float
+
+
+def load_views(path: str | Path, config: ModelConfig, plan_for) -> tuple[SamplingPlan, _Inputs]:
+    """Probe, plan (`plan_for(num_frames)`), decode only the planned frames, preprocess."""
+    begin = time.perf_counter()
+    spec = config.input_spec
+    info = probe(path)
+    plan = plan_for(info.num_frames)
+    unique = plan.unique_indices()
+    decoded = decode_frames(path, unique, max_short_side=2 * spec.short_side)
+    frames = transforms.resize_short_side(transforms.to_float_frames(decoded.frames), spec.short_side)
+    slot = {index: i for i, index in enumerate(unique)}
+    clips = [[slot[i] for i in clip] for clip in plan.clips]
+    views, boxes = transforms.make_views(frames, clips, plan.crops, spec)
+    source = [[decoded.source_indices[s] for s in clip] for clip in clips]
+    stamps = [[decoded.timestamps_s[s] for s in clip] for clip in clips]
+    notes = list(plan.notes) + decoded.notes
+    return plan, _Inputs(info, views, source, stamps, boxes, notes, time.perf_counter() - begin)
+
+
+class _Recognizer:
+    def __init__(
+        self, model: StagedBackbone, config: ModelConfig, device: torch.device, repeats: int = 1
+    ) -> None:
+        self.model = model.to(device).eval()
+        self.config, self.device, self.repeats = config, device, repeats
+
+    def _result(self, mode: str, plan: SamplingPlan, inputs: _Inputs, probs: torch.Tensor, m: Measurement, **sfc):
+        return Result(
+            mode=mode,
+            model=self.config.name,
+            labels=self.config.labels(),
+            probabilities=probs.float().cpu().numpy(),
+            video=inputs.video,
+            plan=plan,
+            frame_indices=inputs.frame_indices,
+            timestamps_s=inputs.timestamps_s,
+            crop_boxes=inputs.crop_boxes,
+            measurement=m,
+            decode_time_s=inputs.seconds,
+            notes=inputs.notes,
+            **sfc,
+        )
+
+
+class DenseRecognizer(_Recognizer):
+    """The standard multi-view protocol: mean softmax over clips x crops."""
+
+    def __init__(
+        self,
+        model: StagedBackbone,
+        config: ModelConfig,
+        device: torch.device,
+        num_clips: int = 10,
+        num_crops: int = 3,
+        batch_size: int | None = None,
+        repeats: int = 1,
+    ) -> None:
+        super().__init__(model, config, device, repeats)
+        self.num_clips, self.num_crops, self.batch_size = num_clips, num_crops, batch_size
+
+    def plan(self, num_frames: int) -> SamplingPlan:
+        return sampling.dense_plan(num_frames, self.config.input_spec, self.num_clips, self.num_crops)
+
+    @torch.inference_mode()
+    def classify(self, views: torch.Tensor) -> torch.Tensor:
+        """Mean softmax over views (V, 3, T, H, W), in batches of `batch_size` (None: all at once)."""
+        batch = self.batch_size or views.shape[0]
+        total = None
+        for chunk in views.split(batch):
+            probs = self.model(chunk.to(self.device, non_blocking=True)).softmax(dim=1).sum(dim=0)
+            total = probs if total is None else total + probs
+        return total / views.shape[0]
+
+    def __call__(self, path: str | Path) -> Result:
+        plan, inputs = load_views(path, self.config, self.plan)
+        probs, measurement = measure(lambda: self.classify(inputs.views), self.device, self.repeats)
+        return self._result("dense", plan, inputs, probs, measurement)
+
+
+class SFCRecognizer(_Recognizer):
+    """Head on one long clip, SFC to the tail's temporal size, tail once."""
+
+    def __init__(
+        self,
+        model: StagedBackbone,
+        config: ModelConfig,
+        device: torch.device,
+        sfc: SFC | None = None,
+        length: int = 64,
+        split: str | None = None,
+        spatial_stride: int = 1,
+        repeats: int = 1,
+    ) -> None:
+        super().__init__(model, config, device, repeats)
+        self.length = length
+        self.split = split or config.default_split
+        self.head, self.tail = self.model.split(self.split)
+        if sfc is None:
+            channels, keep = head_output_shape(self.head, config.input_spec.frames)
+            sfc = SFC(channels, keep, spatial_stride=spatial_stride)
+        self.sfc = sfc.to(device).eval()
+
+    def plan(self, num_frames: int) -> SamplingPlan:
+        return sampling.sfc_plan(num_frames, self.length)
+
+    @torch.inference_mode()
+    def classify(self, clip: torch.Tensor):
+        features = self.head(clip.to(self.device, non_blocking=True))
+        compressed = self.sfc(features)
+        probs = self.tail(compressed.features).softmax(dim=1)[0]
+        return probs, compressed
+
+    def __call__(self, path: str | Path) -> Result:
+        plan, inputs = load_views(path, self.config, self.plan)
+        (probs, out), measurement = measure(lambda: self.classify(inputs.views), self.device, self.repeats)
+        sampled, stamps = inputs.frame_indices[0], inputs.timestamps_s[0]
+        positions = out.scores.shape[1]
+        windows = position_windows(len(sampled), positions)
+        kept_positions = out.kept[0].tolist()
+        scores = out.scores[0].float().cpu()
+        centre = [window[len(window) // 2] for window in windows]
+        kept = KeptFrames(
+            positions=kept_positions,
+            frame_indices=[sampled[centre[p]] for p in kept_positions],
+            timestamps_s=[stamps[centre[p]] for p in kept_positions],
+            scores=[float(scores[p]) for p in kept_positions],
+        )
+        return self._result(
+            "sfc",
+            plan,
+            inputs,
+            probs,
+            measurement,
+            kept=kept,
+            scores=scores.tolist(),
+            position_frames=[[sampled[s] for s in window] for window in windows],
+            attention=out.attention[0].float().cpu().numpy(),
+        )
+
+
+def head_output_shape(head: torch.nn.Module, frames: int) -> tuple[int, int]:
+    """(channels, temporal positions) of the head's output for one ordinary clip.
+
+    Runs the head on a small spatial size: channels and temporal size do not depend on it.
+    """
+    parameter = next(head.parameters())
+    with torch.no_grad():
+        out = head(torch.zeros(1, 3, frames, 32, 32, device=parameter.device, dtype=parameter.dtype))
+    return out.shape[1], out.shape[2]
+
+
+def position_windows(num_samples: int, num_positions: int) -> list[list[int]]:
+    """Which sampled frames (0..num_samples-1) each head temporal position covers."""
+    edges = np.linspace(0, num_samples, num_positions + 1).round().astype(int)
+    return [list(range(edges[t], max(edges[t] + 1, edges[t + 1]))) for t in range(num_positions)]

@@ -1,0 +1,159 @@
+"""CLI: classify a video with SFC and/or dense sampling and print the side-by-side measurements.
+
+    python -m sfc_core.predict VIDEO --model NAME [--weights PATH | --random-weights]
+        [--mode sfc|dense|both] [--json OUT]
+
+The JSON written by --json is a stable interface (the app and the bench read it): top-level
+`dense` and `sfc` objects (null when that mode did not run), each with `top5`, `model_time_s`,
+`decode_time_s`, `peak_memory_bytes`, `flops`, `device`; `sfc` also has `kept_frames`,
+`kept_timestamps_s` and `scores`; and `ratios` (dense / SFC) with `time`, `memory`, `flops`.
+Bad input exits with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from . import models
+from .device import pick_device
+from .pipeline import DenseRecognizer, Result, SFCRecognizer
+from .video import VideoError
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sfc_core.predict", description="SFC vs dense-sampling action recognition on one video."
+    )
+    parser.add_argument("video", type=Path)
+    parser.add_argument("--model", default="tiny", choices=models.list_models())
+    weights = parser.add_mutually_exclusive_group()
+    weights.add_argument("--weights", type=Path, help="backbone checkpoint in its publisher's layout")
+    weights.add_argument(
+        "--random-weights", action="store_true", help="use random backbone weights (timing only: labels are noise)"
+    )
+    parser.add_argument("--mode", choices=("sfc", "dense", "both"), default="both")
+    parser.add_argument("--length", type=int, default=64, help="SFC long-clip length in frames")
+    parser.add_argument("--split", default=None, help="stage after which the head ends (default: the model's)")
+    parser.add_argument("--spatial-stride", type=int, default=1, help="SFC spatial compression")
+    parser.add_argument("--clips", type=int, default=10, help="dense: clips along time")
+    parser.add_argument("--crops", type=int, default=3, choices=(1, 3), help="dense: crops per clip")
+    parser.add_argument("--batch-size", type=int, default=None, help="dense: views per batch (default: all)")
+    parser.add_argument("--repeats", type=int, default=1, help="timed repeats after the warm-up")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--json", type=Path, default=None, help="write the result JSON here")
+    return parser
+
+
+def _ratio(dense: float, sfc: float) -> float | None:
+    return dense / sfc if sfc > 0 else None
+
+
+def report(args: argparse.Namespace, dense: Result | None, sfc: Result | None) -> dict:
+    any_result = dense or sfc
+    ratios = None
+    if dense and sfc:
+        ratios = {
+            "time": _ratio(dense.measurement.model_time_s, sfc.measurement.model_time_s),
+            "memory": _ratio(dense.measurement.peak_memory_bytes, sfc.measurement.peak_memory_bytes),
+            "flops": _ratio(dense.measurement.flops, sfc.measurement.flops),
+        }
+    return {
+        "model": args.model,
+        "weights": "random" if args.random_weights else str(args.weights),
+        "sfc_weights": "untrained (zero-initialised output: pure TopK selection, random scorer)",
+        "video": asdict(any_result.video),
+        "settings": {
+            "length": args.length,
+            "split": args.split or models.get_config(args.model).default_split,
+            "spatial_stride": args.spatial_stride,
+            "clips": args.clips,
+            "crops": args.crops,
+            "batch_size": args.batch_size,
+            "repeats": args.repeats,
+        },
+        "dense": dense.to_dict() if dense else None,
+        "sfc": sfc.to_dict() if sfc else None,
+        "ratios": ratios,
+    }
+
+
+def format_table(data: dict) -> str:
+    modes = [m for m in ("dense", "sfc") if data[m]]
+    rows = [("", *[m.upper() for m in modes])]
+    for rank in range(5):
+        rows.append(
+            (f"top-{rank + 1}", *[f"{data[m]['top5'][rank][0][:28]} {data[m]['top5'][rank][1]:.3f}" for m in modes])
+        )
+    rows += [
+        ("views", *[str(data[m]["num_views"]) for m in modes]),
+        ("model time", *[f"{data[m]['model_time_s']:.3f} s" for m in modes]),
+        ("decode time", *[f"{data[m]['decode_time_s']:.3f} s" for m in modes]),
+        ("peak memory", *[f"{data[m]['peak_memory_bytes'] / 2**20:.0f} MiB" for m in modes]),
+        ("FLOPs", *[f"{data[m]['flops'] / 1e9:.1f} G" for m in modes]),
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    if data["ratios"]:
+        r = data["ratios"]
+        lines.append(
+            "dense / SFC: "
+            + ", ".join(f"{k} {v:.2f}x" if v else f"{k} n/a" for k, v in r.items())
+        )
+    if data["sfc"]:
+        lines.append(f"SFC kept frames: {data['sfc']['kept_frames']}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> dict:
+    config = models.get_config(args.model)
+    if args.weights is None and not args.random_weights:
+        raise ValueError(
+            f"no weights for {args.model!r}: pass --weights PATH, or --random-weights to measure the "
+            "architecture with random weights"
+        )
+    device = pick_device(args.device)
+    model = models.create(args.model, weights=args.weights)
+    dense = sfc = None
+    if args.mode in ("dense", "both"):
+        dense = DenseRecognizer(model, config, device, args.clips, args.crops, args.batch_size, args.repeats)(args.video)
+    if args.mode in ("sfc", "both"):
+        recognizer = SFCRecognizer(
+            model, config, device, length=args.length, split=args.split, spatial_stride=args.spatial_stride,
+            repeats=args.repeats,
+        )
+        sfc = recognizer(args.video)
+    return report(args, dense, sfc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        data = run(args)
+    except (VideoError, ValueError, FileNotFoundError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.random_weights:
+        print("RANDOM WEIGHTS: the labels below are noise; times, memory and FLOPs are real.")
+    notes = (data["dense"] or {}).get("notes", []) + (data["sfc"] or {}).get("notes", [])
+    for note in dict.fromkeys(notes):
+        print(f"note: {note}")
+    print(f"model: {args.model} on {(data['sfc'] or data['dense'])['device']}; SFC: {data['sfc_weights']}")
+    print(format_table(data))
+    if args.json:
+        args.json.write_text(json.dumps(data, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    sys.exit(main())

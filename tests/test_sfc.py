@@ -1,0 +1,141 @@
+"""The SFC module: shapes, exact selection at zero init, gradients, parity with a float64
+second implementation, chunked attention, bounded memory at 64 frames."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sfc_core.profiling import PeakMemory
+from sfc_core.sfc import SFC, chunked_attention
+
+
+def _trained_like(module: SFC, seed: int = 0) -> SFC:
+    """Give the zero-initialised output projection random weights, as training would."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        module.out.weight.copy_(torch.randn(module.out.weight.shape, generator=generator) * 0.1)
+        module.out.bias.copy_(torch.randn(module.out.bias.shape, generator=generator) * 0.1)
+    return module.eval()
+
+
+@pytest.mark.parametrize("frames,keep,spatial,kv", [(16, 4, 1, 1), (32, 8, 1, 2), (12, 3, 2, 2), (9, 9, 1, 3)])
+def test_output_shapes(frames: int, keep: int, spatial: int, kv: int) -> None:
+    x = torch.randn(2, 24, frames, 8, 10)
+    out = SFC(24, keep, abstraction_channels=16, spatial_stride=spatial, kv_stride=kv).eval()(x)
+    assert out.features.shape == (2, 24, keep, 8 // spatial, 10 // spatial)
+    assert out.kept.shape == (2, keep) and out.scores.shape == (2, frames)
+    assert out.attention.shape == (2, frames, -(-8 // kv), -(-10 // kv))
+    assert torch.all(out.kept[:, 1:] > out.kept[:, :-1]), "kept positions must be in temporal order"
+    torch.testing.assert_close(out.attention.sum(dim=(1, 2, 3)), torch.ones(2))
+
+
+def test_kept_positions_are_the_top_scores() -> None:
+    out = SFC(16, 5, abstraction_channels=8).eval()(torch.randn(3, 16, 20, 4, 4))
+    for b in range(3):
+        expected = set(out.scores[b].topk(5).indices.tolist())
+        assert set(out.kept[b].tolist()) == expected
+
+
+@pytest.mark.parametrize("spatial", [1, 2])
+def test_zero_initialised_output_is_exact_selection(spatial: int) -> None:
+    x = torch.randn(2, 32, 24, 8, 8)
+    out = SFC(32, 6, abstraction_channels=16, spatial_stride=spatial).eval()(x)
+    selected = torch.stack([x[b][:, out.kept[b]] for b in range(2)])
+    if spatial > 1:
+        selected = F.avg_pool3d(selected, (1, spatial, spatial))
+    assert torch.equal(out.features, selected)
+
+
+def test_gradient_reaches_the_scorer_through_kept_and_dropped_positions() -> None:
+    module = SFC(16, 3, abstraction_channels=8).train()
+    x = torch.randn(2, 16, 10, 4, 4)
+    out = module(x, diagnostics=False)
+    out.scores.retain_grad()
+    (out.features * torch.randn_like(out.features)).sum().backward()
+    assert module.scorer.weight.grad.abs().sum() > 0
+    dropped = torch.ones_like(out.scores, dtype=torch.bool).scatter_(1, out.kept, False)
+    assert out.scores.grad[dropped].abs().sum() > 0, "dropped positions must receive gradient too"
+    assert module.abstraction[0].weight.grad.abs().sum() > 0
+
+
+def test_eval_is_deterministic_and_grad_free_path_matches_training_path() -> None:
+    module = _trained_like(SFC(16, 4, abstraction_channels=8))
+    x = torch.randn(1, 16, 12, 6, 6)
+    with torch.no_grad():
+        a, b = module(x), module(x)
+        fused = module(x, diagnostics=False)
+    assert torch.equal(a.features, b.features) and torch.equal(a.attention, b.attention)
+    with_grad = module(x)  # grad enabled: fused attention, diagnostics computed separately
+    torch.testing.assert_close(fused.features, a.features, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(with_grad.features, a.features, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(with_grad.attention, a.attention)
+
+
+def _reference_forward(module: SFC, x: torch.Tensor):
+    """A second, loop-based float64 implementation of the SFC forward pass (one batch item)."""
+    m = {k: v.double() for k, v in module.state_dict().items()}
+    x = x.double()[0]  # (C, T, H, W)
+    C, T, H, W = x.shape
+    a = torch.einsum("oc,cthw->othw", m["abstraction.0.weight"].flatten(1), x)
+    a = F.group_norm(a[None], module.abstraction[1].num_groups, m["abstraction.1.weight"], m["abstraction.1.bias"])[0]
+    a = F.relu(a)
+    a = F.relu(F.conv3d(a[None], m["abstraction.3.weight"], m["abstraction.3.bias"], padding=(1, 0, 0))[0])
+    scores = torch.stack([m["scorer.weight"][0] @ a[:, t].mean(dim=(1, 2)) for t in range(T)]) + m["scorer.bias"]
+    kept = sorted(scores.argsort(descending=True)[: module.keep].tolist())
+    s, kv = module.spatial_stride, module.kv_stride
+    ka = F.avg_pool3d(a[:, kept][None], (1, s, s))[0]
+    kx = F.avg_pool3d(x[:, kept][None], (1, s, s))[0]
+    pa = F.avg_pool3d(a[None], (1, kv, kv), ceil_mode=True)[0]
+    px = F.avg_pool3d(x[None], (1, kv, kv), ceil_mode=True)[0]
+    q = m["query.weight"] @ ka.flatten(1)  # (D, Nq)
+    k = m["key.weight"] @ pa.flatten(1)  # (D, Nk)
+    v = m["value.weight"] @ px.flatten(1)  # (D, Nk)
+    weights = torch.softmax(q.T @ k / q.shape[0] ** 0.5, dim=1)  # (Nq, Nk)
+    attended = weights @ v.T  # (Nq, D)
+    delta = (attended @ m["out.weight"].T + m["out.bias"]).T.reshape(kx.shape)
+    return kx + delta, kept, scores, weights.mean(dim=0).reshape(T, *pa.shape[-2:])
+
+
+@pytest.mark.parametrize("spatial,kv", [(1, 1), (2, 2), (1, 3)])
+def test_matches_float64_reference_implementation(spatial: int, kv: int) -> None:
+    module = _trained_like(SFC(20, 4, abstraction_channels=12, spatial_stride=spatial, kv_stride=kv, chunk_elements=50))
+    x = torch.randn(1, 20, 14, 6, 8)
+    with torch.no_grad():
+        out = module(x)
+    features, kept, scores, attention = _reference_forward(module, x)
+    assert out.kept[0].tolist() == kept
+    torch.testing.assert_close(out.scores[0].double(), scores, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(out.features[0].double(), features, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(out.attention[0].double(), attention, atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.parametrize("chunk_elements", [1, 37, 10**9])
+def test_chunked_attention_matches_sdpa_and_float64(chunk_elements: int) -> None:
+    q, k, v = torch.randn(2, 23, 8), torch.randn(2, 31, 8), torch.randn(2, 31, 5)
+    out, key_weight = chunked_attention(q, k, v, chunk_elements)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v), atol=1e-5, rtol=1e-5)
+    weights = torch.softmax(q.double() @ k.double().transpose(1, 2) / 8**0.5, dim=-1)
+    torch.testing.assert_close(out.double(), weights @ v.double(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(key_weight.double(), weights.mean(dim=1), atol=1e-6, rtol=1e-5)
+
+
+def test_rejects_too_few_positions_and_wrong_channels() -> None:
+    module = SFC(8, 6, abstraction_channels=8)
+    with pytest.raises(ValueError, match="keeps 6 temporal positions but the head produced only 4"):
+        module(torch.randn(1, 8, 4, 2, 2))
+    with pytest.raises(ValueError, match="expects 8 channels"):
+        module(torch.randn(1, 9, 8, 2, 2))
+
+
+def test_64_frame_slowonly_head_never_materialises_the_attention_matrix() -> None:
+    """SlowOnly res3 at L=64, 256 px: (1, 512, 64, 32, 32). With full-resolution keys the
+    attention matrix would be 8192 x 65536 floats = 2 GiB; chunking keeps it to 64 MiB pieces."""
+    module = SFC(512, 8, kv_stride=1).eval()
+    x = torch.randn(1, 512, 64, 32, 32)
+    full_matrix_bytes = 8 * 32 * 32 * 64 * 32 * 32 * 4
+    with torch.no_grad(), PeakMemory(torch.device("cpu")) as memory:
+        out = module(x)
+    assert out.features.shape == (1, 512, 8, 32, 32)
+    assert memory.peak_bytes < full_matrix_bytes / 4
