@@ -78,3 +78,14 @@ def test_registry_entries_have_labels_for_every_class() -> None:
         assert len(config.labels()) == config.num_classes
     with pytest.raises(KeyError, match="unknown model 'nope'"):
         models.get_config("nope")
+
+
+class _NotATensor:
+    pass
+
+
+def test_checkpoints_load_only_with_weights_only(tmp_path) -> None:
+    path = tmp_path / "pickled_object.pth"
+    torch.save({"model_state": {"w": torch.ones(1)}, "extra": _NotATensor()}, path)
+    with pytest.raises(ValueError, match="is not a readable PyTorch checkpoint"):
+        models.load_state_dict_file(path)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Create .venv and install SFC Studio into it from scratch.
+#   bash scripts/install.sh app   # the app and library
+#   bash scripts/install.sh dev   # + test dependencies and the parity-test references
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what="${1:-app}"
+python3 -m venv .venv
+pip=".venv/bin/python -m pip"
+$pip install --quiet --upgrade pip
+$pip install --quiet torch==2.13.0          # first, so nothing else pulls a CUDA build
+$pip install --quiet -r requirements.txt
+if [ "$what" = "dev" ]; then
+  $pip install --quiet -r requirements-dev.txt
+  $pip install --quiet --no-deps -r requirements-refs.txt
+fi
+echo "installed ($what) into .venv"

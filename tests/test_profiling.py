@@ -1,0 +1,69 @@
+"""Measurement helpers: FLOPs by hand, warm-up excluded from timing, memory sees allocations."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from sfc_core.device import pick_device
+from sfc_core.profiling import PeakMemory, count_flops, measure
+
+CPU = torch.device("cpu")
+
+
+def test_flops_of_a_tiny_conv_net_match_a_hand_count() -> None:
+    net = nn.Sequential(nn.Conv3d(3, 4, (1, 3, 3), bias=False), nn.Flatten(), nn.Linear(4 * 2 * 3 * 3, 5))
+    x = torch.randn(2, 3, 2, 5, 5)
+    _, flops = count_flops(lambda: net(x))
+    # conv: output 2x4x2x3x3 = 144 positions, each 3*1*3*3 = 27 multiply-adds; linear: 2 x 72 x 5.
+    conv_macs = 2 * 4 * 2 * 3 * 3 * 27
+    linear_macs = 2 * 72 * 5
+    assert flops == 2 * (conv_macs + linear_macs)
+
+
+def test_timing_excludes_the_warm_up_call() -> None:
+    calls = []
+
+    def slow_first_call() -> int:
+        time.sleep(0.5 if not calls else 0.01)
+        calls.append(1)
+        return len(calls)
+
+    result, measurement = measure(slow_first_call, CPU, repeats=3)
+    assert len(calls) == 4 and result == 4
+    assert measurement.model_time_s < 0.1 and len(measurement.model_times_s) == 3
+    assert all(t >= 0.009 for t in measurement.model_times_s)
+
+
+@pytest.mark.parametrize("force_sampling", [False, True])
+def test_peak_memory_sees_a_deliberate_allocation(force_sampling: bool) -> None:
+    size = 300 * 2**20
+    with PeakMemory(CPU, force_sampling=force_sampling) as memory:
+        block = np.ones(size, dtype=np.uint8)  # touched pages: really resident
+        time.sleep(0.01)
+        del block
+    assert size * 0.95 < memory.peak_bytes < size * 1.3
+
+
+def test_peak_memory_of_measure_reflects_the_model_work() -> None:
+    def allocate() -> float:
+        return torch.ones(64 * 2**20 // 4).sum().item()  # 64 MiB float32
+
+    _, measurement = measure(allocate, CPU)
+    assert 60 * 2**20 < measurement.peak_memory_bytes < 100 * 2**20
+    assert measurement.flops == 0 and measurement.device.startswith("CPU")
+
+
+def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SFC_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert pick_device().type == expected
+    assert pick_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("SFC_DEVICE", "cuda")
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            pick_device()
