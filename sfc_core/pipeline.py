@@ -82,7 +82,9 @@ class Result:
 
 
 @dataclass
-class _Inputs:
+class PreparedInputs:
+    """Everything decoded and preprocessed for one plan, plus how long that took."""
+
     video: VideoInfo
     views: torch.Tensor  # (V, 3, T, crop, crop)
     frame_indices: list[list[int]]
@@ -92,7 +94,7 @@ class _Inputs:
     seconds: float
 
 
-def load_views(path: str | Path, config: ModelConfig, plan_for) -> tuple[SamplingPlan, _Inputs]:
+def load_views(path: str | Path, config: ModelConfig, plan_for) -> tuple[SamplingPlan, PreparedInputs]:
     """Probe, plan (`plan_for(num_frames)`), decode only the planned frames, preprocess."""
     begin = time.perf_counter()
     spec = config.input_spec
@@ -107,7 +109,7 @@ def load_views(path: str | Path, config: ModelConfig, plan_for) -> tuple[Samplin
     source = [[decoded.source_indices[s] for s in clip] for clip in clips]
     stamps = [[decoded.timestamps_s[s] for s in clip] for clip in clips]
     notes = list(plan.notes) + decoded.notes
-    return plan, _Inputs(info, views, source, stamps, boxes, notes, time.perf_counter() - begin)
+    return plan, PreparedInputs(info, views, source, stamps, boxes, notes, time.perf_counter() - begin)
 
 
 class _Recognizer:
@@ -117,7 +119,7 @@ class _Recognizer:
         self.model = model.to(device).eval()
         self.config, self.device, self.repeats = config, device, repeats
 
-    def _result(self, mode: str, plan: SamplingPlan, inputs: _Inputs, probs: torch.Tensor, m: Measurement, **sfc):
+    def _result(self, mode: str, plan: SamplingPlan, inputs: PreparedInputs, probs: torch.Tensor, m: Measurement, **sfc):
         return Result(
             mode=mode,
             model=self.config.name,

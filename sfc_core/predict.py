@@ -18,8 +18,6 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-import torch
-
 from . import models
 from .device import pick_device
 from .pipeline import DenseRecognizer, Result, SFCRecognizer
@@ -155,5 +153,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    torch.set_grad_enabled(False)
     sys.exit(main())
