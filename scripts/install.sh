@@ -13,5 +13,8 @@ $pip install --quiet -r requirements.txt
 if [ "$what" = "dev" ]; then
   $pip install --quiet -r requirements-dev.txt
   $pip install --quiet --no-deps -r requirements-refs.txt
+  if [ ! -x /usr/bin/chromium ]; then  # the browser tests use Debian's chromium
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
 fi
 echo "installed ($what) into .venv"

@@ -52,6 +52,8 @@ class Result:
     scores: list[float] | None = None  # every head temporal position
     position_frames: list[list[int]] | None = None  # source frames each head position covers
     attention: np.ndarray | None = None  # (T_head, Hk, Wk) mean attention per key position
+    display_frames: np.ndarray | None = None  # (T, crop, crop, 3) uint8: the SFC clip as the model saw it
+    tail_input: torch.Tensor | None = None  # SFC's output, kept for attributions (explain.gradcam)
 
     def top(self, k: int = TOP_K) -> list[tuple[str, float]]:
         order = np.argsort(-self.probabilities)[:k]
@@ -92,6 +94,7 @@ class PreparedInputs:
     crop_boxes: list[tuple[int, int, int]]
     notes: list[str]
     seconds: float
+    display_frames: np.ndarray  # (T, crop, crop, 3) uint8: first clip, first crop, before normalising
 
 
 def load_views(path: str | Path, config: ModelConfig, plan_for) -> tuple[SamplingPlan, PreparedInputs]:
@@ -109,7 +112,10 @@ def load_views(path: str | Path, config: ModelConfig, plan_for) -> tuple[Samplin
     source = [[decoded.source_indices[s] for s in clip] for clip in clips]
     stamps = [[decoded.timestamps_s[s] for s in clip] for clip in clips]
     notes = list(plan.notes) + decoded.notes
-    return plan, PreparedInputs(info, views, source, stamps, boxes, notes, time.perf_counter() - begin)
+    y, x, size = boxes[0]
+    display = frames[clips[0], :, y : y + size, x : x + size].mul(255).round().clamp(0, 255).byte()
+    display = display.permute(0, 2, 3, 1).numpy()
+    return plan, PreparedInputs(info, views, source, stamps, boxes, notes, time.perf_counter() - begin, display)
 
 
 class _Recognizer:
@@ -184,15 +190,18 @@ class SFCRecognizer(_Recognizer):
         length: int = 64,
         split: str | None = None,
         spatial_stride: int = 1,
+        keep: int | None = None,
         repeats: int = 1,
     ) -> None:
+        """`keep` (untrained SFC only) overrides the kept temporal positions; the default is what
+        the head produces for one ordinary clip, i.e. exactly the tail's training shape."""
         super().__init__(model, config, device, repeats)
         self.length = length
         self.split = split or config.default_split
         self.head, self.tail = self.model.split(self.split)
         if sfc is None:
-            channels, keep = head_output_shape(self.head, config.input_spec.frames)
-            sfc = SFC(channels, keep, spatial_stride=spatial_stride)
+            channels, native = head_output_shape(self.head, config.input_spec.frames)
+            sfc = SFC(channels, keep or native, spatial_stride=spatial_stride)
         self.sfc = sfc.to(device).eval()
 
     def plan(self, num_frames: int) -> SamplingPlan:
@@ -230,6 +239,8 @@ class SFCRecognizer(_Recognizer):
             scores=scores.tolist(),
             position_frames=[[sampled[s] for s in window] for window in windows],
             attention=out.attention[0].float().cpu().numpy(),
+            display_frames=inputs.display_frames,
+            tail_input=out.features.detach().cpu(),
         )
 
 

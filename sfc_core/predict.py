@@ -1,7 +1,10 @@
 """CLI: classify a video with SFC and/or dense sampling and print the side-by-side measurements.
 
-    python -m sfc_core.predict VIDEO --model NAME [--weights PATH | --random-weights]
-        [--mode sfc|dense|both] [--json OUT]
+    python -m sfc_core.predict VIDEO [--model NAME] [--weights PATH | --random-weights]
+        [--sfc-weights PATH] [--mode sfc|dense|both] [--json OUT]
+
+With no weights given, a model that ships weights under assets/models/ (the default `tiny`)
+uses them, and its trained SFC with them, offline.
 
 The JSON written by --json is a stable interface (the app and the bench read it): top-level
 `dense` and `sfc` objects (null when that mode did not run), each with `top5`, `model_time_s`,
@@ -21,9 +24,11 @@ from pathlib import Path
 from . import models
 from .device import pick_device
 from .pipeline import DenseRecognizer, Result, SFCRecognizer
+from .sfc import load_sfc
 from .video import VideoError
 
 EXIT_BAD_INPUT = 2
+UNTRAINED_SFC = "untrained (zero-initialised output: pure TopK selection, random scorer)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     weights.add_argument(
         "--random-weights", action="store_true", help="use random backbone weights (timing only: labels are noise)"
     )
+    parser.add_argument("--sfc-weights", type=Path, default=None, help="trained SFC checkpoint (sfc_core.train)")
     parser.add_argument("--mode", choices=("sfc", "dense", "both"), default="both")
-    parser.add_argument("--length", type=int, default=64, help="SFC long-clip length in frames")
+    parser.add_argument("--length", type=int, default=None, help="SFC long-clip length (default: as trained, or 64)")
     parser.add_argument("--split", default=None, help="stage after which the head ends (default: the model's)")
     parser.add_argument("--spatial-stride", type=int, default=1, help="SFC spatial compression")
     parser.add_argument("--clips", type=int, default=10, help="dense: clips along time")
@@ -54,8 +60,10 @@ def _ratio(dense: float, sfc: float) -> float | None:
     return dense / sfc if sfc > 0 else None
 
 
-def report(args: argparse.Namespace, dense: Result | None, sfc: Result | None) -> dict:
-    any_result = dense or sfc
+def build_report(
+    model: str, weights: str, sfc_weights: str, settings: dict, dense: Result | None, sfc: Result | None
+) -> dict:
+    """The stable JSON document (see the module docstring); the app returns the same one."""
     ratios = None
     if dense and sfc:
         ratios = {
@@ -64,19 +72,11 @@ def report(args: argparse.Namespace, dense: Result | None, sfc: Result | None) -
             "flops": _ratio(dense.measurement.flops, sfc.measurement.flops),
         }
     return {
-        "model": args.model,
-        "weights": "random" if args.random_weights else str(args.weights),
-        "sfc_weights": "untrained (zero-initialised output: pure TopK selection, random scorer)",
-        "video": asdict(any_result.video),
-        "settings": {
-            "length": args.length,
-            "split": args.split or models.get_config(args.model).default_split,
-            "spatial_stride": args.spatial_stride,
-            "clips": args.clips,
-            "crops": args.crops,
-            "batch_size": args.batch_size,
-            "repeats": args.repeats,
-        },
+        "model": model,
+        "weights": weights,
+        "sfc_weights": sfc_weights,
+        "video": asdict((dense or sfc).video),
+        "settings": settings,
         "dense": dense.to_dict() if dense else None,
         "sfc": sfc.to_dict() if sfc else None,
         "ratios": ratios,
@@ -110,25 +110,51 @@ def format_table(data: dict) -> str:
     return "\n".join(lines)
 
 
+def resolve_weights(args: argparse.Namespace) -> None:
+    """Fill in the shipped backbone (and its trained SFC) when the user named no weights."""
+    config = models.get_config(args.model)
+    shipped = config.shipped("backbone")
+    if args.weights is None and not args.random_weights:
+        if shipped is None or not shipped.exists():
+            raise ValueError(
+                f"no weights for {args.model!r}: pass --weights PATH, or --random-weights to measure the "
+                "architecture with random weights"
+            )
+        args.weights = shipped
+    if args.sfc_weights is None and args.weights == shipped and config.shipped("sfc") is not None:
+        args.sfc_weights = config.shipped("sfc")
+
+
 def run(args: argparse.Namespace) -> dict:
     config = models.get_config(args.model)
-    if args.weights is None and not args.random_weights:
-        raise ValueError(
-            f"no weights for {args.model!r}: pass --weights PATH, or --random-weights to measure the "
-            "architecture with random weights"
-        )
+    resolve_weights(args)
     device = pick_device(args.device)
     model = models.create(args.model, weights=args.weights)
+    sfc_module, length, split = None, args.length or 64, args.split
+    if args.sfc_weights is not None:
+        sfc_module, meta = load_sfc(args.sfc_weights)
+        length, split = args.length or meta.get("length", 64), args.split or meta.get("split")
     dense = sfc = None
     if args.mode in ("dense", "both"):
         dense = DenseRecognizer(model, config, device, args.clips, args.crops, args.batch_size, args.repeats)(args.video)
     if args.mode in ("sfc", "both"):
         recognizer = SFCRecognizer(
-            model, config, device, length=args.length, split=args.split, spatial_stride=args.spatial_stride,
-            repeats=args.repeats,
+            model, config, device, sfc=sfc_module, length=length, split=split,
+            spatial_stride=args.spatial_stride, repeats=args.repeats,
         )
         sfc = recognizer(args.video)
-    return report(args, dense, sfc)
+    settings = {
+        "length": len(sfc.plan.clips[0]) if sfc else length,
+        "split": split or config.default_split,
+        "spatial_stride": args.spatial_stride,
+        "clips": args.clips,
+        "crops": args.crops,
+        "batch_size": args.batch_size,
+        "repeats": args.repeats,
+    }
+    weights = "random" if args.random_weights else str(args.weights)
+    sfc_weights = str(args.sfc_weights) if args.sfc_weights else UNTRAINED_SFC
+    return build_report(args.model, weights, sfc_weights, settings, dense, sfc)
 
 
 def main(argv: list[str] | None = None) -> int:

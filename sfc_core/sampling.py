@@ -33,12 +33,14 @@ class SamplingPlan:
 
 
 def dense_plan(num_frames: int, spec: InputSpec, num_clips: int = 10, num_crops: int = 3) -> SamplingPlan:
-    """`num_clips` clips of spec.frames x spec.stride spread evenly over the video, `num_crops` crops."""
+    """`num_clips` clips of spec.frames x spec.stride spread evenly over the video (one clip: the
+    centre clip), `num_crops` crops."""
     _check(num_frames, num_clips)
     if num_crops not in CROP_NAMES:
         raise ValueError(f"num_crops must be 1 or 3, not {num_crops}")
     span = (spec.frames - 1) * spec.stride + 1
-    starts = np.linspace(0, max(0, num_frames - span), num_clips).round().astype(int)
+    room = max(0, num_frames - span)
+    starts = np.linspace(0, room, num_clips).round().astype(int) if num_clips > 1 else np.array([room // 2])
     offsets = np.arange(spec.frames) * spec.stride
     clips = tuple(tuple(int(i) for i in np.minimum(start + offsets, num_frames - 1)) for start in starts)
     notes = ()

@@ -22,7 +22,9 @@ number of temporal positions the tail was trained on, so the unchanged tail clas
 from __future__ import annotations
 
 import math
+import pickle
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -77,12 +79,15 @@ class SFC(nn.Module):
         spatial_stride: int = 1,
         kv_stride: int = 2,
         chunk_elements: int = 1 << 24,
+        selection_noise: float = 0.0,
     ) -> None:
         super().__init__()
         if keep < 1 or spatial_stride < 1 or kv_stride < 1:
             raise ValueError("keep, spatial_stride and kv_stride must be >= 1")
         self.channels, self.keep = channels, keep
+        self.abstraction_channels = abstraction_channels
         self.spatial_stride, self.kv_stride, self.chunk_elements = spatial_stride, kv_stride, chunk_elements
+        self.selection_noise = selection_noise  # Gumbel scale for exploring selections; training only
         width = abstraction_channels
         self.abstraction = nn.Sequential(
             nn.Conv3d(channels, width, 1, bias=False),
@@ -107,7 +112,11 @@ class SFC(nn.Module):
             raise ValueError(f"SFC keeps {self.keep} temporal positions but the head produced only {frames}")
         abstract = self.abstraction(x)
         scores = self.scorer(abstract.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1)  # (B, T)
-        kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
+        ranking = scores
+        if self.training and self.selection_noise > 0:  # explore: sometimes keep lower-scored positions
+            gumbel = -torch.log(-torch.log(torch.rand_like(scores).clamp_min(1e-9)))
+            ranking = scores + self.selection_noise * gumbel
+        kept = ranking.detach().topk(self.keep, dim=1).indices.sort(dim=1).values
         log_p = scores.log_softmax(dim=1).gather(1, kept)
         gate = (log_p - log_p.detach()).exp()  # == 1 exactly; carries the scores' gradient
 
@@ -140,3 +149,30 @@ class SFC(nn.Module):
         if key_weight is not None:
             attention = key_weight.view(batch, frames, *key_abstract.shape[-2:])
         return SFCOutput(features=features, kept=kept, scores=scores, attention=attention)
+
+
+def sfc_config(module: SFC) -> dict[str, int]:
+    """The constructor arguments that an SFC checkpoint must record to be rebuilt."""
+    return {
+        "channels": module.channels,
+        "keep": module.keep,
+        "abstraction_channels": module.abstraction_channels,
+        "spatial_stride": module.spatial_stride,
+        "kv_stride": module.kv_stride,
+    }
+
+
+def save_sfc(path: str | Path, module: SFC, meta: dict) -> None:
+    """Save SFC weights with their config and `meta` (backbone, split, length, training facts)."""
+    torch.save({"config": sfc_config(module), "meta": meta, "state_dict": module.state_dict()}, Path(path))
+
+
+def load_sfc(path: str | Path) -> tuple[SFC, dict]:
+    """Rebuild an SFC module from `save_sfc`'s file (read with weights_only=True)."""
+    try:
+        checkpoint = torch.load(Path(path), map_location="cpu", weights_only=True)
+        module = SFC(**checkpoint["config"])
+        module.load_state_dict(checkpoint["state_dict"])
+    except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as error:
+        raise ValueError(f"{Path(path).name} is not an SFC checkpoint ({type(error).__name__}: {error})") from None
+    return module.eval(), checkpoint.get("meta", {})

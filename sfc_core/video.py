@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fractions import Fraction
+
 import av
 import numpy as np
 
@@ -249,3 +251,24 @@ def _frames_for(container, stream, wanted: list[int], fps: float, start: float, 
             slots.append(wanted[position])
             position += 1
         yield frame, current, slots
+
+
+def write_h264(path: str | Path, frames: np.ndarray, fps: int = 25, crf: int = 18) -> Path:
+    """Encode (T, H, W, 3) uint8 RGB frames as browser-playable MP4: H.264, yuv420p, moov first.
+
+    Odd widths or heights are cropped by one pixel (yuv420p needs even sizes).
+    """
+    path = Path(path)
+    height, width = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2
+    with av.open(str(path), mode="w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.time_base = Fraction(1, fps)
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        for image in frames:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path

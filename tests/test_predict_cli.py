@@ -60,7 +60,7 @@ def test_weights_file_is_loaded(ramp_clip: Path, tmp_path: Path) -> None:
     [
         (b"\x00\x01garbage" * 100, ["--random-weights"], "could not be read as a video"),
         (b"", ["--random-weights"], "is empty (0 bytes)"),
-        (None, [], "no weights for 'tiny': pass --weights PATH, or --random-weights"),
+        (None, ["--model", "r3d_18"], "no weights for 'r3d_18': pass --weights PATH, or --random-weights"),
         (None, ["--weights", "missing.pth"], "checkpoint not found"),
     ],
 )

@@ -13,7 +13,9 @@ from typing import Callable
 
 from torch import nn
 
-LABEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "labels"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+LABEL_DIR = ASSETS / "labels"
+SHIPPED_DIR = ASSETS / "models"
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,16 @@ class ModelConfig:
     default_split: str = "res3"
     description: str = ""
     weights: WeightsSpec | None = field(default=None)
+    shipped_weights: str | None = None  # backbone checkpoint under assets/models/ (offline default)
+    shipped_sfc: str | None = None  # trained SFC checkpoint under assets/models/, for shipped_weights
 
     def labels(self) -> list[str]:
         return load_labels(self.label_set)
+
+    def shipped(self, which: str) -> Path | None:
+        """Path of the shipped `backbone` or `sfc` checkpoint, if this model ships one."""
+        name = self.shipped_weights if which == "backbone" else self.shipped_sfc
+        return SHIPPED_DIR / name if name else None
 
 
 _REGISTRY: dict[str, ModelConfig] = {}

@@ -144,5 +144,7 @@ register(
         label_set="synth_actions",
         num_classes=10,
         description="Tiny R3D (widths 16-128, 16 x 64 px) for SynthActions; the embedded default",
+        shipped_weights="tiny_synth.pth",
+        shipped_sfc="tiny_synth_sfc.pth",
     )
 )

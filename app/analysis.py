@@ -1,0 +1,255 @@
+"""What one press of "Run" does: check the upload, dense sampling, SFC, explanations, figures.
+
+Plain Python, so the UI only wires components to `analyze` and tests call it directly. Models
+are loaded once per name and shared by all users (eval mode, inference only: no shared state
+changes); everything a request produces flows back through its return value.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from sfc_core import explain, models
+from sfc_core.device import describe, pick_device
+from sfc_core.pipeline import DenseRecognizer, Result, SFCRecognizer, position_windows
+from sfc_core.predict import UNTRAINED_SFC, build_report
+from sfc_core.sfc import SFC, load_sfc
+from sfc_core.video import probe
+
+from . import figures
+from .config import LIMITS, Limits
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
+OUTPUT_DIR = Path(tempfile.gettempdir()) / "sfc-studio-outputs"
+DEFAULT_MODEL = "tiny"
+MAX_DROPPED_THUMBNAILS = 12
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = DEFAULT_MODEL
+    length: int = 64  # SFC long-clip length in frames
+    spatial_stride: int = 1  # SFC spatial compression
+    clips: int = 10  # dense clips along time
+    crops: int = 3  # dense crops per clip
+
+
+@dataclass
+class LoadedModel:
+    name: str
+    config: models.ModelConfig
+    backbone: models.StagedBackbone
+    sfc: SFC | None
+    sfc_meta: dict
+    weights_label: str
+    sfc_label: str
+
+
+@dataclass
+class Analysis:
+    sfc_top5: dict[str, float]
+    dense_top5: dict[str, float]
+    table: list[list[str]]
+    measurements: Figure
+    timeline: Figure
+    thumbnails: list[tuple[np.ndarray, str]]
+    heatmaps: list[tuple[np.ndarray, str]]
+    heatmap_video: str
+    explanations: Figure
+    report: dict
+    summary: str
+    notes: list[str] = field(default_factory=list)
+
+
+class InputRejected(ValueError):
+    """The upload is a valid request we will not run (too large, too long): a message for the user."""
+
+
+def device() -> torch.device:
+    return pick_device()
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """(label, name) for the model dropdown: the embedded default first."""
+    choices = []
+    for name in [DEFAULT_MODEL] + [n for n in models.list_models() if n != DEFAULT_MODEL]:
+        config = models.get_config(name)
+        shipped = config.shipped("backbone")
+        status = "trained, embedded" if shipped and shipped.exists() else "random weights: timing only"
+        choices.append((f"{name}: {config.description} ({status})", name))
+    return choices
+
+
+@lru_cache(maxsize=4)
+def load_model(name: str) -> LoadedModel:
+    config = models.get_config(name)
+    shipped = config.shipped("backbone")
+    if shipped is not None and shipped.exists():
+        backbone, weights_label = models.create(name, weights=shipped), f"embedded ({shipped.name})"
+    else:
+        backbone, weights_label = models.create(name), "random weights: labels are noise, timings are real"
+    sfc, meta, sfc_label = None, {}, UNTRAINED_SFC
+    if shipped is not None and shipped.exists() and config.shipped("sfc") and config.shipped("sfc").exists():
+        sfc, meta = load_sfc(config.shipped("sfc"))
+        sfc_label = f"trained ({config.shipped('sfc').name})"
+    return LoadedModel(name, config, backbone.to(device()), sfc, meta, weights_label, sfc_label)
+
+
+@lru_cache(maxsize=1)
+def _example_truths() -> dict[str, dict]:
+    path = EXAMPLES_DIR / "examples.json"
+    if not path.exists():
+        return {}
+    return {item["sha256"]: item for item in json.loads(path.read_text())}
+
+
+def ground_truth(path: Path) -> dict | None:
+    """Label and action window when the file is one of the bundled examples (matched by content)."""
+    if path.stat().st_size > 50 * 2**20:
+        return None
+    return _example_truths().get(hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def check_upload(path: Path, limits: Limits = LIMITS) -> None:
+    """Refuse what we will not run, before any decoding work, with a message that says why."""
+    size = path.stat().st_size
+    if size > limits.max_upload_bytes:
+        raise InputRejected(
+            f"{path.name} is {size / 2**20:.0f} MB; this app accepts up to {limits.max_upload_bytes / 2**20:.0f} MB."
+        )
+    info = probe(path)
+    if info.duration_s > limits.max_duration_s:
+        raise InputRejected(
+            f"{path.name} lasts {info.duration_s / 60:.1f} minutes; this app accepts up to "
+            f"{limits.max_duration_s / 60:.0f} minutes. Trim it and upload the part with the action."
+        )
+    if info.width * info.height > limits.max_pixels:
+        raise InputRejected(
+            f"{path.name} is {info.width}x{info.height}; this app accepts up to {limits.max_pixels / 1e6:.1f} "
+            "megapixels per frame."
+        )
+
+
+def _output_path(suffix: str) -> Path:
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - LIMITS.output_max_age_s
+    for old in OUTPUT_DIR.iterdir():  # prune what earlier requests left for Gradio to serve
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    return OUTPUT_DIR / f"{uuid.uuid4().hex}{suffix}"
+
+
+@atexit.register
+def _remove_outputs() -> None:
+    shutil.rmtree(OUTPUT_DIR, ignore_errors=True)
+
+
+def _top5(result: Result) -> dict[str, float]:
+    return {label: p for label, p in result.top(5)}
+
+
+def _table(dense: Result, sfc: Result) -> list[list[str]]:
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}x" if b > 0 else "n/a"
+
+    d, s = dense.measurement, sfc.measurement
+    return [
+        ["views run", str(dense.plan.num_views), "1", ratio(dense.plan.num_views, 1)],
+        ["model time", f"{d.model_time_s:.3f} s", f"{s.model_time_s:.3f} s", ratio(d.model_time_s, s.model_time_s)],
+        ["decode + preprocess", f"{dense.decode_time_s:.3f} s", f"{sfc.decode_time_s:.3f} s",
+         ratio(dense.decode_time_s, sfc.decode_time_s)],
+        ["end to end", f"{dense.decode_time_s + d.model_time_s:.3f} s", f"{sfc.decode_time_s + s.model_time_s:.3f} s",
+         ratio(dense.decode_time_s + d.model_time_s, sfc.decode_time_s + s.model_time_s)],
+        ["peak memory", f"{d.peak_memory_bytes / 2**20:.0f} MiB", f"{s.peak_memory_bytes / 2**20:.0f} MiB",
+         ratio(d.peak_memory_bytes, s.peak_memory_bytes)],
+        ["FLOPs", f"{d.flops / 1e9:.1f} G", f"{s.flops / 1e9:.1f} G", ratio(d.flops, s.flops)],
+        ["frames decoded", str(len(dense.plan.unique_indices())), str(len(sfc.plan.unique_indices())),
+         ratio(len(dense.plan.unique_indices()), len(sfc.plan.unique_indices()))],
+    ]
+
+
+def _thumbnails(sfc: Result) -> list[tuple[np.ndarray, str]]:
+    windows = position_windows(len(sfc.display_frames), len(sfc.scores))
+    kept = set(sfc.kept.positions)
+    dropped = [p for p in range(len(windows)) if p not in kept]
+    if len(dropped) > MAX_DROPPED_THUMBNAILS:
+        dropped = [dropped[i] for i in np.linspace(0, len(dropped) - 1, MAX_DROPPED_THUMBNAILS).round().astype(int)]
+    items = []
+    for status, positions in (("kept", sorted(kept)), ("dropped", dropped)):
+        for p in positions:
+            centre = windows[p][len(windows[p]) // 2]
+            frame, stamp = sfc.frame_indices[0][centre], sfc.timestamps_s[0][centre]
+            items.append((sfc.display_frames[centre], f"{status}: frame {frame} at {stamp:.2f} s, score {sfc.scores[p]:.2f}"))
+    return items
+
+
+def analyze(path: str | Path, settings: Settings = Settings(), progress: Progress | None = None) -> Analysis:
+    """Run dense and SFC on one video and build everything the page shows."""
+    progress = progress or (lambda fraction, description: None)
+    path = Path(path)
+    progress(0.02, "checking the video")
+    check_upload(path)
+    loaded = load_model(settings.model)
+    dev = device()
+    progress(0.08, f"dense sampling: {settings.clips * settings.crops} views")
+    dense = DenseRecognizer(loaded.backbone, loaded.config, dev, settings.clips, settings.crops)(path)
+    progress(0.45, "SFC: head on one long clip, compress, tail once")
+    use_trained = loaded.sfc is not None and settings.spatial_stride == loaded.sfc.spatial_stride
+    sfc_recognizer = SFCRecognizer(
+        loaded.backbone, loaded.config, dev, sfc=loaded.sfc if use_trained else None,
+        length=settings.length, spatial_stride=settings.spatial_stride,
+    )
+    sfc = sfc_recognizer(path)
+    sfc_label = loaded.sfc_label if use_trained else UNTRAINED_SFC
+    progress(0.65, "explanations: attention heatmaps and captum Grad-CAM")
+    attention = explain.kept_overlays(sfc)
+    cams = explain.upsample_maps(explain.gradcam(sfc_recognizer, sfc), sfc.display_frames.shape[1])
+    windows = position_windows(len(sfc.display_frames), len(sfc.scores))
+    kept_frames = sfc.display_frames[[windows[p][len(windows[p]) // 2] for p in sfc.kept.positions]]
+    gradcam = list(explain.overlay(kept_frames, cams, cmap="viridis"))
+    captions = [f"frame {f} ({t:.1f} s)" for f, t in zip(sfc.kept.frame_indices, sfc.kept.timestamps_s)]
+    video_path = explain.attention_video(sfc, _output_path(".mp4"))
+    progress(0.85, "plots")
+    truth = ground_truth(path)
+    window = (truth["window_start"], truth["window_end"]) if truth else None
+    settings_json = {"length": settings.length, "split": sfc_recognizer.split, "spatial_stride": settings.spatial_stride,
+                     "clips": settings.clips, "crops": settings.crops}
+    report = build_report(settings.model, loaded.weights_label, sfc_label, settings_json, dense, sfc)
+    notes = list(dict.fromkeys(dense.notes + sfc.notes))
+    summary = (
+        f"**Device:** {describe(dev)} · **backbone:** {settings.model} ({loaded.weights_label}) · **SFC:** {sfc_label}"
+        + (f" · **ground truth:** {truth['label_name']}, frames {window[0]}-{window[1]}" if truth else "")
+    )
+    analysis = Analysis(
+        sfc_top5=_top5(sfc),
+        dense_top5=_top5(dense),
+        table=_table(dense, sfc),
+        measurements=figures.measurements(dense, sfc),
+        timeline=figures.timeline(sfc, dense, window),
+        thumbnails=_thumbnails(sfc),
+        heatmaps=list(zip(attention, captions)),
+        heatmap_video=str(video_path),
+        explanations=figures.explanations(attention, gradcam, captions),
+        report=report,
+        summary=summary,
+        notes=notes,
+    )
+    progress(1.0, "done")
+    return analysis
+

@@ -1,0 +1,279 @@
+"""Side-by-side benchmark: dense sampling vs SFC on the same videos, same backbone, one process.
+
+    python -m sfc_core.bench [VIDEO ...] [--model NAME ...] [--quick] [--repeats N] [--out DIR]
+
+For every model it runs two dense variants (all 30 views in one batch: fastest, what the paper
+compares against; one view at a time: lowest memory) and a sweep of SFC configurations (long-clip
+length, kept temporal positions, spatial compression), and reports per configuration: model time
+(median, min, max over repeats; warm-up excluded), decode time and frames decoded per second,
+end-to-end time, peak memory, FLOPs, the dense/SFC ratios against both dense variants, and how
+often SFC agrees with dense (top-1, and rank correlation of the top-5), plus top-1 accuracy where
+labels exist. Writes bench.json, bench.md and bench.png to --out.
+
+Peak memory is measured per call by `profiling.PeakMemory`, which resets the high-water mark
+before each call, so no configuration inherits another's peak. Without videos, the bench
+generates SynthActions clips (deterministic, labelled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from . import models, synth
+from .device import describe, pick_device
+from .pipeline import DenseRecognizer, Result, SFCRecognizer, head_output_shape
+from .sfc import load_sfc
+
+BASELINES = ("dense batched", "dense chunked")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    name: str
+    kind: str  # "dense" or "sfc"
+    batch_size: int | None = None  # dense
+    length: int = 64  # sfc
+    keep: int | None = None
+    spatial_stride: int = 1
+
+
+def configurations(native_keep: int, temporal_stride: int, quick: bool) -> list[BenchConfig]:
+    """The two dense baselines and the SFC sweep (lengths x kept positions x spatial stride)."""
+    configs = [BenchConfig("dense batched", "dense"), BenchConfig("dense chunked", "dense", batch_size=1)]
+    lengths = (32, 64) if quick else (16, 32, 64)
+    keeps = (native_keep,) if quick else (native_keep, max(1, native_keep // 2))
+    strides = (1,) if quick else (1, 2)
+    for length in lengths:
+        for keep in keeps:
+            if length // temporal_stride < keep:
+                continue
+            for stride in strides:
+                name = f"sfc L={length} keep={keep} s={stride}"
+                configs.append(BenchConfig(name, "sfc", length=length, keep=keep, spatial_stride=stride))
+    return configs
+
+
+def _spearman_top5(a: np.ndarray, b: np.ndarray) -> float:
+    """Rank correlation of two probability vectors over the union of their top-5 classes."""
+    union = np.union1d(np.argsort(-a)[:5], np.argsort(-b)[:5])
+    ranks_a, ranks_b = np.argsort(np.argsort(-a[union])), np.argsort(np.argsort(-b[union]))
+    return float(np.corrcoef(ranks_a, ranks_b)[0, 1])
+
+
+def _row(config: BenchConfig, video: Path, result: Result, label: int | None) -> dict:
+    m = result.measurement
+    frames = len(result.plan.unique_indices())
+    return {
+        "config": config.name,
+        "video": video.name,
+        "model_time_s": m.model_time_s,
+        "model_time_min_s": min(m.model_times_s),
+        "model_time_max_s": max(m.model_times_s),
+        "decode_time_s": result.decode_time_s,
+        "end_to_end_s": result.decode_time_s + m.model_time_s,
+        "frames_decoded": frames,
+        "decode_fps": frames / result.decode_time_s,
+        "peak_memory_bytes": m.peak_memory_bytes,
+        "flops": m.flops,
+        "top1": int(np.argmax(result.probabilities)),
+        "correct": None if label is None else bool(np.argmax(result.probabilities) == label),
+        "probabilities": result.probabilities.tolist(),
+    }
+
+
+def _summarise(config: BenchConfig, rows: list[dict], baselines: dict[str, list[dict]]) -> dict:
+    def median(key: str, of: list[dict]) -> float:
+        return statistics.median(r[key] for r in of)
+
+    summary = {
+        "config": config.name,
+        "kind": config.kind,
+        "length": config.length if config.kind == "sfc" else None,
+        "keep": config.keep,
+        "spatial_stride": config.spatial_stride if config.kind == "sfc" else None,
+        **{k: median(k, rows) for k in ("model_time_s", "decode_time_s", "end_to_end_s", "decode_fps")},
+        "model_time_spread_s": [min(r["model_time_min_s"] for r in rows), max(r["model_time_max_s"] for r in rows)],
+        "peak_memory_bytes": median("peak_memory_bytes", rows),
+        "flops": median("flops", rows),
+        "accuracy": None,
+    }
+    if all(r["correct"] is not None for r in rows):
+        summary["accuracy"] = sum(r["correct"] for r in rows) / len(rows)
+    for base, base_rows in baselines.items():
+        key = base.replace("dense ", "vs_")
+        summary[key] = {
+            "time": median("model_time_s", base_rows) / summary["model_time_s"],
+            "end_to_end": median("end_to_end_s", base_rows) / summary["end_to_end_s"],
+            "memory": median("peak_memory_bytes", base_rows) / max(1, summary["peak_memory_bytes"]),
+            "flops": median("flops", base_rows) / summary["flops"],
+        }
+    dense_rows = baselines["dense batched"]
+    summary["top1_agreement"] = float(np.mean([r["top1"] == d["top1"] for r, d in zip(rows, dense_rows)]))
+    summary["top5_rank_correlation"] = float(
+        np.mean([_spearman_top5(np.array(r["probabilities"]), np.array(d["probabilities"])) for r, d in zip(rows, dense_rows)])
+    )
+    return summary
+
+
+def bench_model(name: str, videos: list[Path], labels: list[int | None], args, device: torch.device) -> dict:
+    config = models.get_config(name)
+    shipped = config.shipped("backbone")
+    use_shipped = not args.random_weights and shipped is not None and shipped.exists()
+    backbone = models.create(name, weights=shipped if use_shipped else None)
+    trained_sfc = load_sfc(config.shipped("sfc")) if use_shipped and config.shipped("sfc") else None
+    head, _ = backbone.split(config.default_split)
+    _, native_keep = head_output_shape(head, config.input_spec.frames)
+    temporal_stride = config.input_spec.frames // native_keep
+    rows: dict[str, list[dict]] = {}
+    for bench_config in configurations(native_keep, temporal_stride, args.quick):
+        if bench_config.kind == "dense":
+            recognizer = DenseRecognizer(backbone, config, device, batch_size=bench_config.batch_size, repeats=args.repeats)
+        else:
+            is_trained_default = (
+                trained_sfc is not None and bench_config.keep == native_keep and bench_config.spatial_stride == 1
+            )
+            recognizer = SFCRecognizer(
+                backbone, config, device, sfc=trained_sfc[0] if is_trained_default else None,
+                length=bench_config.length, keep=bench_config.keep, spatial_stride=bench_config.spatial_stride,
+                repeats=args.repeats,
+            )
+        rows[bench_config.name] = [
+            _row(bench_config, video, recognizer(video), label) for video, label in zip(videos, labels)
+        ]
+        print(f"  {name}: {bench_config.name} done", flush=True)
+    baselines = {base: rows[base] for base in BASELINES}
+    configs = configurations(native_keep, temporal_stride, args.quick)
+    return {
+        "weights": str(shipped) if use_shipped else "random",
+        "sfc_weights": str(config.shipped("sfc")) if trained_sfc else "untrained (TopK selection, random scorer)",
+        "summary": [_summarise(c, rows[c.name], baselines) for c in configs],
+        "rows": rows,
+    }
+
+
+def format_table(model: str, result: dict) -> str:
+    header = ("config", "model s", "e2e s", "peak MiB", "GFLOPs", "speed-up", "mem save", "mem vs chunk",
+              "FLOPs ratio", "agree", "acc")
+    lines = [header]
+    for s in result["summary"]:
+        lines.append((
+            s["config"], f"{s['model_time_s']:.3f}", f"{s['end_to_end_s']:.3f}",
+            f"{s['peak_memory_bytes'] / 2**20:.0f}", f"{s['flops'] / 1e9:.1f}", f"{s['vs_batched']['time']:.2f}x",
+            f"{s['vs_batched']['memory']:.2f}x", f"{s['vs_chunked']['memory']:.2f}x", f"{s['vs_batched']['flops']:.2f}x",
+            f"{s['top1_agreement']:.2f}", "-" if s["accuracy"] is None else f"{s['accuracy']:.2f}",
+        ))
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    title = f"{model} (backbone: {result['weights']}; SFC: {result['sfc_weights']})"
+    return "\n".join([title] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in lines])
+
+
+def markdown(report: dict) -> str:
+    out = [
+        "# SFC vs dense sampling benchmark",
+        "",
+        f"Device: **{report['device']}**. Date: {report['date']}. Repeats: {report['repeats']} timed after one "
+        f"warm-up. Videos: {', '.join(report['videos'])}.",
+        "",
+        "Ratios are dense / SFC, measured in the same run. *speed-up* and *mem save* compare with all 30 views "
+        "in one batch; *mem vs chunk* with one view at a time (dense's lowest memory). *agree*: fraction of "
+        "videos where SFC's top-1 equals dense's; *rho5*: rank correlation of their top-5.",
+        "",
+    ]
+    for model, result in report["models"].items():
+        out += [f"## {model}", "", f"Backbone weights: {result['weights']}. SFC: {result['sfc_weights']}.", ""]
+        out.append("| config | model time (s) | end-to-end (s) | decode fps | peak memory (MiB) | GFLOPs | speed-up | "
+                   "mem save | mem vs chunk | FLOPs ratio | agree | rho5 | top-1 acc |")
+        out.append("|" + "---|" * 13)
+        for s in result["summary"]:
+            acc = "-" if s["accuracy"] is None else f"{s['accuracy']:.2f}"
+            out.append(
+                f"| {s['config']} | {s['model_time_s']:.3f} ({s['model_time_spread_s'][0]:.3f}-"
+                f"{s['model_time_spread_s'][1]:.3f}) | {s['end_to_end_s']:.3f} | {s['decode_fps']:.0f} | "
+                f"{s['peak_memory_bytes'] / 2**20:.0f} | {s['flops'] / 1e9:.1f} | {s['vs_batched']['time']:.2f}x | "
+                f"{s['vs_batched']['memory']:.2f}x | {s['vs_chunked']['memory']:.2f}x | "
+                f"{s['vs_batched']['flops']:.2f}x | {s['top1_agreement']:.2f} | {s['top5_rank_correlation']:.2f} | {acc} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def figure(report: dict, path: Path) -> None:
+    names = list(report["models"])
+    fig = Figure(figsize=(6.5 * len(names), 4.8))
+    axes = fig.subplots(1, len(names), squeeze=False)
+    for ax, model in zip(axes[0], names):
+        sfc_rows = [s for s in report["models"][model]["summary"] if s["kind"] == "sfc"]
+        quality = [s["accuracy"] if s["accuracy"] is not None else s["top1_agreement"] for s in sfc_rows]
+        ylabel = "top-1 accuracy" if sfc_rows and sfc_rows[0]["accuracy"] is not None else "top-1 agreement with dense"
+        for key, marker, label in (("time", "o", "speed-up"), ("memory", "s", "memory saving")):
+            xs = [s["vs_batched"][key] for s in sfc_rows]
+            ax.scatter(xs, quality, marker=marker, label=f"SFC {label} vs 30-view batched dense")
+        for s, q in zip(sfc_rows, quality):
+            ax.annotate(s["config"].replace("sfc ", ""), (s["vs_batched"]["time"], q), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+        dense = next(s for s in report["models"][model]["summary"] if s["config"] == "dense batched")
+        if dense["accuracy"] is not None:
+            ax.axhline(dense["accuracy"], color="gray", linestyle="--", label="dense 30-view accuracy")
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        ax.set_xlabel("dense / SFC (higher is better)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{model} on {report['device']}")
+        ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m sfc_core.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("videos", nargs="*", type=Path)
+    parser.add_argument("--model", action="append", choices=models.list_models(), help="repeatable (default: tiny)")
+    parser.add_argument("--quick", action="store_true", help="one clip, short sweep (under 3 minutes on 2 CPU cores)")
+    parser.add_argument("--clips", type=int, default=3, help="generated clips when no videos are given")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--random-weights", action="store_true", help="ignore shipped weights (timing only)")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks") / "latest")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.clips, args.repeats = 1, 1
+    device = pick_device(args.device)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        videos, labels = args.videos, [None] * len(args.videos)
+        if not videos:
+            specs = synth.write_dataset(Path(scratch), args.clips, seed=2024)
+            videos = [Path(scratch) / f"clip_{s.index:05d}.mp4" for s in specs]
+            labels = [s.label for s in specs]
+        report = {
+            "device": describe(device),
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "repeats": args.repeats,
+            "videos": [v.name for v in videos] if args.videos else [f"SynthActions seed 2024 ({len(videos)} clips)"],
+            "models": {},
+        }
+        for name in args.model or ["tiny"]:
+            model_labels = labels if models.get_config(name).label_set == "synth_actions" else [None] * len(videos)
+            report["models"][name] = bench_model(name, videos, model_labels, args, device)
+            print(format_table(name, report["models"][name]), flush=True)
+    (args.out / "bench.json").write_text(json.dumps(report, indent=1))
+    (args.out / "bench.md").write_text(markdown(report))
+    figure(report, args.out / "bench.png")
+    print(f"wrote {args.out}/bench.json, bench.md, bench.png")
+    return report
+
+
+if __name__ == "__main__":
+    main()

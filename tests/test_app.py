@@ -1,0 +1,102 @@
+"""The app's analysis and callbacks on real clips through the real pipeline, shipped weights."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from app import analysis, figures, ui
+from app.analysis import InputRejected, Settings, analyze, check_upload, ground_truth
+from app.config import LIMITS
+from sfc_core.video import VideoError, probe
+
+EXAMPLE = analysis.EXAMPLES_DIR / "move_left.mp4"
+
+
+@pytest.fixture(scope="module")
+def result() -> analysis.Analysis:
+    steps = []
+    out = analyze(EXAMPLE, Settings(), progress=lambda fraction, text: steps.append((fraction, text)))
+    out.steps = steps
+    return out
+
+
+def test_analysis_of_an_example_returns_everything_the_page_shows(result) -> None:
+    assert [round(f, 2) for f, _ in result.steps] == [0.02, 0.08, 0.45, 0.65, 0.85, 1.0]
+    assert len(result.sfc_top5) == 5 and len(result.dense_top5) == 5
+    assert abs(sum(result.sfc_top5.values())) <= 1.0 + 1e-6
+    assert [row[0] for row in result.table] == [
+        "views run", "model time", "decode + preprocess", "end to end", "peak memory", "FLOPs", "frames decoded"]
+    assert result.table[0][1:] == ["30", "1", "30.00x"]
+    assert "ground truth:** move left" in result.summary and "trained" in result.summary
+    kept = [caption for _, caption in result.thumbnails if caption.startswith("kept")]
+    assert len(kept) == 8 and len(result.heatmaps) == 8
+    report = result.report
+    assert report["sfc"]["kept_frames"] and report["ratios"]["flops"] > 5
+
+
+def test_the_shipped_model_gets_the_example_right(result) -> None:
+    assert max(result.sfc_top5, key=result.sfc_top5.get) == "move left"
+
+
+def test_heatmap_video_is_browser_playable_h264(result) -> None:
+    info = probe(result.heatmap_video)
+    assert info.codec == "h264" and info.num_frames == 64 and info.width % 2 == 0 and info.height % 2 == 0
+    import av
+
+    with av.open(result.heatmap_video) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
+
+
+def test_figures_have_titles_axis_labels_and_legends(result) -> None:
+    for figure in (result.timeline, result.measurements):
+        axes = figure.axes
+        assert all(ax.get_title() for ax in axes) and all(ax.get_xlabel() or ax.get_ylabel() for ax in axes)
+        assert any(ax.get_legend() is not None for ax in axes)
+    timeline_labels = [t.get_text() for t in result.timeline.axes[0].get_legend().get_texts()]
+    assert "ground-truth action" in timeline_labels and "kept by SFC" in timeline_labels
+    assert result.explanations.axes[0].get_ylabel() == "SFC attention"
+    assert figures.diagram().axes[0].get_title()
+
+
+def test_examples_are_recognised_by_content_not_name(tmp_path: Path) -> None:
+    copy = tmp_path / "renamed.mp4"
+    copy.write_bytes(EXAMPLE.read_bytes())
+    assert ground_truth(copy)["label_name"] == "move left"
+    other = tmp_path / "other.mp4"
+    other.write_bytes(EXAMPLE.read_bytes()[:-1] + b"\0")
+    assert ground_truth(other) is None
+
+
+def test_limits_reject_large_long_and_huge_uploads() -> None:
+    with pytest.raises(InputRejected, match="accepts up to 0 MB"):
+        check_upload(EXAMPLE, replace(LIMITS, max_upload_bytes=1000))
+    with pytest.raises(InputRejected, match="accepts up to 0 minutes"):
+        check_upload(EXAMPLE, replace(LIMITS, max_duration_s=1))
+    with pytest.raises(InputRejected, match="megapixels per frame"):
+        check_upload(EXAMPLE, replace(LIMITS, max_pixels=100))
+
+
+def test_callback_turns_bad_input_into_a_clear_ui_error(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.mp4"
+    bad.write_text("not a video at all\n" * 50)
+    with pytest.raises(gr.Error, match="could not be read as a video"):
+        ui.run_analysis(str(bad), "tiny", 64, 1, 10, 3)
+    with pytest.raises(gr.Error, match="Upload a video"):
+        ui.run_analysis(None, "tiny", 64, 1, 10, 3)
+
+
+def test_callback_outputs_line_up_with_the_page(result) -> None:
+    outputs = ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
+    summary, sfc_top5, dense_top5, table, *_, report = outputs
+    assert len(outputs) == 11 and isinstance(sfc_top5, dict) and report["settings"]["length"] == 32
+    assert table[0][1] == "2" and report["dense"]["num_views"] == 2
+
+
+def test_model_choices_put_the_embedded_default_first() -> None:
+    label, name = analysis.model_choices()[0]
+    assert name == "tiny" and "trained, embedded" in label
+    assert {n for _, n in analysis.model_choices()} == {"tiny", "r2plus1d_18", "r3d_18", "slowonly_r50"}

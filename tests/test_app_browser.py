@@ -1,0 +1,92 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright against the served app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from app import analysis
+from app.ui import build_demo
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+EXAMPLE = analysis.EXAMPLES_DIR / "rotate_clockwise.mp4"
+ANALYSIS_TIMEOUT_MS = 300_000
+
+# CI installs chromium (.ci/run), so there a missing browser fails instead of skipping.
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None and not os.environ.get("CI"), reason="Debian chromium is not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def url():
+    demo = build_demo()
+    _, local_url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        yield local_url
+    finally:
+        demo.close()
+
+
+@pytest.fixture()
+def browser():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _upload(page, path: Path) -> None:
+    page.locator("#input-video input[type=file]").set_input_files(str(path))
+
+
+def test_upload_run_and_see_every_result(url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    _upload(page, EXAMPLE)
+    expect(page.locator("#input-video video")).to_have_count(1, timeout=60_000)
+    page.locator("#run").click()
+    expect(page.locator("#sfc-top5")).to_contain_text("rotate clockwise", timeout=ANALYSIS_TIMEOUT_MS)
+    expect(page.locator("#dense-top5")).not_to_be_empty()
+    expect(page.locator("#metrics-table")).to_contain_text("FLOPs")
+    expect(page.locator("#metrics-table")).to_contain_text("dense / SFC")
+    expect(page.locator("#summary")).to_contain_text("ground truth")
+    expect(page.locator("#timeline img, #timeline svg, #timeline canvas").first).to_be_visible()
+    video = page.locator("#heatmap-video video")
+    expect(video).to_have_count(1, timeout=60_000)
+    page.wait_for_function(
+        "v => v.readyState >= 2 && v.videoWidth > 0 && v.duration > 0", arg=video.element_handle(), timeout=60_000
+    )
+    page.screenshot(path=str(ARTIFACTS / "analysis.png"), full_page=True)
+
+
+def test_bad_file_shows_the_error_message(url: str, browser, tmp_path: Path) -> None:
+    bad = tmp_path / "holiday.mp4"
+    bad.write_text("this is a text file with a video extension\n" * 40)
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(url)
+    _upload(page, bad)
+    page.locator("#run").click()
+    expect(page.get_by_text("could not be read as a video").first).to_be_visible(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "bad-file.png"), full_page=True)
+
+
+@pytest.mark.parametrize("scheme,width", [("dark", 1300), ("light", 390)])
+def test_page_renders_in_dark_theme_and_on_a_narrow_screen(url: str, browser, scheme: str, width: int) -> None:
+    page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page.goto(url + ("?__theme=dark" if scheme == "dark" else ""))
+    expect(page.locator("#run")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("SFC Studio").first).to_be_visible()
+    page.get_by_role("tab", name="How SFC works").click()
+    expect(page.get_by_text("What you are looking at")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / f"page-{scheme}-{width}px.png"), full_page=True)

@@ -1,0 +1,52 @@
+"""Training entry points, small: they run, they save loadable checkpoints, the backbone stays frozen."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from sfc_core import models, synth, train
+from sfc_core.sfc import load_sfc
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_backbone_then_sfc_training_save_loadable_checkpoints(tmp_path: Path) -> None:
+    backbone = tmp_path / "tiny.pth"
+    train.main(["backbone", "--clips", "8", "--val-clips", "4", "--epochs", "1", "--batch-size", "4",
+                "--out", str(backbone)])
+    model = models.create("tiny", weights=backbone)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    log = json.loads(backbone.with_suffix(".log.json").read_text())
+    assert log["command"].startswith("python -m sfc_core.train backbone") and len(log["log"]) == 1
+
+    before = _sha256(backbone)
+    sfc_path = tmp_path / "sfc.pth"
+    train.main(["sfc", "--weights", str(backbone), "--clips", "6", "--epochs", "2", "--batch-size", "3",
+                "--out", str(sfc_path)])
+    assert _sha256(backbone) == before
+    sfc, meta = load_sfc(sfc_path)
+    assert (meta["backbone"], meta["split"], meta["length"], meta["num_videos"]) == ("tiny", "res3", 64, 6)
+    assert sfc.keep == 8 and sfc.selection_noise == 0.0
+    assert sfc.out.weight.abs().sum() > 0, "the zero-initialised output projection must have been trained"
+    entry = json.loads(sfc_path.with_suffix(".log.json").read_text())["log"][-1]["train"]
+    assert entry["top1"] is not None and 0.0 <= entry["hit_rate"] <= 1.0
+
+
+def test_sfc_trains_on_an_unlabelled_folder_by_distillation(tmp_path: Path) -> None:
+    backbone = tmp_path / "tiny.pth"
+    torch.save(models.create("tiny").state_dict(), backbone)
+    videos = tmp_path / "videos"
+    synth.write_dataset(videos, 4, seed=3)
+    (videos / "labels.csv").unlink()
+    out = tmp_path / "sfc.pth"
+    train.main(["sfc", "--weights", str(backbone), "--videos", str(videos), "--epochs", "1", "--batch-size", "2",
+                "--out", str(out)])
+    entry = json.loads(out.with_suffix(".log.json").read_text())["log"][0]["train"]
+    assert entry["top1"] is None and entry["loss"] > 0
+    assert load_sfc(out)[1]["trained_on"] == str(videos)
