@@ -131,5 +131,5 @@ def diagram() -> Figure:
             if i < len(boxes) - 1:
                 ax.add_patch(FancyArrowPatch((x + width - 0.42, y), (x + width + 0.08, y), arrowstyle="-|>",
                                              mutation_scale=14, color="black"))
-    ax.set_title("Dense sampling runs the whole network on every view; SFC runs the head once and the tail once")
+    ax.set_title("Dense: whole network on 30 views.  SFC: head once, tail once.")
     return figure

@@ -3,7 +3,7 @@
 Input: head features X (B, C, T, H, W) of one long clip. Output: Z (B, C, K, H/s, W/s) with K the
 number of temporal positions the tail was trained on, so the unchanged tail classifies Z once.
 
-1. Abstraction: 1x1x1 conv C -> Ca, GroupNorm, ReLU, temporal (3,1,1) conv, ReLU: a cheap
+1. Abstraction: 1x1x1 conv C -> Ca (default min(128, C)), GroupNorm, ReLU, temporal (3,1,1) conv, ReLU: a cheap
    description of every position with a little temporal context.
 2. Selective TopK: a linear score per temporal position (abstraction features averaged over
    space); the top K positions are kept in temporal order. The kept features are multiplied by
@@ -75,7 +75,7 @@ class SFC(nn.Module):
         self,
         channels: int,
         keep: int,
-        abstraction_channels: int = 128,
+        abstraction_channels: int | None = None,
         spatial_stride: int = 1,
         kv_stride: int = 2,
         chunk_elements: int = 1 << 24,
@@ -85,10 +85,11 @@ class SFC(nn.Module):
         if keep < 1 or spatial_stride < 1 or kv_stride < 1:
             raise ValueError("keep, spatial_stride and kv_stride must be >= 1")
         self.channels, self.keep = channels, keep
-        self.abstraction_channels = abstraction_channels
+        # A description of each position, never wider than the features it describes.
+        self.abstraction_channels = abstraction_channels or min(128, channels)
         self.spatial_stride, self.kv_stride, self.chunk_elements = spatial_stride, kv_stride, chunk_elements
         self.selection_noise = selection_noise  # Gumbel scale for exploring selections; training only
-        width = abstraction_channels
+        width = self.abstraction_channels
         self.abstraction = nn.Sequential(
             nn.Conv3d(channels, width, 1, bias=False),
             nn.GroupNorm(math.gcd(8, width), width),

@@ -15,6 +15,9 @@ from sfc_core.evaluate import evaluate
 from sfc_core.video import write_h264
 
 REPO = Path(__file__).resolve().parents[1]
+# Measured on 200 held-out clips (seed 100): SFC 0.925, dense 0.645, hit rate 0.656 (ceiling 0.811).
+# This test uses 40 clips of another seed, so the thresholds leave room for sampling noise.
+SFC_TOP1_MIN, DENSE_TOP1_MIN, HIT_RATE_MIN = 0.80, 0.45, 0.50
 
 
 @pytest.fixture(scope="module")
