@@ -34,6 +34,7 @@ def evaluate(
     num_clips: int = 200,
     profile_clips: int = 3,
     device: torch.device | None = None,
+    length: int | None = None,
 ) -> dict:
     config = models.get_config(model)
     device = device or pick_device()
@@ -41,7 +42,8 @@ def evaluate(
     sfc_module, sfc_meta = load_sfc(sfc_weights or config.shipped("sfc"))
     dense = DenseRecognizer(backbone, config, device)
     centre = DenseRecognizer(backbone, config, device, num_clips=1, num_crops=1)
-    sfc = SFCRecognizer(backbone, config, device, sfc=sfc_module, length=sfc_meta.get("length", 64))
+    length = length or sfc_meta.get("length", 64)
+    sfc = SFCRecognizer(backbone, config, device, sfc=sfc_module, length=length)
     hits, uniform, ceiling, correct = [], [], [], {"dense": 0, "centre": 0, "sfc": 0}
     agreement = 0
     profiles = {"dense": [], "sfc": []}
@@ -77,6 +79,7 @@ def evaluate(
 
     return {
         "model": model,
+        "length": length,
         "seed": seed,
         "num_clips": num_clips,
         "dense_top1": correct["dense"] / num_clips,
@@ -101,10 +104,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sfc-weights", type=Path, default=None, help="SFC (default: the shipped one)")
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--num-clips", type=int, default=200)
+    parser.add_argument("--length", type=int, default=None, help="SFC long-clip length (default: as trained)")
     parser.add_argument("--profile-clips", type=int, default=3, help="clips on which time/memory/FLOPs are measured")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    result = evaluate(args.model, args.weights, args.sfc_weights, args.seed, args.num_clips, args.profile_clips)
+    result = evaluate(
+        args.model, args.weights, args.sfc_weights, args.seed, args.num_clips, args.profile_clips, length=args.length
+    )
     for key, value in result.items():
         print(f"{key:>26}: {value:.3f}" if isinstance(value, float) else f"{key:>26}: {value}")
     if args.json:
