@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from sfc_core import explain, models
 from sfc_core.device import describe, pick_device
-from sfc_core.pipeline import DenseRecognizer, Result, SFCRecognizer, position_windows
+from sfc_core.pipeline import DenseRecognizer, Result, SFCRecognizer, position_centres
 from sfc_core.predict import UNTRAINED_SFC, build_report
 from sfc_core.sfc import SFC, load_sfc
 from sfc_core.video import probe
@@ -185,15 +185,15 @@ def _table(dense: Result, sfc: Result) -> list[list[str]]:
 
 
 def _thumbnails(sfc: Result) -> list[tuple[np.ndarray, str]]:
-    windows = position_windows(len(sfc.display_frames), len(sfc.scores))
+    centres = position_centres(len(sfc.display_frames), len(sfc.scores))
     kept = set(sfc.kept.positions)
-    dropped = [p for p in range(len(windows)) if p not in kept]
+    dropped = [p for p in range(len(centres)) if p not in kept]
     if len(dropped) > MAX_DROPPED_THUMBNAILS:
         dropped = [dropped[i] for i in np.linspace(0, len(dropped) - 1, MAX_DROPPED_THUMBNAILS).round().astype(int)]
     items = []
     for status, positions in (("kept", sorted(kept)), ("dropped", dropped)):
         for p in positions:
-            centre = windows[p][len(windows[p]) // 2]
+            centre = centres[p]
             frame, stamp = sfc.frame_indices[0][centre], sfc.timestamps_s[0][centre]
             items.append((sfc.display_frames[centre], f"{status}: frame {frame} at {stamp:.2f} s, score {sfc.scores[p]:.2f}"))
     return items
@@ -220,9 +220,7 @@ def analyze(path: str | Path, settings: Settings = Settings(), progress: Progres
     progress(0.65, "explanations: attention heatmaps and captum Grad-CAM")
     attention = explain.kept_overlays(sfc)
     cams = explain.upsample_maps(explain.gradcam(sfc_recognizer, sfc), sfc.display_frames.shape[1])
-    windows = position_windows(len(sfc.display_frames), len(sfc.scores))
-    kept_frames = sfc.display_frames[[windows[p][len(windows[p]) // 2] for p in sfc.kept.positions]]
-    gradcam = list(explain.overlay(kept_frames, cams, cmap="viridis"))
+    gradcam = list(explain.overlay(sfc.display_frames[explain.kept_slots(sfc)], cams, cmap="viridis"))
     captions = [f"frame {f} ({t:.1f} s)" for f, t in zip(sfc.kept.frame_indices, sfc.kept.timestamps_s)]
     video_path = explain.attention_video(sfc, _output_path(".mp4"))
     progress(0.85, "plots")

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from sfc_core.pipeline import Result, position_windows
+from sfc_core.pipeline import Result, position_centres, position_windows
 
 DENSE_COLOUR, SFC_COLOUR, KEPT_COLOUR, TRUTH_COLOUR = "#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e"
 
@@ -29,7 +29,8 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
     positions it kept, the frames it sampled, dense's clips, and the ground-truth window."""
     fps = sfc.video.fps
     sampled_times = np.array(sfc.timestamps_s[0])
-    centres = [window[len(window) // 2] for window in _windows(sfc)]
+    windows = position_windows(len(sampled_times), len(sfc.scores))
+    centres = position_centres(len(sampled_times), len(sfc.scores))
     position_times = sampled_times[centres]
     scores = _normalised(np.array(sfc.scores))
     attention = _normalised(sfc.attention.sum(axis=(1, 2)))
@@ -39,7 +40,7 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
         ax.axvspan(truth[0] / fps, (truth[1] + 1) / fps, color=TRUTH_COLOUR, alpha=0.25, label="ground-truth action")
     step = np.median(np.diff(sampled_times)) if len(sampled_times) > 1 else 1 / fps
     for i, position in enumerate(sfc.kept.positions):
-        window = _windows(sfc)[position]
+        window = windows[position]
         start, end = sampled_times[window[0]] - step / 2, sampled_times[window[-1]] + step / 2
         ax.axvspan(start, end, color=KEPT_COLOUR, alpha=0.3, label="kept by SFC" if i == 0 else None)
     ax.plot(position_times, scores, "-o", color=SFC_COLOUR, markersize=3, label="SFC selection score")
@@ -58,10 +59,6 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
     ax.set_title("Which moments SFC kept")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     return figure
-
-
-def _windows(result: Result) -> list[list[int]]:
-    return position_windows(len(result.frame_indices[0]), len(result.scores))
 
 
 def measurements(dense: Result, sfc: Result) -> Figure:

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from . import models, synth
 from .device import pick_device
-from .pipeline import DenseRecognizer, SFCRecognizer, load_views, position_windows
+from .pipeline import DenseRecognizer, SFCRecognizer, load_views, position_centres
 from .sfc import load_sfc
 
 
@@ -62,7 +62,7 @@ def evaluate(
                 correct[name] += predicted == spec.label
             agreement += predictions["sfc"] == predictions["dense"]
             sampled = inputs.frame_indices[0]
-            centres = [sampled[w[len(w) // 2]] for w in position_windows(len(sampled), out.scores.shape[1])]
+            centres = [sampled[c] for c in position_centres(len(sampled), out.scores.shape[1])]
             inside = np.array([spec.in_window(f) for f in centres])
             kept = out.kept[0].cpu().numpy()
             hits.append(inside[kept].mean())

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from captum.attr import LayerGradCam
 from matplotlib import colormaps
 
-from .pipeline import Result, SFCRecognizer, position_windows
+from .pipeline import Result, SFCRecognizer, position_centres, position_windows
 from .video import write_h264
 
 
@@ -46,12 +46,16 @@ def position_maps(result: Result) -> np.ndarray:
     return maps
 
 
+def kept_slots(result: Result) -> list[int]:
+    """Index into `result.display_frames` of the frame that stands for each kept position."""
+    centres = position_centres(len(result.display_frames), len(result.scores))
+    return [centres[p] for p in result.kept.positions]
+
+
 def kept_overlays(result: Result) -> list[np.ndarray]:
     """The kept frames with SFC's attention overlaid, in temporal order."""
-    windows = position_windows(len(result.display_frames), result.attention.shape[0])
-    maps = position_maps(result)
-    picks = [windows[p][len(windows[p]) // 2] for p in result.kept.positions]
-    return list(overlay(result.display_frames[picks], maps[picks]))
+    picks = kept_slots(result)
+    return list(overlay(result.display_frames[picks], position_maps(result)[picks]))
 
 
 def attention_video(result: Result, path: str | Path, size: int = 256, fps: int = 8) -> Path:

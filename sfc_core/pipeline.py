@@ -222,7 +222,7 @@ class SFCRecognizer(_Recognizer):
         windows = position_windows(len(sampled), positions)
         kept_positions = out.kept[0].tolist()
         scores = out.scores[0].float().cpu()
-        centre = [window[len(window) // 2] for window in windows]
+        centre = position_centres(len(sampled), positions)
         kept = KeptFrames(
             positions=kept_positions,
             frame_indices=[sampled[centre[p]] for p in kept_positions],
@@ -253,6 +253,11 @@ def head_output_shape(head: torch.nn.Module, frames: int) -> tuple[int, int]:
     with torch.no_grad():
         out = head(torch.zeros(1, 3, frames, 32, 32, device=parameter.device, dtype=parameter.dtype))
     return out.shape[1], out.shape[2]
+
+
+def position_centres(num_samples: int, num_positions: int) -> list[int]:
+    """The sampled frame (0..num_samples-1) that stands for each head temporal position."""
+    return [window[len(window) // 2] for window in position_windows(num_samples, num_positions)]
 
 
 def position_windows(num_samples: int, num_positions: int) -> list[list[int]]:

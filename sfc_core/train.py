@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import models, synth, transforms
-from .pipeline import DenseRecognizer, SFCRecognizer, load_views, position_windows
+from .pipeline import DenseRecognizer, SFCRecognizer, load_views, position_centres
 from .sfc import SFC, save_sfc
 
 DEVICE = torch.device("cpu")
@@ -180,7 +180,7 @@ def cache_videos(
         if path.name in windows:
             start, end = windows[path.name]
             sampled = sfc_inputs.frame_indices[0]
-            centres = [sampled[w[len(w) // 2]] for w in position_windows(len(sampled), features.shape[1])]
+            centres = [sampled[c] for c in position_centres(len(sampled), features.shape[1])]
             in_window = torch.tensor([start <= f <= end for f in centres])
         teacher = dense.classify(dense_inputs.views)
         label = labels.get(path.name)

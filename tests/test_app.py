@@ -11,7 +11,7 @@ import pytest
 from app import analysis, figures, ui
 from app.analysis import InputRejected, Settings, analyze, check_upload, ground_truth
 from app.config import LIMITS
-from sfc_core.video import VideoError, probe
+from sfc_core.video import probe
 
 EXAMPLE = analysis.EXAMPLES_DIR / "move_left.mp4"
 
