@@ -12,6 +12,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -23,11 +24,11 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from sfc_core import explain, models
+from sfc_core import explain, models, weights
 from sfc_core.device import describe, pick_device
 from sfc_core.pipeline import DenseRecognizer, Result, SFCRecognizer, position_centres
-from sfc_core.predict import UNTRAINED_SFC, build_report
-from sfc_core.sfc import SFC, load_sfc
+from sfc_core.predict import build_report, training_free_label
+from sfc_core.sfc import DEFAULT_TRAINING_FREE, SFC, load_sfc
 from sfc_core.video import probe
 
 from . import figures
@@ -39,6 +40,7 @@ DEFAULT_MODEL = "tiny"
 MAX_DROPPED_THUMBNAILS = 12
 
 Progress = Callable[[float, str], None]
+_DOWNLOAD_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -85,29 +87,58 @@ def device() -> torch.device:
     return pick_device()
 
 
+def _is_embedded(config: models.ModelConfig) -> bool:
+    shipped = config.shipped("backbone")
+    return shipped is not None and shipped.exists()
+
+
 def model_choices() -> list[tuple[str, str]]:
-    """(label, name) for the model dropdown: the embedded default first."""
+    """(label, name) for the model dropdown: the embedded default first, then the models that
+    download their published weights (with the size, so nobody starts 130 MB by surprise)."""
     choices = []
     for name in [DEFAULT_MODEL] + [n for n in models.list_models() if n != DEFAULT_MODEL]:
         config = models.get_config(name)
-        shipped = config.shipped("backbone")
-        status = "trained, embedded" if shipped and shipped.exists() else "random weights: timing only"
+        if _is_embedded(config):
+            status = "trained, embedded"
+        elif config.weights is None:
+            continue  # no weights anywhere: nothing a user could learn from it here
+        elif weights.is_cached(config.weights):
+            status = "Kinetics-400 weights downloaded; SFC training-free"
+        else:
+            status = f"downloads {config.weights.download_mb:.0f} MB once; SFC training-free"
         choices.append((f"{name}: {config.description} ({status})", name))
     return choices
+
+
+def ensure_weights(name: str, progress: Progress) -> None:
+    """Download the published checkpoint of `name` if it is not cached yet, reporting progress;
+    raises `weights.WeightsError` with a message for the user (offline, not found, corrupt)."""
+    config = models.get_config(name)
+    if _is_embedded(config) or config.weights is None or weights.is_cached(config.weights):
+        return
+
+    def report(done: int, total: int | None) -> None:
+        size = f" of {total / 1e6:.0f} MB" if total else " MB"
+        progress(0.02 + 0.06 * (done / total if total else 0.0), f"downloading {name} weights: {done / 1e6:.0f}{size}")
+
+    with _DOWNLOAD_LOCK:  # two users picking the same model must not write the same file at once
+        if not weights.is_cached(config.weights):
+            weights.backbone_weights(name, progress=report)
 
 
 @lru_cache(maxsize=4)
 def load_model(name: str) -> LoadedModel:
     config = models.get_config(name)
-    shipped = config.shipped("backbone")
-    if shipped is not None and shipped.exists():
+    sfc, meta, sfc_label = None, {}, training_free_label(DEFAULT_TRAINING_FREE)
+    if _is_embedded(config):
+        shipped = config.shipped("backbone")
         backbone, weights_label = models.create(name, weights=shipped), f"embedded ({shipped.name})"
+        if config.shipped("sfc") and config.shipped("sfc").exists():
+            sfc, meta = load_sfc(config.shipped("sfc"))
+            sfc_label = f"trained ({config.shipped('sfc').name})"
     else:
-        backbone, weights_label = models.create(name), "random weights: labels are noise, timings are real"
-    sfc, meta, sfc_label = None, {}, UNTRAINED_SFC
-    if shipped is not None and shipped.exists() and config.shipped("sfc") and config.shipped("sfc").exists():
-        sfc, meta = load_sfc(config.shipped("sfc"))
-        sfc_label = f"trained ({config.shipped('sfc').name})"
+        backbone = weights.pretrained_backbone(name)
+        weights_label = f"published Kinetics-400 weights ({weights.file_name(config.weights.url)})"
     return LoadedModel(name, config, backbone.to(device()), sfc, meta, weights_label, sfc_label)
 
 
@@ -205,6 +236,7 @@ def analyze(path: str | Path, settings: Settings = Settings(), progress: Progres
     path = Path(path)
     progress(0.02, "checking the video")
     check_upload(path)
+    ensure_weights(settings.model, progress)
     loaded = load_model(settings.model)
     dev = device()
     progress(0.08, f"dense sampling: {settings.clips * settings.crops} views")
@@ -216,7 +248,7 @@ def analyze(path: str | Path, settings: Settings = Settings(), progress: Progres
         length=settings.length, spatial_stride=settings.spatial_stride,
     )
     sfc = sfc_recognizer(path)
-    sfc_label = loaded.sfc_label if use_trained else UNTRAINED_SFC
+    sfc_label = loaded.sfc_label if use_trained else training_free_label(DEFAULT_TRAINING_FREE)
     progress(0.65, "explanations: attention heatmaps and captum Grad-CAM")
     attention = explain.kept_overlays(sfc)
     cams = explain.upsample_maps(explain.gradcam(sfc_recognizer, sfc), sfc.display_frames.shape[1])

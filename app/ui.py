@@ -10,6 +10,7 @@ import gradio as gr
 
 from sfc_core.device import describe
 from sfc_core.video import VideoError
+from sfc_core.weights import WeightsError
 
 from . import figures
 from .analysis import DEFAULT_MODEL, EXAMPLES_DIR, InputRejected, Settings, analyze, device, model_choices
@@ -37,6 +38,9 @@ HOW_IT_WORKS = """
   A small module scores every moment, **keeps the top few**, and lets each kept position **attend** to the whole
   clip to gather evidence. The network's last stages (the *tail*) then run once, on exactly the input size they
   were trained on. The network itself is never changed; only the small module is trained.
+- **Training-free SFC**: the Kinetics-400 models have no trained SFC module here, so they run SFC without
+  learned weights: it keeps the moments whose features change most between neighbouring moments and hands
+  those real features to the tail. The page says "training-free" whenever that is what ran.
 
 ### The plots
 - **Top-5**: the five most likely actions for each method, with their probabilities.
@@ -75,7 +79,7 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
     settings = Settings(model or DEFAULT_MODEL, int(length), int(spatial_stride), int(clips), int(crops))
     try:
         result = analyze(video, settings, progress=lambda fraction, text: progress(fraction, desc=text))
-    except (VideoError, InputRejected) as error:
+    except (VideoError, InputRejected, WeightsError) as error:
         raise gr.Error(str(error)) from None
     except Exception:
         log.exception("analysis failed for %s", video)

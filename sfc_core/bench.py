@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from . import models, synth
 from .device import describe, pick_device
 from .pipeline import DenseRecognizer, Result, SFCRecognizer, head_output_shape
-from .sfc import load_sfc
+from .sfc import LEARNED, load_sfc
 
 BASELINES = ("dense batched", "dense chunked")
 
@@ -146,7 +146,7 @@ def bench_model(name: str, videos: list[Path], labels: list[int | None], args, d
             recognizer = SFCRecognizer(
                 backbone, config, device, sfc=trained_sfc[0] if is_trained_default else None,
                 length=bench_config.length, keep=bench_config.keep, spatial_stride=bench_config.spatial_stride,
-                repeats=args.repeats,
+                repeats=args.repeats, scoring=LEARNED,  # untrained: the learned module's cost, not its accuracy
             )
         rows[bench_config.name] = [
             _row(bench_config, video, recognizer(video), label) for video, label in zip(videos, labels)

@@ -1,6 +1,6 @@
 """Evaluate the shipped SynthActions model on a freshly generated held-out set.
 
-    python -m sfc_core.evaluate [--seed 100] [--num-clips 200] [--json OUT]
+    python -m sfc_core.evaluate [--seed 100] [--num-clips 200] [--training-free change] [--json OUT]
 
 Reports top-1 of dense 30-view sampling, of a single centre clip and of SFC (same frozen
 backbone), the selection hit rate (fraction of SFC's kept positions whose frame lies inside the
@@ -23,7 +23,7 @@ from tqdm import tqdm
 from . import models, synth
 from .device import pick_device
 from .pipeline import DenseRecognizer, SFCRecognizer, load_views, position_centres
-from .sfc import load_sfc
+from .sfc import LEARNED, TRAINING_FREE_SCORES, load_sfc
 
 
 def evaluate(
@@ -35,15 +35,19 @@ def evaluate(
     profile_clips: int = 3,
     device: torch.device | None = None,
     length: int | None = None,
+    training_free: str | None = None,
 ) -> dict:
+    """`training_free` names a training-free scoring to evaluate instead of the trained SFC."""
     config = models.get_config(model)
     device = device or pick_device()
     backbone = models.create(model, weights=weights or config.shipped("backbone"))
-    sfc_module, sfc_meta = load_sfc(sfc_weights or config.shipped("sfc"))
+    sfc_module, sfc_meta = None, {}
+    if training_free is None:
+        sfc_module, sfc_meta = load_sfc(sfc_weights or config.shipped("sfc"))
     dense = DenseRecognizer(backbone, config, device)
     centre = DenseRecognizer(backbone, config, device, num_clips=1, num_crops=1)
     length = length or sfc_meta.get("length", 64)
-    sfc = SFCRecognizer(backbone, config, device, sfc=sfc_module, length=length)
+    sfc = SFCRecognizer(backbone, config, device, sfc=sfc_module, length=length, scoring=training_free or LEARNED)
     hits, uniform, ceiling, correct = [], [], [], {"dense": 0, "centre": 0, "sfc": 0}
     agreement = 0
     profiles = {"dense": [], "sfc": []}
@@ -79,6 +83,7 @@ def evaluate(
 
     return {
         "model": model,
+        "sfc": f"training-free ({training_free})" if training_free else "trained",
         "length": length,
         "seed": seed,
         "num_clips": num_clips,
@@ -105,11 +110,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--num-clips", type=int, default=200)
     parser.add_argument("--length", type=int, default=None, help="SFC long-clip length (default: as trained)")
+    parser.add_argument(
+        "--training-free", choices=TRAINING_FREE_SCORES, default=None, help="evaluate this training-free SFC instead"
+    )
     parser.add_argument("--profile-clips", type=int, default=3, help="clips on which time/memory/FLOPs are measured")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     result = evaluate(
-        args.model, args.weights, args.sfc_weights, args.seed, args.num_clips, args.profile_clips, length=args.length
+        args.model, args.weights, args.sfc_weights, args.seed, args.num_clips, args.profile_clips, length=args.length,
+        training_free=args.training_free,
     )
     for key, value in result.items():
         print(f"{key:>26}: {value:.3f}" if isinstance(value, float) else f"{key:>26}: {value}")

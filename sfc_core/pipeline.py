@@ -19,7 +19,7 @@ from . import sampling, transforms
 from .models import ModelConfig, StagedBackbone
 from .profiling import Measurement, measure
 from .sampling import SamplingPlan
-from .sfc import SFC
+from .sfc import DEFAULT_TRAINING_FREE, SFC
 from .video import VideoInfo, decode_frames, probe
 
 TOP_K = 5
@@ -192,16 +192,19 @@ class SFCRecognizer(_Recognizer):
         spatial_stride: int = 1,
         keep: int | None = None,
         repeats: int = 1,
+        scoring: str = DEFAULT_TRAINING_FREE,
     ) -> None:
-        """`keep` (untrained SFC only) overrides the kept temporal positions; the default is what
-        the head produces for one ordinary clip, i.e. exactly the tail's training shape."""
+        """Without a trained `sfc`, a weight-free one is built: `scoring` is its training-free
+        method ("learned" builds an untrained learned SFC: random scorer, for cost measurements);
+        `keep` overrides its kept temporal positions, by default what the head produces for one
+        ordinary clip, i.e. exactly the tail's training shape."""
         super().__init__(model, config, device, repeats)
         self.length = length
         self.split = split or config.default_split
         self.head, self.tail = self.model.split(self.split)
         if sfc is None:
             channels, native = head_output_shape(self.head, config.input_spec.frames)
-            sfc = SFC(channels, keep or native, spatial_stride=spatial_stride)
+            sfc = SFC(channels, keep or native, spatial_stride=spatial_stride, scoring=scoring)
         self.sfc = sfc.to(device).eval()
 
     def plan(self, num_frames: int) -> SamplingPlan:

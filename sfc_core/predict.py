@@ -4,7 +4,9 @@
         [--sfc-weights PATH] [--mode sfc|dense|both] [--json OUT]
 
 With no weights given, a model that ships weights under assets/models/ (the default `tiny`)
-uses them, and its trained SFC with them, offline.
+uses them, and its trained SFC with them, offline; a Kinetics-400 model downloads its published
+checkpoint on first use (verified, cached: see sfc_core.weights). A backbone without trained SFC
+weights runs the training-free SFC (`--training-free`), and the output says so.
 
 The JSON written by --json is a stable interface (the app and the bench read it): top-level
 `dense` and `sfc` objects (null when that mode did not run), each with `top5`, `model_time_s`,
@@ -21,14 +23,18 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from . import models
+from . import models, weights
 from .device import pick_device
 from .pipeline import DenseRecognizer, Result, SFCRecognizer
-from .sfc import load_sfc
+from .sfc import DEFAULT_TRAINING_FREE, TRAINING_FREE_SCORES, load_sfc
 from .video import VideoError
 
 EXIT_BAD_INPUT = 2
-UNTRAINED_SFC = "untrained (zero-initialised output: pure TopK selection, random scorer)"
+
+
+def training_free_label(scoring: str) -> str:
+    """How the UI and CLI name an SFC that has no trained weights."""
+    return f"training-free, untrained weights (TopK by feature {scoring}; no trained SFC for this backbone)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     weights.add_argument(
         "--random-weights", action="store_true", help="use random backbone weights (timing only: labels are noise)"
     )
-    parser.add_argument("--sfc-weights", type=Path, default=None, help="trained SFC checkpoint (sfc_core.train)")
+    parser.add_argument(
+        "--sfc-weights", default=None, help="trained SFC checkpoint (sfc_core.train): a path, URL or hf://owner/repo/file"
+    )
+    parser.add_argument(
+        "--training-free", choices=TRAINING_FREE_SCORES, default=DEFAULT_TRAINING_FREE,
+        help="scoring of the training-free SFC used when there are no trained SFC weights",
+    )
     parser.add_argument("--mode", choices=("sfc", "dense", "both"), default="both")
     parser.add_argument("--length", type=int, default=None, help="SFC long-clip length (default: as trained, or 64)")
     parser.add_argument("--split", default=None, help="stage after which the head ends (default: the model's)")
@@ -115,12 +127,15 @@ def resolve_weights(args: argparse.Namespace) -> None:
     config = models.get_config(args.model)
     shipped = config.shipped("backbone")
     if args.weights is None and not args.random_weights:
-        if shipped is None or not shipped.exists():
+        if shipped is not None and shipped.exists():
+            args.weights = shipped
+        elif config.weights is not None:
+            args.weights = weights.backbone_weights(args.model, progress=weights.progress_bar(args.model))
+        else:
             raise ValueError(
                 f"no weights for {args.model!r}: pass --weights PATH, or --random-weights to measure the "
                 "architecture with random weights"
             )
-        args.weights = shipped
     if args.sfc_weights is None and args.weights == shipped and config.shipped("sfc") is not None:
         args.sfc_weights = config.shipped("sfc")
 
@@ -132,6 +147,7 @@ def run(args: argparse.Namespace) -> dict:
     model = models.create(args.model, weights=args.weights)
     sfc_module, length, split = None, args.length or 64, args.split
     if args.sfc_weights is not None:
+        args.sfc_weights = weights.resolve(args.sfc_weights, progress=weights.progress_bar("SFC weights"))
         sfc_module, meta = load_sfc(args.sfc_weights)
         length, split = args.length or meta.get("length", 64), args.split or meta.get("split")
     dense = sfc = None
@@ -140,7 +156,7 @@ def run(args: argparse.Namespace) -> dict:
     if args.mode in ("sfc", "both"):
         recognizer = SFCRecognizer(
             model, config, device, sfc=sfc_module, length=length, split=split,
-            spatial_stride=args.spatial_stride, repeats=args.repeats,
+            spatial_stride=args.spatial_stride, repeats=args.repeats, scoring=args.training_free,
         )
         sfc = recognizer(args.video)
     settings = {
@@ -152,9 +168,9 @@ def run(args: argparse.Namespace) -> dict:
         "batch_size": args.batch_size,
         "repeats": args.repeats,
     }
-    weights = "random" if args.random_weights else str(args.weights)
-    sfc_weights = str(args.sfc_weights) if args.sfc_weights else UNTRAINED_SFC
-    return build_report(args.model, weights, sfc_weights, settings, dense, sfc)
+    weights_label = "random" if args.random_weights else str(args.weights)
+    sfc_weights = str(args.sfc_weights) if args.sfc_weights else training_free_label(args.training_free)
+    return build_report(args.model, weights_label, sfc_weights, settings, dense, sfc)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,14 @@ number of temporal positions the tail was trained on, so the unchanged tail clas
    selection of real head features, which the tail already understands.
 5. Diagnostics: kept positions, all scores, and the attention weights averaged over queries per
    key position (T x Hk x Wk), which the pipeline maps back to source frames.
+
+Training-free SFC (`scoring` other than "learned"): for a backbone with no trained SFC, positions
+are scored without any learned weight, straight from the head features, and the tail gets the
+real features of the kept positions (what a zero-initialised W_out gives too). Its "attention"
+diagnostic is the score's own map over (T, H, W): where the evidence for keeping a moment is.
+  - "change": how much the features move between neighbouring positions (motion);
+  - "distinctiveness": how far each location is from its own average over the clip;
+  - "energy": the features' magnitude.
 """
 
 from __future__ import annotations
@@ -65,6 +73,24 @@ def _take(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
     return torch.gather(x, 2, index)
 
 
+LEARNED = "learned"
+TRAINING_FREE_SCORES = ("change", "distinctiveness", "energy")
+DEFAULT_TRAINING_FREE = "change"
+
+
+def training_free_maps(x: torch.Tensor, method: str) -> torch.Tensor:
+    """Parameter-free evidence per position (B, T, H, W) from head features (B, C, T, H, W)."""
+    if method == "energy":
+        return x.norm(dim=1)
+    if method == "distinctiveness":
+        return (x - x.mean(dim=2, keepdim=True)).norm(dim=1)
+    if method == "change":
+        step = (x[:, :, 1:] - x[:, :, :-1]).norm(dim=1)  # (B, T-1, H, W): between neighbours
+        padded = F.pad(step, (0, 0, 0, 0, 1, 1), mode="replicate")
+        return (padded[:, :-1] + padded[:, 1:]) / 2  # each position: mean of its two sides
+    raise ValueError(f"unknown training-free scoring {method!r}; choose one of {TRAINING_FREE_SCORES}")
+
+
 def _tokens(x: torch.Tensor) -> torch.Tensor:
     """(B, C, T, H, W) -> (B, T*H*W, C)."""
     return x.flatten(2).transpose(1, 2)
@@ -80,15 +106,20 @@ class SFC(nn.Module):
         kv_stride: int = 2,
         chunk_elements: int = 1 << 24,
         selection_noise: float = 0.0,
+        scoring: str = LEARNED,
     ) -> None:
         super().__init__()
         if keep < 1 or spatial_stride < 1 or kv_stride < 1:
             raise ValueError("keep, spatial_stride and kv_stride must be >= 1")
-        self.channels, self.keep = channels, keep
+        if scoring != LEARNED and scoring not in TRAINING_FREE_SCORES:
+            raise ValueError(f"unknown scoring {scoring!r}; choose {LEARNED!r} or one of {TRAINING_FREE_SCORES}")
+        self.channels, self.keep, self.scoring = channels, keep, scoring
         # A description of each position, never wider than the features it describes.
         self.abstraction_channels = abstraction_channels or min(128, channels)
         self.spatial_stride, self.kv_stride, self.chunk_elements = spatial_stride, kv_stride, chunk_elements
         self.selection_noise = selection_noise  # Gumbel scale for exploring selections; training only
+        if scoring != LEARNED:
+            return  # training-free: no weights at all
         width = self.abstraction_channels
         self.abstraction = nn.Sequential(
             nn.Conv3d(channels, width, 1, bias=False),
@@ -111,6 +142,8 @@ class SFC(nn.Module):
             raise ValueError(f"SFC expects {self.channels} channels, got {channels}")
         if frames < self.keep:
             raise ValueError(f"SFC keeps {self.keep} temporal positions but the head produced only {frames}")
+        if self.scoring != LEARNED:
+            return self._training_free(x)
         abstract = self.abstraction(x)
         scores = self.scorer(abstract.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1)  # (B, T)
         ranking = scores
@@ -151,8 +184,18 @@ class SFC(nn.Module):
             attention = key_weight.view(batch, frames, *key_abstract.shape[-2:])
         return SFCOutput(features=features, kept=kept, scores=scores, attention=attention)
 
+    def _training_free(self, x: torch.Tensor) -> SFCOutput:
+        maps = training_free_maps(x, self.scoring)
+        scores = maps.mean(dim=(2, 3))
+        kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
+        features = _take(x, kept)
+        if self.spatial_stride > 1:
+            features = F.avg_pool3d(features, (1, self.spatial_stride, self.spatial_stride))
+        attention = maps / maps.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)
+        return SFCOutput(features=features, kept=kept, scores=scores, attention=attention)
 
-def sfc_config(module: SFC) -> dict[str, int]:
+
+def sfc_config(module: SFC) -> dict[str, int | str]:
     """The constructor arguments that an SFC checkpoint must record to be rebuilt."""
     return {
         "channels": module.channels,
@@ -160,6 +203,7 @@ def sfc_config(module: SFC) -> dict[str, int]:
         "abstraction_channels": module.abstraction_channels,
         "spatial_stride": module.spatial_stride,
         "kv_stride": module.kv_stride,
+        "scoring": module.scoring,
     }
 
 

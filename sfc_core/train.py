@@ -9,6 +9,12 @@ windows. SFC: the backbone never changes; its head runs once per training video 
 cached), and the SFC module learns from cross-entropy on labels (when there are labels) plus
 distillation from the dense 30-view teacher (KL on temperature-softened predictions), so
 unlabelled videos train it too. Videos go through the same decode and preprocessing as inference.
+
+SFC for any registered backbone on your own folder of videos (labels optional), on one process or
+many with the standard launcher; state is saved every epoch and `--resume` continues from it:
+
+    python -m sfc_core.train sfc --model x3d_s --videos DIR [--labels CSV] --out x3d_s_sfc.pth
+    torchrun --nproc_per_node 8 -m sfc_core.train sfc --model slowonly_r50 --videos DIR --out s.pth --resume
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import tempfile
 import time
@@ -25,13 +32,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from . import models, synth, transforms
+from . import distributed, models, synth, transforms, weights
 from .pipeline import DenseRecognizer, SFCRecognizer, load_views, position_centres
 from .sfc import SFC, save_sfc
+from .video import VideoError
 
-DEVICE = torch.device("cpu")
 VIDEO_SUFFIXES = {".mp4", ".webm", ".mkv", ".avi", ".mov"}
 
 
@@ -175,113 +183,181 @@ def cache_videos(
         _, dense_inputs = load_views(path, dense.config, dense.plan)
         _, sfc_inputs = load_views(path, sfc.config, sfc.plan)
         with torch.inference_mode():
-            features = sfc.head(sfc_inputs.views)[0]
+            features = sfc.head(sfc_inputs.views.to(sfc.device))[0]
         in_window = None
         if path.name in windows:
             start, end = windows[path.name]
             sampled = sfc_inputs.frame_indices[0]
             centres = [sampled[c] for c in position_centres(len(sampled), features.shape[1])]
             in_window = torch.tensor([start <= f <= end for f in centres])
-        teacher = dense.classify(dense_inputs.views)
+        teacher = dense.classify(dense_inputs.views).cpu()
         label = labels.get(path.name)
         target = label if label is not None else int(teacher.argmax())
-        usefulness = position_usefulness(sfc.tail, features, keep, target)
-        cached.append(_CachedVideo(features.half(), teacher, label, in_window, usefulness))
+        usefulness = position_usefulness(sfc.tail, features, keep, target).cpu()
+        cached.append(_CachedVideo(features.half().cpu(), teacher, label, in_window, usefulness))
     return cached
 
 
-def _sfc_epoch(sfc: SFC, tail, cached, optimizer, args, rng, train: bool) -> dict:
+def _sfc_epoch(sfc, tail, cached, optimizer, args, rng, steps: int, device, train: bool) -> list[float]:
+    """One pass over `steps` batches of this rank's videos; returns raw sums (see `_epoch_metrics`)."""
     sfc.train(train)
     order = rng.permutation(len(cached)) if train else np.arange(len(cached))
-    totals = {"loss": 0.0, "correct": 0, "labelled": 0, "teacher_agree": 0, "hits": 0.0, "hit_items": 0}
-    for b in range(0, len(order), args.batch_size):
+    totals = [0.0] * 7  # loss sum, items, correct, labelled, teacher agreements, hit sum, hit items
+    for b in range(0, steps * args.batch_size, args.batch_size):
         items = [cached[i] for i in order[b : b + args.batch_size]]
-        x = torch.stack([item.features.float() for item in items])
+        x = torch.stack([item.features.float() for item in items]).to(device)
         with torch.set_grad_enabled(train):
             out = sfc(x, diagnostics=False)
             logits = tail(out.features)
-            teacher = torch.stack([item.teacher for item in items]).clamp_min(1e-8)
+            teacher = torch.stack([item.teacher for item in items]).to(device).clamp_min(1e-8)
             t = args.temperature
             soft_teacher = F.softmax(teacher.log() / t, dim=1)
             loss = args.distill * t * t * F.kl_div(F.log_softmax(logits / t, 1), soft_teacher, reduction="batchmean")
-            useful = torch.stack([item.usefulness for item in items])
+            useful = torch.stack([item.usefulness for item in items]).to(device)
             target = F.softmax(useful / args.usefulness_temperature, dim=1)
             loss = loss + args.selection * -(target * F.log_softmax(out.scores, dim=1)).sum(1).mean()
             labelled = [i for i, item in enumerate(items) if item.label is not None]
             if labelled:
-                y = torch.tensor([items[i].label for i in labelled])
+                y = torch.tensor([items[i].label for i in labelled], device=device)
                 loss = loss + F.cross_entropy(logits[labelled], y)
-                totals["correct"] += (logits[labelled].argmax(1) == y).sum().item()
-                totals["labelled"] += len(labelled)
+                totals[2] += (logits[labelled].argmax(1) == y).sum().item()
+                totals[3] += len(labelled)
             if train:
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-        totals["loss"] += loss.item() * len(items)
-        totals["teacher_agree"] += (logits.argmax(1) == teacher.argmax(1)).sum().item()
-        for item, kept in zip(items, out.kept):
+        totals[0] += loss.item() * len(items)
+        totals[1] += len(items)
+        totals[4] += (logits.argmax(1) == teacher.argmax(1)).sum().item()
+        for item, kept in zip(items, out.kept.cpu()):
             if item.in_window is not None:
-                totals["hits"] += item.in_window[kept].float().mean().item()
-                totals["hit_items"] += 1
-    n = len(order)
+                totals[5] += item.in_window[kept].float().mean().item()
+                totals[6] += 1
+    return totals
+
+
+def _epoch_metrics(totals: list[float]) -> dict:
+    loss, items, correct, labelled, agree, hits, hit_items = totals
     return {
-        "loss": totals["loss"] / n,
-        "top1": totals["correct"] / totals["labelled"] if totals["labelled"] else None,
-        "agreement_with_dense": totals["teacher_agree"] / n,
-        "hit_rate": totals["hits"] / totals["hit_items"] if totals["hit_items"] else None,
+        "loss": loss / max(items, 1),
+        "top1": correct / labelled if labelled else None,
+        "agreement_with_dense": agree / max(items, 1),
+        "hit_rate": hits / hit_items if hit_items else None,
     }
+
+
+def _backbone_weights(args: argparse.Namespace, context: distributed.Context) -> Path:
+    """--weights, else the shipped checkpoint, else the published one (rank 0 downloads first)."""
+    if args.weights is not None:
+        return args.weights
+    shipped = models.get_config(args.model).shipped("backbone")
+    if shipped is not None and shipped.exists():
+        return shipped
+    if context.is_main:
+        path = weights.backbone_weights(args.model, progress=weights.progress_bar(args.model))
+    distributed.barrier(context)
+    return path if context.is_main else weights.backbone_weights(args.model)
+
+
+def _list_videos(args: argparse.Namespace, scratch: Path, config: models.ModelConfig):
+    """(videos, labels, windows): the --videos folder, or SynthActions generated into `scratch`."""
+    if args.videos is None:  # SynthActions, labelled, with ground-truth windows
+        directory = scratch / "train"
+        synth.write_dataset(directory, args.clips, args.seed)
+        labels_csv = directory / "labels.csv"
+    else:
+        directory, labels_csv = args.videos, args.labels
+    videos = sorted(p for p in directory.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    if not videos:
+        raise ValueError(f"no videos ({', '.join(sorted(VIDEO_SUFFIXES))}) in {directory}")
+    return videos, _read_labels(labels_csv, config.labels()), _ground_truth(directory)
 
 
 def train_sfc(args: argparse.Namespace) -> dict:
+    """Train SFC on the frozen backbone: one process, or one rank of a torchrun job (each rank
+    caches and trains on every world_size-th video; DDP averages the gradients)."""
+    context = distributed.setup()
+    device = context.device
     torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
     config = models.get_config(args.model)
-    backbone = models.create(args.model, weights=args.weights)
+    backbone_path = _backbone_weights(args, context)
+    backbone = models.create(args.model, weights=backbone_path).to(device)
     for parameter in backbone.parameters():
         parameter.requires_grad_(False)
-    dense = DenseRecognizer(backbone, config, DEVICE)
-    recognizer = SFCRecognizer(backbone, config, DEVICE, length=args.length, split=args.split)
+    dense = DenseRecognizer(backbone, config, device)
+    recognizer = SFCRecognizer(backbone, config, device, length=args.length, split=args.split)
     channels, keep = recognizer.sfc.channels, recognizer.sfc.keep
     if args.cache is not None and args.cache.exists():
         cached = [_CachedVideo(**item) for item in torch.load(args.cache, weights_only=True)]
+        cached = cached[context.rank :: context.world_size]
     else:
         with tempfile.TemporaryDirectory() as scratch:
-            if args.videos is None:  # SynthActions, labelled, with ground-truth windows
-                directory = Path(scratch) / "train"
-                synth.write_dataset(directory, args.clips, args.seed)
-                labels_csv = directory / "labels.csv"
-            else:
-                directory, labels_csv = args.videos, args.labels
-            videos = sorted(p for p in directory.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
-            labels = _read_labels(labels_csv, config.labels())
-            cached = cache_videos(videos, labels, _ground_truth(directory), dense, recognizer, keep)
-        if args.cache is not None:
+            videos, labels, windows = _list_videos(args, Path(scratch), config)
+            mine = videos[context.rank :: context.world_size]
+            cached = cache_videos(mine, labels, windows, dense, recognizer, keep)
+        if args.cache is not None and context.world_size == 1:
             torch.save([vars(item) for item in cached], args.cache)
     split_at = max(1, int(len(cached) * 0.9))
     train_set, val_set = cached[:split_at], cached[split_at:]
+    # Every rank must take the same number of steps, or DDP waits forever for the shortest one.
+    train_steps, val_steps = (
+        int(n) for n in distributed.reduce([-(-len(train_set) // args.batch_size), -(-len(val_set) // args.batch_size)],
+                                           context, op="min")
+    )
 
-    sfc = SFC(channels, keep, spatial_stride=args.spatial_stride, selection_noise=args.selection_noise)
+    torch.manual_seed(args.seed)  # the same initial SFC on every rank (DDP also broadcasts rank 0's)
+    sfc = SFC(channels, keep, spatial_stride=args.spatial_stride, selection_noise=args.selection_noise).to(device)
     optimizer = torch.optim.AdamW(sfc.parameters(), lr=args.lr, weight_decay=1e-4)
-    log = []
+    checkpoint_path = args.checkpoint or args.out.with_suffix(".ckpt.pt")
+    start_epoch, step, log = 0, 0, []
+    if args.resume and checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        sfc.load_state_dict(state["sfc"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, step, log = state["epoch"], state["step"], state["log"]
+    model = DistributedDataParallel(sfc) if context.world_size > 1 else sfc
     begin = time.time()
-    for epoch in tqdm(range(args.epochs), desc="SFC epochs"):
-        entry = {"epoch": epoch + 1, "train": _sfc_epoch(sfc, recognizer.tail, train_set, optimizer, args, rng, True)}
-        if val_set:
-            entry["val"] = _sfc_epoch(sfc, recognizer.tail, val_set, None, args, rng, False)
+    for epoch in tqdm(range(start_epoch, args.epochs), desc="SFC epochs", disable=not context.is_main):
+        rng = np.random.default_rng((args.seed, epoch, context.rank))  # resumable without saving RNG state
+        torch.manual_seed(args.seed * 100_003 + epoch * context.world_size + context.rank)
+        totals = _sfc_epoch(model, recognizer.tail, train_set, optimizer, args, rng, train_steps, device, True)
+        step += train_steps
+        entry = {"epoch": epoch + 1, "step": step, "train": _epoch_metrics(distributed.reduce(totals, context))}
+        if val_steps:
+            totals = _sfc_epoch(sfc, recognizer.tail, val_set, None, args, rng, val_steps, device, False)
+            entry["val"] = _epoch_metrics(distributed.reduce(totals, context))
         log.append(entry)
-        tqdm.write(json.dumps(entry))
+        if context.is_main:
+            tqdm.write(json.dumps(entry))
+            state = {"sfc": sfc.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch + 1, "step": step,
+                     "log": log}
+            torch.save(state, checkpoint_path.with_name(checkpoint_path.name + ".tmp"))
+            os.replace(checkpoint_path.with_name(checkpoint_path.name + ".tmp"), checkpoint_path)
+    flat = torch.cat([p.detach().flatten() for p in sfc.parameters()])
+    rank_difference = distributed.max_difference_from_rank0(flat, context)
     sfc.selection_noise = 0.0
     meta = {
         "backbone": args.model,
-        "backbone_weights": str(args.weights),
+        "backbone_weights": str(backbone_path),
         "split": recognizer.split,
         "length": args.length,
         "trained_on": "SynthActions" if args.videos is None else str(args.videos),
-        "num_videos": len(cached),
+        "num_videos": int(distributed.reduce([len(cached)], context)[0]),
         "seed": args.seed,
     }
-    save_sfc(args.out, sfc, meta)
-    return {"seconds": time.time() - begin, "log": log}
+    if context.is_main:
+        save_sfc(args.out, sfc.cpu(), meta)
+    distributed.teardown(context)
+    return {
+        "seconds": time.time() - begin,
+        "world_size": context.world_size,
+        "device": str(device),
+        "steps": step,
+        "resumed_from_epoch": start_epoch or None,
+        "max_weight_difference_between_ranks": rank_difference,
+        "is_main": context.is_main,
+        "log": log,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     backbone.add_argument("--out", type=Path, required=True)
     sfc = sub.add_parser("sfc", help="train SFC with the backbone frozen")
     sfc.add_argument("--model", default="tiny")
-    sfc.add_argument("--weights", type=Path, required=True, help="backbone checkpoint")
+    sfc.add_argument("--weights", type=Path, default=None,
+                     help="backbone checkpoint (default: the shipped one, else the published one, downloaded)")
     sfc.add_argument("--videos", type=Path, default=None, help="folder of videos (default: generate SynthActions)")
     sfc.add_argument("--labels", type=Path, default=None, help="CSV with file,label columns (else distil only)")
     sfc.add_argument("--clips", type=int, default=600, help="SynthActions clips when --videos is not given")
@@ -314,19 +391,29 @@ def build_parser() -> argparse.ArgumentParser:
     sfc.add_argument("--usefulness-temperature", type=float, default=0.5)
     sfc.add_argument("--selection-noise", type=float, default=0.5, help="Gumbel noise on scores while training")
     sfc.add_argument("--cache", type=Path, default=None, help="save/reuse the per-video head features here")
+    sfc.add_argument("--checkpoint", type=Path, default=None, help="resumable state, saved every epoch "
+                     "(default: OUT with .ckpt.pt)")
+    sfc.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")
     sfc.add_argument("--seed", type=int, default=1)
     sfc.add_argument("--out", type=Path, required=True)
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    summary = train_backbone(args) if args.what == "backbone" else train_sfc(args)
+    try:
+        summary = train_backbone(args) if args.what == "backbone" else train_sfc(args)
+    except (VideoError, ValueError, FileNotFoundError) as error:  # WeightsError is a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not summary.pop("is_main", True):
+        return 0
     summary["command"] = "python -m sfc_core.train " + " ".join(argv if argv is not None else sys.argv[1:])
     args.out.with_suffix(".log.json").write_text(json.dumps(summary, indent=1))
     print(f"saved {args.out} after {summary['seconds'] / 60:.1f} min")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

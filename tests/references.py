@@ -10,13 +10,18 @@ import torch
 from torch import nn
 
 
-def torchvision_video_models():
+def _skip_torchvision_compiled_ops() -> None:
     # torchvision's compiled ops do not load beside the CPU torch build; its video models need none.
     sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+
+
+def torchvision_video_models():
+    _skip_torchvision_compiled_ops()
     return pytest.importorskip("torchvision.models.video")
 
 
 def pytorchvideo_hub():
+    _skip_torchvision_compiled_ops()  # pytorchvideo imports torchvision transforms
     return pytest.importorskip("pytorchvideo.models.hub")
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
 import pytest
+import torch
 
 from app import analysis, figures, ui
 from app.analysis import InputRejected, Settings, analyze, check_upload, ground_truth
 from app.config import LIMITS
+from sfc_core import models
+from sfc_core.models import registry
+from sfc_core.models.registry import WeightsSpec
 from sfc_core.video import probe
+from tests.weights_server import serve
 
 EXAMPLE = analysis.EXAMPLES_DIR / "move_left.mp4"
 
@@ -99,4 +105,46 @@ def test_callback_outputs_line_up_with_the_page(result) -> None:
 def test_model_choices_put_the_embedded_default_first() -> None:
     label, name = analysis.model_choices()[0]
     assert name == "tiny" and "trained, embedded" in label
-    assert {n for _, n in analysis.model_choices()} == {"tiny", "r2plus1d_18", "r3d_18", "slowonly_r50"}
+    choices = dict((n, label) for label, n in analysis.model_choices())
+    assert choices.keys() == {"tiny", "r2plus1d_18", "r3d_18", "slowonly_r50", "x3d_s", "x3d_m"}
+    assert "downloads 130 MB once" in choices["slowonly_r50"] or "downloaded" in choices["slowonly_r50"]
+
+
+def _register_download_model(monkeypatch, name: str, url: str) -> None:
+    config = replace(models.get_config("tiny"), name=name, shipped_weights=None, shipped_sfc=None,
+                     weights=WeightsSpec(url=url, download_mb=4))
+    monkeypatch.setitem(registry._REGISTRY, name, config)
+
+
+def test_published_model_downloads_with_progress_then_runs_training_free_sfc(tmp_path, monkeypatch) -> None:
+    published = tmp_path / "published"
+    published.mkdir()
+    shipped = models.get_config("tiny").shipped("backbone")
+    torch.save({"model_state": models.create("tiny", weights=shipped).state_dict()}, published / "TINY.pyth")
+    monkeypatch.setenv("SFC_WEIGHTS_DIR", str(tmp_path / "cache"))
+    steps = []
+    with serve(published) as (url, requests):
+        _register_download_model(monkeypatch, "tiny_download", f"{url}/TINY.pyth")
+        assert "downloads 4 MB once" in dict((n, label) for label, n in analysis.model_choices())["tiny_download"]
+        try:
+            out = analyze(EXAMPLE, Settings(model="tiny_download"),
+                          progress=lambda fraction, text: steps.append(text))
+        finally:
+            analysis.load_model.cache_clear()
+    assert requests == ["/TINY.pyth"]
+    assert any(text.startswith("downloading tiny_download weights:") and "of" in text for text in steps)
+    assert out.report["sfc_weights"].startswith("training-free") and "training-free" in out.summary
+    assert "published Kinetics-400 weights (TINY.pyth)" in out.summary
+    assert len(out.heatmaps) == 8 and out.report["ratios"]["flops"] > 5  # weight-free SFC: cheaper still
+
+
+def test_offline_download_is_a_clear_message_and_the_app_keeps_working(tmp_path, monkeypatch) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/TINY.pyth"
+    monkeypatch.setenv("SFC_WEIGHTS_DIR", str(tmp_path / "cache"))
+    _register_download_model(monkeypatch, "tiny_offline", dead)
+    with pytest.raises(gr.Error, match="you seem to be offline.*The embedded model works offline"):
+        ui.run_analysis(str(EXAMPLE), "tiny_offline", 32, 1, 2, 1)
+    summary, sfc_top5, *_ = ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
+    assert len(sfc_top5) == 5 and "embedded" in summary

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,13 +13,15 @@ import pytest
 import torch
 
 from sfc_core import models
+from tests.weights_server import serve
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _predict(*args: str) -> subprocess.CompletedProcess:
+def _predict(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "sfc_core.predict", *args], cwd=REPO, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "sfc_core.predict", *args], cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -60,7 +64,6 @@ def test_weights_file_is_loaded(ramp_clip: Path, tmp_path: Path) -> None:
     [
         (b"\x00\x01garbage" * 100, ["--random-weights"], "could not be read as a video"),
         (b"", ["--random-weights"], "is empty (0 bytes)"),
-        (None, ["--model", "r3d_18"], "no weights for 'r3d_18': pass --weights PATH, or --random-weights"),
         (None, ["--weights", "missing.pth"], "checkpoint not found"),
     ],
 )
@@ -80,3 +83,49 @@ def test_corrupt_checkpoint_is_a_clear_error(ramp_clip: Path, tmp_path: Path) ->
     weights.write_bytes(b"PK\x03\x04 not really a zip")
     run = _predict(str(ramp_clip), "--weights", str(weights))
     assert run.returncode == 2 and "is not a readable PyTorch checkpoint" in run.stderr
+
+
+def test_kinetics_model_downloads_its_checkpoint_and_runs_training_free_sfc(ramp_clip: Path, tmp_path: Path) -> None:
+    """x3d_s from a mirror on 127.0.0.1 serving (random) weights in pytorchvideo's layout."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    torch.save({"model_state": models.create("x3d_s").state_dict()}, mirror / "X3D_S.pyth")
+    out = tmp_path / "x3d.json"
+    with serve(mirror) as (url, requests):
+        env = {"SFC_WEIGHTS_MIRROR": url, "SFC_WEIGHTS_DIR": str(tmp_path / "cache")}
+        run = _predict(str(ramp_clip), "--model", "x3d_s", "--mode", "sfc", "--json", str(out), env=env)
+    assert run.returncode == 0, run.stderr
+    assert requests == ["/X3D_S.pyth"] and (tmp_path / "cache" / "X3D_S.pyth").exists()
+    data = json.loads(out.read_text())
+    assert data["weights"].endswith("X3D_S.pyth") and data["sfc_weights"].startswith("training-free, untrained")
+    assert "training-free" in run.stdout
+    assert len(data["sfc"]["kept_frames"]) == 13  # X3D-S's tail takes 13 temporal positions
+
+
+def test_download_failures_exit_2_with_the_reason(ramp_clip: Path, tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = {"SFC_WEIGHTS_MIRROR": dead, "SFC_WEIGHTS_DIR": str(tmp_path / "cache")}
+    run = _predict(str(ramp_clip), "--model", "r3d_18", env=env)
+    assert run.returncode == 2 and "you seem to be offline" in run.stderr and "Traceback" not in run.stderr
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    torch.save(models.create("r3d_18").state_dict(), mirror / "r3d_18-b3b3357e.pth")  # not the published bytes
+    with serve(mirror) as (url, _):
+        run = _predict(str(ramp_clip), "--model", "r3d_18", env={**env, "SFC_WEIGHTS_MIRROR": url})
+    assert run.returncode == 2 and "did not verify and was deleted" in run.stderr
+    assert not (tmp_path / "cache" / "r3d_18-b3b3357e.pth").exists()
+
+
+def test_sfc_weights_from_a_url_are_downloaded_and_used(ramp_clip: Path, tmp_path: Path) -> None:
+    shipped_sfc = models.get_config("tiny").shipped("sfc")
+    out = tmp_path / "url.json"
+    with serve(shipped_sfc.parent) as (url, requests):
+        env = {"SFC_WEIGHTS_DIR": str(tmp_path / "cache")}
+        run = _predict(str(ramp_clip), "--sfc-weights", f"{url}/{shipped_sfc.name}", "--mode", "sfc",
+                       "--json", str(out), env=env)
+    assert run.returncode == 0, run.stderr
+    assert requests == [f"/{shipped_sfc.name}"]
+    assert json.loads(out.read_text())["sfc_weights"] == str(tmp_path / "cache" / "urls" / shipped_sfc.name)

@@ -139,3 +139,54 @@ def test_64_frame_slowonly_head_never_materialises_the_attention_matrix() -> Non
         out = module(x)
     assert out.features.shape == (1, 512, 8, 32, 32)
     assert memory.peak_bytes < full_matrix_bytes / 4
+
+
+def _reference_maps(x: torch.Tensor, method: str) -> torch.Tensor:
+    """Loop-based float64 second implementation of the training-free evidence maps."""
+    x = x.double()
+    batch, _, frames, height, width = x.shape
+    maps = torch.zeros(batch, frames, height, width, dtype=torch.float64)
+    mean = x.mean(dim=2)
+    for b in range(batch):
+        for t in range(frames):
+            for i in range(height):
+                for j in range(width):
+                    v = x[b, :, t, i, j]
+                    if method == "energy":
+                        maps[b, t, i, j] = v.norm()
+                    elif method == "distinctiveness":
+                        maps[b, t, i, j] = (v - mean[b, :, i, j]).norm()
+                    else:  # change: mean distance to the neighbours that exist, edges count their one side twice
+                        before = (v - x[b, :, t - 1, i, j]).norm() if t > 0 else (x[b, :, 1, i, j] - v).norm()
+                        after = (x[b, :, t + 1, i, j] - v).norm() if t < frames - 1 else before
+                        maps[b, t, i, j] = (before + after) / 2
+    return maps
+
+
+@pytest.mark.parametrize("method", ["change", "distinctiveness", "energy"])
+def test_training_free_sfc_selects_by_its_parameter_free_score(method: str) -> None:
+    x = torch.randn(2, 12, 10, 3, 4)
+    module = SFC(12, 4, scoring=method).eval()
+    assert list(module.parameters()) == [], "training-free SFC has no weights"
+    out = module(x)
+    maps = _reference_maps(x, method)
+    torch.testing.assert_close(out.scores.double(), maps.mean(dim=(2, 3)), rtol=1e-5, atol=1e-5)
+    expected_kept = maps.mean(dim=(2, 3)).topk(4, dim=1).indices.sort(dim=1).values
+    assert torch.equal(out.kept, expected_kept)
+    assert torch.equal(out.features, torch.stack([x[b, :, out.kept[b]] for b in range(2)]))  # real head features
+    torch.testing.assert_close(out.attention.sum(dim=(1, 2, 3)), torch.ones(2))
+
+
+def test_change_scoring_finds_the_moving_moment() -> None:
+    """Hand-made case: still features except positions 5-7, where one location moves."""
+    x = torch.randn(1, 8, 1, 4, 4).repeat(1, 1, 12, 1, 1) + 0.01 * torch.randn(1, 8, 12, 4, 4)
+    for t in (5, 6, 7):
+        x[0, :, t, 1, 2] += torch.randn(8) * 3
+    out = SFC(8, 3, scoring="change").eval()(x)
+    assert out.kept[0].tolist() == [5, 6, 7]
+    assert out.attention[0, 6].argmax().item() == 1 * 4 + 2  # the evidence map points at the moving location
+
+
+def test_unknown_scoring_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown scoring 'magic'"):
+        SFC(8, 2, scoring="magic")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from . import slowonly, video_resnet  # noqa: F401  (importing registers the architectures)
+from . import slowonly, video_resnet, x3d  # noqa: F401  (importing registers the architectures)
 from .base import StagedBackbone
 from .registry import InputSpec, ModelConfig, WeightsSpec, get_config, list_models, load_labels
 
@@ -30,7 +30,7 @@ __all__ = [
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a checkpoint in its publisher's layout (bare state_dict, or under `model_state`,
-    `state_dict` or `model`), only ever with `weights_only=True`."""
+    `state_dict` or `model`; DDP's `module.` prefix removed), only ever with `weights_only=True`."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
@@ -45,6 +45,9 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
             break
     if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
         raise ValueError(f"{path} does not hold a state_dict of tensors")
+    # A model saved from inside DistributedDataParallel has every key under `module.`.
+    if checkpoint and all(key.startswith("module.") for key in checkpoint):
+        checkpoint = {key.removeprefix("module."): value for key, value in checkpoint.items()}
     return checkpoint
 
 

@@ -35,8 +35,9 @@ class WeightsSpec:
     """Where a published checkpoint lives and how to verify it (used by sfc_core.weights)."""
 
     url: str
-    sha256: str | None = None
-    size_bytes: int | None = None
+    sha256: str | None = None  # full hash, when the publisher gives one
+    size_bytes: int | None = None  # exact size, checked when known
+    download_mb: float | None = None  # shown to users before they download; not used to verify
 
 
 @dataclass(frozen=True)

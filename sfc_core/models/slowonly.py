@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import StagedBackbone
-from .registry import InputSpec, ModelConfig, register
+from .registry import InputSpec, ModelConfig, WeightsSpec, register
 
 
 def _bn(channels: int) -> nn.BatchNorm3d:
@@ -138,5 +138,8 @@ register(
         label_set="kinetics400",
         num_classes=400,
         description="SlowOnly 8x8 ResNet-50, Kinetics-400 (pytorchvideo slow_r50 layout)",
+        weights=WeightsSpec(
+            url="https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics/SLOW_8x8_R50.pyth", download_mb=130
+        ),
     )
 )

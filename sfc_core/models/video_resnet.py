@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .base import StagedBackbone
-from .registry import InputSpec, ModelConfig, register
+from .registry import InputSpec, ModelConfig, WeightsSpec, register
 
 ConvBuilder = Callable[[int, int, int, int], nn.Module]  # (in, out, mid, stride) -> conv
 
@@ -105,6 +105,7 @@ class VideoResNet(StagedBackbone):
         ]
 
 
+TORCHVISION_MODELS = "https://download.pytorch.org/models"
 _KINETICS_112 = InputSpec(
     frames=16,
     stride=2,
@@ -122,6 +123,7 @@ register(
         label_set="kinetics400",
         num_classes=400,
         description="R(2+1)D-18, Kinetics-400, 16 x 112 px (torchvision layout)",
+        weights=WeightsSpec(url=f"{TORCHVISION_MODELS}/r2plus1d_18-91a641e6.pth", download_mb=120.3),
     )
 )
 register(
@@ -132,6 +134,7 @@ register(
         label_set="kinetics400",
         num_classes=400,
         description="R3D-18, Kinetics-400, 16 x 112 px (torchvision layout)",
+        weights=WeightsSpec(url=f"{TORCHVISION_MODELS}/r3d_18-b3b3357e.pth", download_mb=127.4),
     )
 )
 register(
