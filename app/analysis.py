@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import threading
@@ -35,7 +36,7 @@ from . import figures
 from .config import LIMITS, Limits
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
-OUTPUT_DIR = Path(tempfile.gettempdir()) / "sfc-studio-outputs"
+OUTPUT_DIR = Path(tempfile.gettempdir()) / f"sfc-studio-outputs-{os.getpid()}"
 DEFAULT_MODEL = "tiny"
 MAX_DROPPED_THUMBNAILS = 12
 
@@ -170,6 +171,11 @@ def check_upload(path: Path, limits: Limits = LIMITS) -> None:
             f"{path.name} lasts {info.duration_s / 60:.1f} minutes; this app accepts up to "
             f"{limits.max_duration_s / 60:.0f} minutes. Trim it and upload the part with the action."
         )
+    if info.num_frames > limits.max_frames:
+        raise InputRejected(
+            f"{path.name} has {info.num_frames} frames; this app accepts up to {limits.max_frames} frames "
+            f"({info.fps:.0f} frames per second). Trim it, or lower its frame rate."
+        )
     if info.width * info.height > limits.max_pixels:
         raise InputRejected(
             f"{path.name} is {info.width}x{info.height}; this app accepts up to {limits.max_pixels / 1e6:.1f} "
@@ -177,13 +183,19 @@ def check_upload(path: Path, limits: Limits = LIMITS) -> None:
         )
 
 
-def _output_path(suffix: str) -> Path:
-    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    cutoff = time.time() - LIMITS.output_max_age_s
-    for old in OUTPUT_DIR.iterdir():  # prune what earlier requests left for Gradio to serve
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
-    return OUTPUT_DIR / f"{uuid.uuid4().hex}{suffix}"
+def _output_path(suffix: str, directory: Path | None) -> Path:
+    """A fresh file name for one request's output. The app passes Gradio's own cache folder, so
+    the file is served without a second copy and Gradio deletes it (`delete_cache`, and on
+    shutdown); other callers get this process's OUTPUT_DIR, pruned here and removed at exit."""
+    if directory is None:
+        directory = OUTPUT_DIR
+        directory.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - LIMITS.output_max_age_s
+        for old in directory.iterdir():
+            if old.stat().st_mtime < cutoff:
+                old.unlink(missing_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"sfc-attention-{uuid.uuid4().hex}{suffix}"
 
 
 @atexit.register
@@ -230,8 +242,11 @@ def _thumbnails(sfc: Result) -> list[tuple[np.ndarray, str]]:
     return items
 
 
-def analyze(path: str | Path, settings: Settings = Settings(), progress: Progress | None = None) -> Analysis:
-    """Run dense and SFC on one video and build everything the page shows."""
+def analyze(
+    path: str | Path, settings: Settings = Settings(), progress: Progress | None = None, output_dir: Path | None = None
+) -> Analysis:
+    """Run dense and SFC on one video and build everything the page shows; files it writes go to
+    `output_dir` (see `_output_path`)."""
     progress = progress or (lambda fraction, description: None)
     path = Path(path)
     progress(0.02, "checking the video")
@@ -254,13 +269,16 @@ def analyze(path: str | Path, settings: Settings = Settings(), progress: Progres
     cams = explain.upsample_maps(explain.gradcam(sfc_recognizer, sfc), sfc.display_frames.shape[1])
     gradcam = list(explain.overlay(sfc.display_frames[explain.kept_slots(sfc)], cams, cmap="viridis"))
     captions = [f"frame {f} ({t:.1f} s)" for f, t in zip(sfc.kept.frame_indices, sfc.kept.timestamps_s)]
-    video_path = explain.attention_video(sfc, _output_path(".mp4"))
+    video_path = explain.attention_video(sfc, _output_path(".mp4", output_dir))
     progress(0.85, "plots")
     truth = ground_truth(path)
     window = (truth["window_start"], truth["window_end"]) if truth else None
     settings_json = {"length": settings.length, "split": sfc_recognizer.split, "spatial_stride": settings.spatial_stride,
                      "clips": settings.clips, "crops": settings.crops}
     report = build_report(settings.model, loaded.weights_label, sfc_label, settings_json, dense, sfc)
+    # The CLI's JSON, except that the server's file path is not shown to users: only the file name,
+    # under "file" (a "path" key would also make Gradio and its client treat the object as a file).
+    report["video"]["file"] = Path(report["video"].pop("path")).name
     notes = list(dict.fromkeys(dense.notes + sfc.notes))
     summary = (
         f"**Device:** {describe(dev)} · **backbone:** {settings.model} ({loaded.weights_label}) · **SFC:** {sfc_label}"

@@ -7,14 +7,16 @@ import logging
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from sfc_core.device import describe
+from sfc_core.profiling import release_memory
 from sfc_core.video import VideoError
 from sfc_core.weights import WeightsError
 
 from . import figures
 from .analysis import DEFAULT_MODEL, EXAMPLES_DIR, InputRejected, Settings, analyze, device, model_choices
-from .config import LIMITS
+from .config import LIMITS, Limits
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op decorator everywhere else
     import spaces
@@ -78,12 +80,15 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
         raise gr.Error("Upload a video, record one with the webcam, or pick an example first.")
     settings = Settings(model or DEFAULT_MODEL, int(length), int(spatial_stride), int(clips), int(crops))
     try:
-        result = analyze(video, settings, progress=lambda fraction, text: progress(fraction, desc=text))
+        result = analyze(video, settings, progress=lambda fraction, text: progress(fraction, desc=text),
+                         output_dir=Path(get_upload_folder()) / "sfc-studio")
     except (VideoError, InputRejected, WeightsError) as error:
         raise gr.Error(str(error)) from None
     except Exception:
         log.exception("analysis failed for %s", video)
         raise gr.Error("Something went wrong while analysing this video; the details are in the server log.") from None
+    finally:
+        release_memory(device())
     for note in result.notes:
         gr.Warning(note)
     return (
@@ -101,8 +106,9 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
     )
 
 
-def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="SFC Studio", delete_cache=(3600, 3600)) as demo:
+def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
+    age = int(limits.output_max_age_s)
+    with gr.Blocks(title="SFC Studio", delete_cache=(max(60, age // 4), age)) as demo:
         gr.Markdown(
             "# SFC Studio\nSelective Feature Compression (ICCV 2021): classify an action by running a video "
             "network's head once on one long clip, keeping only the informative moments, instead of running the "
@@ -158,7 +164,7 @@ def build_demo() -> gr.Blocks:
             outputs=[summary, sfc_top5, dense_top5, table, measurements, timeline, thumbnails, heatmaps,
                      heatmap_video, explanations, report],
             api_name="analyze",
-            concurrency_limit=LIMITS.concurrency,
+            concurrency_limit=limits.concurrency,
             concurrency_id="model",
         )
         reset.click(
@@ -166,5 +172,5 @@ def build_demo() -> gr.Blocks:
             outputs=[length, spatial, clips, crops],
             api_visibility="private",
         )
-    demo.queue(max_size=LIMITS.queue_size)
+    demo.queue(max_size=limits.queue_size)
     return demo

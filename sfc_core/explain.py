@@ -16,6 +16,7 @@ from captum.attr import LayerGradCam
 from matplotlib import colormaps
 
 from .pipeline import Result, SFCRecognizer, position_centres, position_windows
+from .profiling import EXCLUSIVE
 from .video import write_h264
 
 
@@ -81,5 +82,6 @@ def gradcam(recognizer: SFCRecognizer, result: Result, class_index: int | None =
         class_index = int(np.argmax(result.probabilities))
     tail = recognizer.tail
     features = result.tail_input.clone().to(next(tail.parameters()).device).requires_grad_(True)
-    cam = LayerGradCam(tail, tail[0]).attribute(features, target=class_index, attribute_to_layer_input=True)
+    with EXCLUSIVE:  # captum hooks the tail, which every user's model shares
+        cam = LayerGradCam(tail, tail[0]).attribute(features, target=class_index, attribute_to_layer_input=True)
     return F.relu(cam)[0, 0].detach().cpu().numpy()

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import statistics
 import threading
 import time
@@ -68,6 +69,16 @@ def _trim_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass  # not glibc: nothing to trim
+
+
+def release_memory(device: torch.device) -> None:
+    """Hand freed memory back to the system after a request: glibc keeps freed blocks (one arena
+    per thread that served a request) and CUDA's caching allocator keeps freed blocks, so a
+    long-running server's footprint would otherwise stay at its busiest moment."""
+    gc.collect()
+    _trim_heap()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def _can_reset_peak() -> bool:
@@ -141,16 +152,26 @@ def _timed(fn: Callable[[], T], device: torch.device) -> tuple[T, float]:
     return result, time.perf_counter() - begin
 
 
+# Held by code that touches process-wide torch state: FlopCounterMode's global module hooks and the
+# memory high-water mark here, captum's hooks on shared modules in `explain`. Concurrent requests in
+# the app would otherwise trip over each other's hooks and share each other's peaks.
+EXCLUSIVE = threading.RLock()
+
+
 def measure(fn: Callable[[], T], device: torch.device, repeats: int = 1) -> tuple[T, Measurement]:
-    """Warm up once (counting FLOPs), then time `repeats` calls and record their peak memory."""
+    """Warm up once (counting FLOPs), then time `repeats` calls and record their peak memory.
+
+    One measurement at a time per process (see EXCLUSIVE), so every number is the cost of one run
+    alone, even when several app users are served at once."""
     if repeats < 1:
         raise ValueError("repeats must be >= 1")
-    _, flops = count_flops(fn)
-    times = []
-    with PeakMemory(device) as memory:
-        for _ in range(repeats):
-            result, seconds = _timed(fn, device)
-            times.append(seconds)
+    with EXCLUSIVE:
+        _, flops = count_flops(fn)
+        times = []
+        with PeakMemory(device) as memory:
+            for _ in range(repeats):
+                result, seconds = _timed(fn, device)
+                times.append(seconds)
     measurement = Measurement(
         model_time_s=statistics.median(times),
         model_times_s=tuple(times),

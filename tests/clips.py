@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,26 +18,36 @@ def gray_level(index: int) -> int:
 
 def write_frames(
     path: Path,
-    frames: list[np.ndarray],
+    frames: Iterable[np.ndarray],
     fps: int = 30,
     codec: str = "libx264",
     rotation: int | None = None,
     options: dict[str, str] | None = None,
     container_options: dict[str, str] | None = None,
+    pix_fmt: str = "yuv420p",
+    pts: list[int] | None = None,
 ) -> Path:
-    """Encode RGB uint8 frames (H, W, 3) to `path`; the container comes from the extension."""
-    height, width = frames[0].shape[:2]
+    """Encode RGB uint8 frames (H, W, 3) to `path`; the container comes from the extension.
+    `pts` (in units of 1/fps s, or of 1 ms when given) makes a variable-frame-rate file."""
+    frames = iter(frames)
+    first = next(frames)
+    height, width = first.shape[:2]
     with av.open(str(path), mode="w", options=container_options or {}) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height = width, height
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = Fraction(1, fps)
+        stream.pix_fmt = pix_fmt
+        stream.time_base = Fraction(1, 1000) if pts is not None else Fraction(1, fps)
+        if pts is not None:
+            stream.codec_context.time_base = Fraction(1, 1000)
         if codec == "libx264":
             stream.options = {"crf": "0", "preset": "ultrafast", **(options or {})}
         if rotation is not None:
             stream.set_display_rotation(rotation)
-        for image in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+        for i, image in enumerate(itertools.chain([first], frames)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
+            if pts is not None:
+                frame.pts, frame.time_base = pts[i], Fraction(1, 1000)
+            for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
@@ -81,4 +93,10 @@ def write_png(path: Path, width: int = 60, height: int = 40) -> Path:
     image = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
     av.VideoFrame.from_ndarray(image, format="rgb24").save(str(path.with_suffix(".png")))
     path.with_suffix(".png").replace(path)
+    return path
+
+
+def truncate(path: Path, fraction: float = 0.5) -> Path:
+    """Keep only the first `fraction` of the file's bytes, as an interrupted upload would."""
+    path.write_bytes(path.read_bytes()[: int(path.stat().st_size * fraction)])
     return path

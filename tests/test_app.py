@@ -84,6 +84,10 @@ def test_limits_reject_large_long_and_huge_uploads() -> None:
         check_upload(EXAMPLE, replace(LIMITS, max_duration_s=1))
     with pytest.raises(InputRejected, match="megapixels per frame"):
         check_upload(EXAMPLE, replace(LIMITS, max_pixels=100))
+    frames = probe(EXAMPLE).num_frames
+    with pytest.raises(InputRejected, match=f"has {frames} frames; this app accepts up to {frames - 1} frames"):
+        check_upload(EXAMPLE, replace(LIMITS, max_frames=frames - 1))
+    check_upload(EXAMPLE, replace(LIMITS, max_frames=frames))  # the limit itself is allowed
 
 
 def test_callback_turns_bad_input_into_a_clear_ui_error(tmp_path: Path) -> None:

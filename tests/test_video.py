@@ -10,6 +10,7 @@ import pytest
 from sfc_core.video import VideoError, decode_frames, probe
 from tests.clips import (
     gray_level,
+    truncate,
     write_audio_only,
     write_frames,
     write_gray_ramp_clip,
@@ -85,17 +86,11 @@ def test_other_containers_and_codecs_decode(tmp_path: Path, suffix: str, codec: 
     assert levels == pytest.approx([gray_level(i) for i in (0, 20, 39)], abs=4)
 
 
-def _truncate(path: Path, fraction: float) -> Path:
-    data = path.read_bytes()
-    path.write_bytes(data[: int(len(data) * fraction)])
-    return path
-
-
 def test_truncated_moov_first_mp4_decodes_what_is_there_with_a_note(tmp_path: Path) -> None:
     path = write_noise_clip(
         tmp_path / "clip.mp4", 90, 64, 48, options={"crf": "23", "g": "10"}, container_options={"movflags": "faststart"}
     )
-    _truncate(path, 0.5)
+    truncate(path, 0.5)
     info = probe(path)  # the header still says 90 frames
     decoded = decode_frames(path, list(range(0, info.num_frames, 10)))
     assert decoded.source_indices[-1] < 89
@@ -113,7 +108,7 @@ BAD_FILES = {
     "audio only": (write_audio_only, r"contains only audio; it has no video stream"),
     "zero frames": (write_video_without_frames, r"has no video stream \(no video track, or a video track with no"),
     "truncated mp4 (moov at the end)": (
-        lambda p: _truncate(write_noise_clip(p, 60, 64, 48, options={"crf": "23"}), 0.5),
+        lambda p: truncate(write_noise_clip(p, 60, 64, 48, options={"crf": "23"}), 0.5),
         r"could not be read as a video: .*truncated",
     ),
 }
