@@ -14,7 +14,8 @@ SFC for any registered backbone on your own folder of videos (labels optional), 
 many with the standard launcher; state is saved every epoch and `--resume` continues from it:
 
     python -m sfc_core.train sfc --model x3d_s --videos DIR [--labels CSV] --out x3d_s_sfc.pth
-    torchrun --nproc_per_node 8 -m sfc_core.train sfc --model slowonly_r50 --videos DIR --out s.pth --resume
+    torchrun --nproc_per_node 8 -m sfc_core.train sfc --model slowonly_r50 --videos DIR --out s.pth --resume \\
+        --features recompute        # many videos: keep only the targets, recompute head features each step
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ def train_backbone(args: argparse.Namespace) -> dict:
 
 @dataclass
 class _CachedVideo:
-    features: torch.Tensor  # head output of the long clip, float16 (C, T, H, W)
+    path: str
+    features: torch.Tensor | None  # head output of the long clip, float16 (C, T, H, W); None: recomputed
     teacher: torch.Tensor  # dense 30-view mean probabilities
     label: int | None
     in_window: torch.Tensor | None  # (T,) bool: head position's centre frame inside the action
@@ -175,9 +177,11 @@ def _ground_truth(directory: Path) -> dict[str, tuple[int, int]]:
 
 def cache_videos(
     videos: list[Path], labels: dict[str, int], windows: dict[str, tuple[int, int]],
-    dense: DenseRecognizer, sfc: SFCRecognizer, keep: int,
+    dense: DenseRecognizer, sfc: SFCRecognizer, keep: int, keep_features: bool = True,
 ) -> list[_CachedVideo]:
-    """Run the frozen head (long clip), the dense teacher and the usefulness target once per video."""
+    """Run the frozen head (long clip), the dense teacher and the usefulness target once per video.
+    Without `keep_features` only the small targets stay (a few KB per video, not tens of MB) and
+    training recomputes the head features from the video at every step: the Kinetics-scale mode."""
     cached = []
     for path in tqdm(videos, desc="head features + dense teacher"):
         _, dense_inputs = load_views(path, dense.config, dense.plan)
@@ -194,21 +198,33 @@ def cache_videos(
         label = labels.get(path.name)
         target = label if label is not None else int(teacher.argmax())
         usefulness = position_usefulness(sfc.tail, features, keep, target).cpu()
-        cached.append(_CachedVideo(features.half().cpu(), teacher, label, in_window, usefulness))
+        kept = features.half().cpu() if keep_features else None
+        cached.append(_CachedVideo(str(path), kept, teacher, label, in_window, usefulness))
     return cached
 
 
-def _sfc_epoch(sfc, tail, cached, optimizer, args, rng, steps: int, device, train: bool) -> list[float]:
+def _head_features(items: list[_CachedVideo], recognizer: SFCRecognizer) -> torch.Tensor:
+    """(B, C, T, H, W) head features for a batch: cached ones, or decoded and computed now."""
+    if all(item.features is not None for item in items):
+        return torch.stack([item.features.float() for item in items]).to(recognizer.device)
+    views = [load_views(item.path, recognizer.config, recognizer.plan)[1].views for item in items]
+    with torch.inference_mode():
+        features = recognizer.head(torch.cat(views).to(recognizer.device))
+    return features.clone()  # a normal tensor again, so autograd can use it
+
+
+def _sfc_epoch(sfc, recognizer, cached, optimizer, args, rng, steps: int, train: bool) -> list[float]:
     """One pass over `steps` batches of this rank's videos; returns raw sums (see `_epoch_metrics`)."""
     sfc.train(train)
+    device = recognizer.device
     order = rng.permutation(len(cached)) if train else np.arange(len(cached))
     totals = [0.0] * 7  # loss sum, items, correct, labelled, teacher agreements, hit sum, hit items
     for b in range(0, steps * args.batch_size, args.batch_size):
         items = [cached[i] for i in order[b : b + args.batch_size]]
-        x = torch.stack([item.features.float() for item in items]).to(device)
+        x = _head_features(items, recognizer)
         with torch.set_grad_enabled(train):
             out = sfc(x, diagnostics=False)
-            logits = tail(out.features)
+            logits = recognizer.tail(out.features)
             teacher = torch.stack([item.teacher for item in items]).to(device).clamp_min(1e-8)
             t = args.temperature
             soft_teacher = F.softmax(teacher.log() / t, dim=1)
@@ -276,6 +292,8 @@ def _list_videos(args: argparse.Namespace, scratch: Path, config: models.ModelCo
 def train_sfc(args: argparse.Namespace) -> dict:
     """Train SFC on the frozen backbone: one process, or one rank of a torchrun job (each rank
     caches and trains on every world_size-th video; DDP averages the gradients)."""
+    if args.features == "recompute" and args.videos is None:
+        raise ValueError("--features recompute reads the videos at every step: give them with --videos DIR")
     context = distributed.setup()
     device = context.device
     torch.manual_seed(args.seed)
@@ -294,7 +312,7 @@ def train_sfc(args: argparse.Namespace) -> dict:
         with tempfile.TemporaryDirectory() as scratch:
             videos, labels, windows = _list_videos(args, Path(scratch), config)
             mine = videos[context.rank :: context.world_size]
-            cached = cache_videos(mine, labels, windows, dense, recognizer, keep)
+            cached = cache_videos(mine, labels, windows, dense, recognizer, keep, args.features == "memory")
         if args.cache is not None and context.world_size == 1:
             torch.save([vars(item) for item in cached], args.cache)
     split_at = max(1, int(len(cached) * 0.9))
@@ -320,11 +338,11 @@ def train_sfc(args: argparse.Namespace) -> dict:
     for epoch in tqdm(range(start_epoch, args.epochs), desc="SFC epochs", disable=not context.is_main):
         rng = np.random.default_rng((args.seed, epoch, context.rank))  # resumable without saving RNG state
         torch.manual_seed(args.seed * 100_003 + epoch * context.world_size + context.rank)
-        totals = _sfc_epoch(model, recognizer.tail, train_set, optimizer, args, rng, train_steps, device, True)
+        totals = _sfc_epoch(model, recognizer, train_set, optimizer, args, rng, train_steps, True)
         step += train_steps
         entry = {"epoch": epoch + 1, "step": step, "train": _epoch_metrics(distributed.reduce(totals, context))}
         if val_steps:
-            totals = _sfc_epoch(sfc, recognizer.tail, val_set, None, args, rng, val_steps, device, False)
+            totals = _sfc_epoch(sfc, recognizer, val_set, None, args, rng, val_steps, False)
             entry["val"] = _epoch_metrics(distributed.reduce(totals, context))
         log.append(entry)
         if context.is_main:
@@ -391,6 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     sfc.add_argument("--usefulness-temperature", type=float, default=0.5)
     sfc.add_argument("--selection-noise", type=float, default=0.5, help="Gumbel noise on scores while training")
     sfc.add_argument("--cache", type=Path, default=None, help="save/reuse the per-video head features here")
+    sfc.add_argument("--features", choices=("memory", "recompute"), default="memory",
+                     help="keep head features in memory (fast, ~64 MB per SlowOnly video), or keep only the "
+                          "targets and recompute features from the video each step (any number of videos)")
     sfc.add_argument("--checkpoint", type=Path, default=None, help="resumable state, saved every epoch "
                      "(default: OUT with .ckpt.pt)")
     sfc.add_argument("--resume", action="store_true", help="continue from --checkpoint if it exists")

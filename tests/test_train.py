@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from sfc_core import models, synth, train
@@ -50,3 +51,27 @@ def test_sfc_trains_on_an_unlabelled_folder_by_distillation(tmp_path: Path) -> N
     entry = json.loads(out.with_suffix(".log.json").read_text())["log"][0]["train"]
     assert entry["top1"] is None and entry["loss"] > 0
     assert load_sfc(out)[1]["trained_on"] == str(videos)
+
+
+def test_recompute_mode_keeps_only_targets_and_trains_from_the_videos(tmp_path: Path) -> None:
+    """The Kinetics-scale mode: no head features cached, the same training otherwise."""
+    videos = tmp_path / "videos"
+    synth.write_dataset(videos, 4, seed=8)
+    shipped = models.get_config("tiny").shipped("backbone")
+    cache = tmp_path / "targets.pt"
+    out = tmp_path / "sfc.pth"
+    train.main(["sfc", "--weights", str(shipped), "--videos", str(videos), "--labels", str(videos / "labels.csv"),
+                "--features", "recompute", "--epochs", "1", "--batch-size", "2", "--cache", str(cache),
+                "--out", str(out)])
+    stored = torch.load(cache, weights_only=True)
+    assert len(stored) == 4 and all(item["features"] is None for item in stored)
+    assert cache.stat().st_size < 100_000  # targets only: a few KB per video
+    entry = json.loads(out.with_suffix(".log.json").read_text())["log"][0]["train"]
+    assert entry["top1"] is not None and entry["loss"] > 0
+    assert load_sfc(out)[0].out.weight.abs().sum() > 0
+    in_memory = tmp_path / "sfc_memory.pth"
+    train.main(["sfc", "--weights", str(shipped), "--videos", str(videos), "--labels", str(videos / "labels.csv"),
+                "--epochs", "1", "--batch-size", "2", "--out", str(in_memory)])
+    same = json.loads(in_memory.with_suffix(".log.json").read_text())["log"][0]["train"]
+    assert same["loss"] == pytest.approx(entry["loss"], rel=1e-2)  # only float16 storage differs
+    assert train.main(["sfc", "--features", "recompute", "--epochs", "1", "--out", str(tmp_path / "x.pth")]) == 2
