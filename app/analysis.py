@@ -187,14 +187,14 @@ def _output_path(suffix: str, directory: Path | None) -> Path:
     """A fresh file name for one request's output. The app passes Gradio's own cache folder, so
     the file is served without a second copy and Gradio deletes it (`delete_cache`, and on
     shutdown); other callers get this process's OUTPUT_DIR, pruned here and removed at exit."""
-    if directory is None:
-        directory = OUTPUT_DIR
-        directory.mkdir(parents=True, exist_ok=True)
+    pruned = directory is None
+    directory = directory or OUTPUT_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    if pruned:
         cutoff = time.time() - LIMITS.output_max_age_s
         for old in directory.iterdir():
             if old.stat().st_mtime < cutoff:
                 old.unlink(missing_ok=True)
-    directory.mkdir(parents=True, exist_ok=True)
     return directory / f"sfc-attention-{uuid.uuid4().hex}{suffix}"
 
 
