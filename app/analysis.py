@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,43 +26,34 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from sfc_core import explain, models, weights
+from sfc_core import explain, hub, models, weights
 from sfc_core.device import describe, pick_device
-from sfc_core.pipeline import DenseRecognizer, Result, SFCRecognizer, position_centres
-from sfc_core.predict import build_report, training_free_label
-from sfc_core.sfc import DEFAULT_TRAINING_FREE, SFC, load_sfc
+from sfc_core.errors import InputRejected
+from sfc_core.pipeline import Result, position_centres
+from sfc_core.profiling import format_ratio, ratio
+from sfc_core.report import Report
+from sfc_core.resources import EXAMPLES_DIR
+from sfc_core.sfc import DEFAULT_TRAINING_FREE
 from sfc_core.video import probe
 
 from . import figures
 from .config import LIMITS, Limits
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
 OUTPUT_DIR = Path(tempfile.gettempdir()) / f"sfc-studio-outputs-{os.getpid()}"
 DEFAULT_MODEL = "tiny"
 MAX_DROPPED_THUMBNAILS = 12
+MAX_LOADED_MODELS = 4  # models kept in memory at once; the least recently used goes first
 
 Progress = Callable[[float, str], None]
-_DOWNLOAD_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Settings:
     model: str = DEFAULT_MODEL
-    length: int = 64  # SFC long-clip length in frames
+    length: int = hub.DEFAULT_LENGTH  # SFC long-clip length in frames
     spatial_stride: int = 1  # SFC spatial compression
-    clips: int = 10  # dense clips along time
-    crops: int = 3  # dense crops per clip
-
-
-@dataclass
-class LoadedModel:
-    name: str
-    config: models.ModelConfig
-    backbone: models.StagedBackbone
-    sfc: SFC | None
-    sfc_meta: dict
-    weights_label: str
-    sfc_label: str
+    clips: int = hub.DEFAULT_CLIPS  # dense clips along time
+    crops: int = hub.DEFAULT_CROPS  # dense crops per clip
 
 
 @dataclass
@@ -80,17 +72,8 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
 
 
-class InputRejected(ValueError):
-    """The upload is a valid request we will not run (too large, too long): a message for the user."""
-
-
 def device() -> torch.device:
     return pick_device()
-
-
-def _is_embedded(config: models.ModelConfig) -> bool:
-    shipped = config.shipped("backbone")
-    return shipped is not None and shipped.exists()
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -99,9 +82,10 @@ def model_choices() -> list[tuple[str, str]]:
     choices = []
     for name in [DEFAULT_MODEL] + [n for n in models.list_models() if n != DEFAULT_MODEL]:
         config = models.get_config(name)
-        if _is_embedded(config):
+        source = hub.backbone_source(name)
+        if source == "embedded":
             status = "trained, embedded"
-        elif config.weights is None:
+        elif source is None:
             continue  # no weights anywhere: nothing a user could learn from it here
         elif weights.is_cached(config.weights):
             status = "Kinetics-400 weights downloaded; SFC training-free"
@@ -111,36 +95,42 @@ def model_choices() -> list[tuple[str, str]]:
     return choices
 
 
-def ensure_weights(name: str, progress: Progress) -> None:
-    """Download the published checkpoint of `name` if it is not cached yet, reporting progress;
-    raises `weights.WeightsError` with a message for the user (offline, not found, corrupt)."""
-    config = models.get_config(name)
-    if _is_embedded(config) or config.weights is None or weights.is_cached(config.weights):
-        return
+_LOADED: OrderedDict[str, hub.SFCModel] = OrderedDict()
+_LOADING = threading.Lock()
 
+
+def load_model(name: str, progress: Progress | None = None) -> hub.SFCModel:
+    """Model `name` as `hub.load` gives it (downloading its weights on first use, with progress),
+    loaded once and shared by all users: inference only, nothing a request changes."""
     def report(done: int, total: int | None) -> None:
-        size = f" of {total / 1e6:.0f} MB" if total else " MB"
-        progress(0.02 + 0.06 * (done / total if total else 0.0), f"downloading {name} weights: {done / 1e6:.0f}{size}")
+        if progress is not None:
+            size = f" of {total / 1e6:.0f} MB" if total else " MB"
+            progress(0.02 + 0.06 * (done / total if total else 0.0), f"downloading {name} weights: {done / 1e6:.0f}{size}")
 
-    with _DOWNLOAD_LOCK:  # two users picking the same model must not write the same file at once
-        if not weights.is_cached(config.weights):
-            weights.backbone_weights(name, progress=report)
+    with _LOADING:  # one load per model, however many users ask for it at once
+        if name not in _LOADED:
+            _LOADED[name] = hub.load(name, device=device(), progress=report)
+            while len(_LOADED) > MAX_LOADED_MODELS:
+                _LOADED.popitem(last=False)
+        _LOADED.move_to_end(name)
+        return _LOADED[name]
 
 
-@lru_cache(maxsize=4)
-def load_model(name: str) -> LoadedModel:
-    config = models.get_config(name)
-    sfc, meta, sfc_label = None, {}, training_free_label(DEFAULT_TRAINING_FREE)
-    if _is_embedded(config):
-        shipped = config.shipped("backbone")
-        backbone, weights_label = models.create(name, weights=shipped), f"embedded ({shipped.name})"
-        if config.shipped("sfc") and config.shipped("sfc").exists():
-            sfc, meta = load_sfc(config.shipped("sfc"))
-            sfc_label = f"trained ({config.shipped('sfc').name})"
-    else:
-        backbone = weights.pretrained_backbone(name)
-        weights_label = f"published Kinetics-400 weights ({weights.file_name(config.weights.url)})"
-    return LoadedModel(name, config, backbone.to(device()), sfc, meta, weights_label, sfc_label)
+def forget_models() -> None:
+    """Drop every loaded model (tests; a deployment that swaps weights)."""
+    with _LOADING:
+        _LOADED.clear()
+
+
+def model_for(settings: Settings, progress: Progress | None = None) -> hub.SFCModel:
+    """The loaded model with this request's SFC settings. A trained SFC runs at the spatial stride it
+    was trained with; another stride runs the training-free SFC, and the summary says so."""
+    base = load_model(settings.model, progress)
+    trained = base.provenance["sfc"].kind == "trained"
+    if trained and settings.spatial_stride != base.settings.spatial_stride:
+        return base.replace(sfc=f"{hub.TRAINING_FREE}{DEFAULT_TRAINING_FREE}", length=settings.length,
+                            spatial_stride=settings.spatial_stride)
+    return base.replace(length=settings.length, spatial_stride=settings.spatial_stride)
 
 
 @lru_cache(maxsize=1)
@@ -208,23 +198,31 @@ def _top5(result: Result) -> dict[str, float]:
 
 
 def _table(dense: Result, sfc: Result) -> list[list[str]]:
-    def ratio(a: float, b: float) -> str:
-        return f"{a / b:.2f}x" if b > 0 else "n/a"
-
     d, s = dense.measurement, sfc.measurement
-    return [
-        ["views run", str(dense.plan.num_views), "1", ratio(dense.plan.num_views, 1)],
-        ["model time", f"{d.model_time_s:.3f} s", f"{s.model_time_s:.3f} s", ratio(d.model_time_s, s.model_time_s)],
-        ["decode + preprocess", f"{dense.decode_time_s:.3f} s", f"{sfc.decode_time_s:.3f} s",
-         ratio(dense.decode_time_s, sfc.decode_time_s)],
-        ["end to end", f"{dense.decode_time_s + d.model_time_s:.3f} s", f"{sfc.decode_time_s + s.model_time_s:.3f} s",
-         ratio(dense.decode_time_s + d.model_time_s, sfc.decode_time_s + s.model_time_s)],
-        ["peak memory", f"{d.peak_memory_bytes / 2**20:.0f} MiB", f"{s.peak_memory_bytes / 2**20:.0f} MiB",
-         ratio(d.peak_memory_bytes, s.peak_memory_bytes)],
-        ["FLOPs", f"{d.flops / 1e9:.1f} G", f"{s.flops / 1e9:.1f} G", ratio(d.flops, s.flops)],
-        ["frames decoded", str(len(dense.plan.unique_indices())), str(len(sfc.plan.unique_indices())),
-         ratio(len(dense.plan.unique_indices()), len(sfc.plan.unique_indices()))],
+    rows = [
+        ("views run", dense.plan.num_views, 1, "{:d}"),
+        ("model time", d.model_time_s, s.model_time_s, "{:.3f} s"),
+        ("decode + preprocess", dense.decode_time_s, sfc.decode_time_s, "{:.3f} s"),
+        ("end to end", dense.decode_time_s + d.model_time_s, sfc.decode_time_s + s.model_time_s, "{:.3f} s"),
+        ("peak memory", d.peak_memory_bytes / 2**20, s.peak_memory_bytes / 2**20, "{:.0f} MiB"),
+        ("FLOPs", d.flops / 1e9, s.flops / 1e9, "{:.1f} G"),
+        ("frames decoded", len(dense.plan.unique_indices()), len(sfc.plan.unique_indices()), "{:d}"),
     ]
+    return [[name, fmt.format(a), fmt.format(b), format_ratio(ratio(a, b))] for name, a, b, fmt in rows]
+
+
+def public_report(report: Report) -> dict:
+    """The CLI's JSON, less the server's paths: the video and checkpoints are named by file name only
+    (the video under "file": a "path" key would also make Gradio treat the object as a file)."""
+    data = report.to_dict()
+    data["video"]["file"] = Path(data["video"].pop("path")).name
+    for part in data["provenance"].values():
+        if part["kind"] in ("embedded", "published", "file", "trained"):
+            part["source"] = Path(part["source"]).name
+    for key in ("weights", "sfc_weights"):
+        if data[key] and Path(data[key]).is_file():
+            data[key] = Path(data[key]).name
+    return data
 
 
 def _thumbnails(sfc: Result) -> list[tuple[np.ndarray, str]]:
@@ -251,37 +249,25 @@ def analyze(
     path = Path(path)
     progress(0.02, "checking the video")
     check_upload(path)
-    ensure_weights(settings.model, progress)
-    loaded = load_model(settings.model)
-    dev = device()
+    model = model_for(settings, progress)
     progress(0.08, f"dense sampling: {settings.clips * settings.crops} views")
-    dense = DenseRecognizer(loaded.backbone, loaded.config, dev, settings.clips, settings.crops)(path)
+    dense = model.dense_recognizer(settings.clips, settings.crops)(path)
     progress(0.45, "SFC: head on one long clip, compress, tail once")
-    use_trained = loaded.sfc is not None and settings.spatial_stride == loaded.sfc.spatial_stride
-    sfc_recognizer = SFCRecognizer(
-        loaded.backbone, loaded.config, dev, sfc=loaded.sfc if use_trained else None,
-        length=settings.length, spatial_stride=settings.spatial_stride,
-    )
+    sfc_recognizer = model.sfc_recognizer()
     sfc = sfc_recognizer(path)
-    sfc_label = loaded.sfc_label if use_trained else training_free_label(DEFAULT_TRAINING_FREE)
     progress(0.65, "explanations: attention heatmaps and captum Grad-CAM")
     attention = explain.kept_overlays(sfc)
-    cams = explain.upsample_maps(explain.gradcam(sfc_recognizer, sfc), sfc.display_frames.shape[1])
+    cams = explain.upsample_maps(explain.gradcam(sfc_recognizer.tail, sfc), sfc.display_frames.shape[1])
     gradcam = list(explain.overlay(sfc.display_frames[explain.kept_slots(sfc)], cams, cmap="viridis"))
     captions = [f"frame {f} ({t:.1f} s)" for f, t in zip(sfc.kept.frame_indices, sfc.kept.timestamps_s)]
     video_path = explain.attention_video(sfc, _output_path(".mp4", output_dir))
     progress(0.85, "plots")
     truth = ground_truth(path)
     window = (truth["window_start"], truth["window_end"]) if truth else None
-    settings_json = {"length": settings.length, "split": sfc_recognizer.split, "spatial_stride": settings.spatial_stride,
-                     "clips": settings.clips, "crops": settings.crops}
-    report = build_report(settings.model, loaded.weights_label, sfc_label, settings_json, dense, sfc)
-    # The CLI's JSON, except that the server's file path is not shown to users: only the file name,
-    # under "file" (a "path" key would also make Gradio and its client treat the object as a file).
-    report["video"]["file"] = Path(report["video"].pop("path")).name
-    notes = list(dict.fromkeys(dense.notes + sfc.notes))
+    report = model.report(dense, sfc, clips=settings.clips, crops=settings.crops)
     summary = (
-        f"**Device:** {describe(dev)} · **backbone:** {settings.model} ({loaded.weights_label}) · **SFC:** {sfc_label}"
+        f"**Device:** {describe(model.device)} · **backbone:** {settings.model} "
+        f"({model.provenance['backbone'].describe()}) · **SFC:** {model.provenance['sfc'].describe()}"
         + (f" · **ground truth:** {truth['label_name']}, frames {window[0]}-{window[1]}" if truth else "")
     )
     analysis = Analysis(
@@ -294,9 +280,9 @@ def analyze(
         heatmaps=list(zip(attention, captions)),
         heatmap_video=str(video_path),
         explanations=figures.explanations(attention, gradcam, captions),
-        report=report,
+        report=public_report(report),
         summary=summary,
-        notes=notes,
+        notes=report.notes,
     )
     progress(1.0, "done")
     return analysis

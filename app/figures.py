@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from sfc_core.pipeline import Result, position_centres, position_windows
+from sfc_core.profiling import format_ratio, ratio
 
 DENSE_COLOUR, SFC_COLOUR, KEPT_COLOUR, TRUTH_COLOUR = "#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e"
 
@@ -74,8 +75,7 @@ def measurements(dense: Result, sfc: Result) -> Figure:
         bars = ax.bar(["dense", "SFC"], [dense_value, sfc_value], color=[DENSE_COLOUR, SFC_COLOUR])
         bars[0].set_label(f"dense ({dense.plan.num_views} views)")
         bars[1].set_label("SFC (1 long clip)")
-        ratio = dense_value / sfc_value if sfc_value > 0 else float("nan")
-        ax.set_title(f"{title}\ndense / SFC = {ratio:.1f}x")
+        ax.set_title(f"{title}\ndense / SFC = {format_ratio(ratio(dense_value, sfc_value))}")
         ax.set_ylabel(title)
         ax.bar_label(bars, fmt="%.3g", fontsize=9)
         ax.margins(y=0.15)

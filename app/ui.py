@@ -10,12 +10,12 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from sfc_core.device import describe
+from sfc_core.errors import SFCError
 from sfc_core.profiling import release_memory
-from sfc_core.video import VideoError
-from sfc_core.weights import WeightsError
+from sfc_core.resources import BENCHMARKS_DIR, EXAMPLES_DIR
 
 from . import figures
-from .analysis import DEFAULT_MODEL, EXAMPLES_DIR, InputRejected, Settings, analyze, device, model_choices
+from .analysis import DEFAULT_MODEL, Settings, analyze, device, model_choices
 from .config import LIMITS, Limits
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op decorator everywhere else
@@ -28,7 +28,6 @@ except ImportError:
         return function
 
 
-BENCHMARK_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 DEFAULTS = Settings()
 log = logging.getLogger("sfc_studio")
 
@@ -67,10 +66,10 @@ def _examples() -> list[str]:
 
 
 def _benchmark_markdown() -> str:
-    reports = sorted(BENCHMARK_DIR.glob("*/bench.md"))
+    reports = sorted(BENCHMARKS_DIR.glob("*/bench.md"))
     if not reports:
         return "No benchmark report is committed yet: run `python -m sfc_core.bench` to make one."
-    return "\n\n".join(f"*From `{p.relative_to(BENCHMARK_DIR.parent)}`*\n\n{p.read_text()}" for p in reports)
+    return "\n\n".join(f"*From `{p.relative_to(BENCHMARKS_DIR.parent)}`*\n\n{p.read_text()}" for p in reports)
 
 
 @on_gpu
@@ -82,7 +81,7 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
     try:
         result = analyze(video, settings, progress=lambda fraction, text: progress(fraction, desc=text),
                          output_dir=Path(get_upload_folder()) / "sfc-studio")
-    except (VideoError, InputRejected, WeightsError) as error:
+    except SFCError as error:  # the user's file, weights or settings: the message says what to do
         raise gr.Error(str(error)) from None
     except Exception:
         log.exception("analysis failed for %s", video)
@@ -127,7 +126,9 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                             length = gr.Slider(16, 128, value=DEFAULTS.length, step=8,
                                                label="SFC: long-clip length (frames)")
                             spatial = gr.Radio([1, 2], value=DEFAULTS.spatial_stride,
-                                               label="SFC: spatial compression (1 = none)")
+                                               label="SFC: spatial compression (1 = none)",
+                                               info="A trained SFC runs at the stride it was trained with; "
+                                                    "another stride runs the training-free SFC.")
                             clips = gr.Slider(1, 10, value=DEFAULTS.clips, step=1, label="Dense: clips along time")
                             crops = gr.Radio([1, 3], value=DEFAULTS.crops, label="Dense: crops per clip")
                             reset = gr.Button("Reset settings")
@@ -156,8 +157,8 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                 gr.Markdown(HOW_IT_WORKS)
             with gr.Tab("Benchmark"):
                 gr.Markdown(_benchmark_markdown())
-                for image in sorted(BENCHMARK_DIR.glob("*/bench.png")):
-                    gr.Image(str(image), label=str(image.relative_to(BENCHMARK_DIR.parent)), interactive=False)
+                for image in sorted(BENCHMARKS_DIR.glob("*/bench.png")):
+                    gr.Image(str(image), label=str(image.relative_to(BENCHMARKS_DIR.parent)), interactive=False)
         run.click(
             run_analysis,
             inputs=[video, model, length, spatial, clips, crops],

@@ -1,8 +1,31 @@
-"""SFC Studio core library: Selective Feature Compression for efficient action recognition.
+"""SFC Studio's library: Selective Feature Compression (ICCV 2021) for efficient action recognition.
 
-Modules: video (probe/decode), sampling (dense and SFC plans), transforms (preprocessing),
-models (backbones, registry, head/tail split), sfc (the SFC module), pipeline (recognizers),
-profiling (time, memory, FLOPs), predict (CLI).
+    import sfc_core
+    model = sfc_core.load("tiny")
+    report = model.predict("clip.mp4", mode="both")   # report.to_dict(): the predict CLI's JSON
+
+Modules:
+  hub          load(): the one place that decides which backbone weights and which SFC run
+  report       the prediction report (the stable JSON) and its printed table
+  errors       SFCError and its kinds: VideoError, WeightsError, ConfigError, InputRejected
+  video        probe and decode only the planned frames (PyAV)
+  sampling     dense (clips x crops) and SFC (one long clip) sampling plans
+  transforms   resize, crop, normalise in plain torch
+  models/      backbones, their registry (input spec, labels, published checkpoint), head/tail split
+  sfc          the SFC module, training-free scores, SFC checkpoints
+  pipeline     DenseRecognizer and SFCRecognizer, one Result type
+  profiling    model time, peak memory, FLOPs; dense/SFC ratios
+  weights      download, cache and verify checkpoints
+  explain      attention heatmaps and video, captum Grad-CAM
+  synth        SynthActions, the benchmark with ground-truth action windows
+  objective    the SFC training objective
+  training/    SFC training (selection targets, loop, checkpoints, DDP) and the SynthActions backbone trainer
+  predict, bench, evaluate, train, weights   the command-line tools (sfc-predict, sfc-bench, ...)
 """
 
-__version__ = "0.1.0"
+from .errors import ConfigError, InputRejected, SFCError, VideoError, WeightsError
+from .hub import SFCModel, load
+from .report import Report
+
+__version__ = "0.2.0"
+__all__ = ["ConfigError", "InputRejected", "Report", "SFCError", "SFCModel", "VideoError", "WeightsError", "load"]

@@ -1,6 +1,6 @@
 """Side-by-side benchmark: dense sampling vs SFC on the same videos, same backbone, one process.
 
-    python -m sfc_core.bench [VIDEO ...] [--model NAME ...] [--quick] [--repeats N] [--out DIR]
+    sfc-bench [VIDEO ...] [--model NAME ...] [--quick] [--repeats N] [--out DIR]
 
 For every model it runs two dense variants (all 30 views in one batch: fastest, what the paper
 compares against; one view at a time: lowest memory) and a sweep of SFC configurations (long-clip
@@ -21,6 +21,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -30,10 +31,11 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from . import models, synth
+from . import hub, models, synth
+from .cli import user_errors_exit_2
 from .device import describe, pick_device
-from .pipeline import DenseRecognizer, Result, SFCRecognizer, head_output_shape
-from .sfc import LEARNED, load_sfc
+from .pipeline import Result
+from .profiling import format_ratio, ratio
 
 BASELINES = ("dense batched", "dense chunked")
 
@@ -43,7 +45,7 @@ class BenchConfig:
     name: str
     kind: str  # "dense" or "sfc"
     batch_size: int | None = None  # dense
-    length: int = 64  # sfc
+    length: int = hub.DEFAULT_LENGTH  # sfc
     keep: int | None = None
     spatial_stride: int = 1
 
@@ -113,10 +115,9 @@ def _summarise(config: BenchConfig, rows: list[dict], baselines: dict[str, list[
     for base, base_rows in baselines.items():
         key = base.replace("dense ", "vs_")
         summary[key] = {
-            "time": median("model_time_s", base_rows) / summary["model_time_s"],
-            "end_to_end": median("end_to_end_s", base_rows) / summary["end_to_end_s"],
-            "memory": median("peak_memory_bytes", base_rows) / max(1, summary["peak_memory_bytes"]),
-            "flops": median("flops", base_rows) / summary["flops"],
+            key: ratio(median(field, base_rows), summary[field])
+            for key, field in (("time", "model_time_s"), ("end_to_end", "end_to_end_s"),
+                               ("memory", "peak_memory_bytes"), ("flops", "flops"))
         }
     dense_rows = baselines["dense batched"]
     summary["top1_agreement"] = float(np.mean([r["top1"] == d["top1"] for r, d in zip(rows, dense_rows)]))
@@ -126,40 +127,43 @@ def _summarise(config: BenchConfig, rows: list[dict], baselines: dict[str, list[
     return summary
 
 
-def bench_model(name: str, videos: list[Path], labels: list[int | None], args, device: torch.device) -> dict:
-    config = models.get_config(name)
-    shipped = config.shipped("backbone")
-    use_shipped = not args.random_weights and shipped is not None and shipped.exists()
-    backbone = models.create(name, weights=shipped if use_shipped else None)
-    trained_sfc = load_sfc(config.shipped("sfc")) if use_shipped and config.shipped("sfc") else None
-    head, _ = backbone.split(config.default_split)
-    _, native_keep = head_output_shape(head, config.input_spec.frames)
-    temporal_stride = config.input_spec.frames // native_keep
+def bench_model(name: str, videos: list[Path], labels: list[int | None], *, quick: bool = False, repeats: int = 3,
+                backbone: str | Path = hub.AUTO, device: str | torch.device | None = None) -> dict:
+    """Every configuration of `configurations` on every video, with this backbone (as `hub.load`)."""
+    base = hub.load(name, backbone, hub.AUTO, device)
+    untrained = base.replace(sfc=hub.UNTRAINED)  # the learned module's cost, not its accuracy
+    native_keep = untrained.settings.keep
+    temporal_stride = base.config.input_spec.frames // native_keep
+    trained = base.provenance["sfc"].kind == "trained"
+    configs = configurations(native_keep, temporal_stride, quick)
     rows: dict[str, list[dict]] = {}
-    for bench_config in configurations(native_keep, temporal_stride, args.quick):
+    for bench_config in configs:
         if bench_config.kind == "dense":
-            recognizer = DenseRecognizer(backbone, config, device, batch_size=bench_config.batch_size, repeats=args.repeats)
+            recognizer = base.dense_recognizer(batch_size=bench_config.batch_size, repeats=repeats)
         else:
-            is_trained_default = (
-                trained_sfc is not None and bench_config.keep == native_keep and bench_config.spatial_stride == 1
-            )
-            recognizer = SFCRecognizer(
-                backbone, config, device, sfc=trained_sfc[0] if is_trained_default else None,
-                length=bench_config.length, keep=bench_config.keep, spatial_stride=bench_config.spatial_stride,
-                repeats=args.repeats, scoring=LEARNED,  # untrained: the learned module's cost, not its accuracy
-            )
+            fits_trained = trained and (bench_config.keep, bench_config.spatial_stride) == (
+                base.settings.keep, base.settings.spatial_stride)
+            model = (base if fits_trained else untrained).replace(
+                length=bench_config.length, keep=bench_config.keep, spatial_stride=bench_config.spatial_stride)
+            recognizer = model.sfc_recognizer(repeats)
         rows[bench_config.name] = [
             _row(bench_config, video, recognizer(video), label) for video, label in zip(videos, labels)
         ]
         print(f"  {name}: {bench_config.name} done", flush=True)
-    baselines = {base: rows[base] for base in BASELINES}
-    configs = configurations(native_keep, temporal_stride, args.quick)
+    baselines = {base_name: rows[base_name] for base_name in BASELINES}
     return {
-        "weights": str(shipped) if use_shipped else "random",
-        "sfc_weights": str(config.shipped("sfc")) if trained_sfc else "untrained (TopK selection, random scorer)",
+        "weights": base.provenance["backbone"].describe(),
+        "sfc_weights": base.provenance["sfc"].describe() if trained else hub.Provenance("untrained").describe(),
         "summary": [_summarise(c, rows[c.name], baselines) for c in configs],
         "rows": rows,
     }
+
+
+def _ratio_cells(summary: dict) -> list[str]:
+    """speed-up, vs chunk, mem save, mem vs chunk, FLOPs ratio: the columns both tables share."""
+    pairs = (("vs_batched", "time"), ("vs_chunked", "time"), ("vs_batched", "memory"), ("vs_chunked", "memory"),
+             ("vs_batched", "flops"))
+    return [format_ratio(summary[base][key]) for base, key in pairs]
 
 
 def format_table(model: str, result: dict) -> str:
@@ -169,8 +173,7 @@ def format_table(model: str, result: dict) -> str:
     for s in result["summary"]:
         lines.append((
             s["config"], f"{s['model_time_s']:.3f}", f"{s['end_to_end_s']:.3f}",
-            f"{s['peak_memory_bytes'] / 2**20:.0f}", f"{s['flops'] / 1e9:.1f}", f"{s['vs_batched']['time']:.2f}x",
-            f"{s['vs_chunked']['time']:.2f}x", f"{s['vs_batched']['memory']:.2f}x", f"{s['vs_chunked']['memory']:.2f}x", f"{s['vs_batched']['flops']:.2f}x",
+            f"{s['peak_memory_bytes'] / 2**20:.0f}", f"{s['flops'] / 1e9:.1f}", *_ratio_cells(s),
             f"{s['top1_agreement']:.2f}", "-" if s["accuracy"] is None else f"{s['accuracy']:.2f}",
         ))
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
@@ -203,9 +206,8 @@ def markdown(report: dict) -> str:
             out.append(
                 f"| {s['config']} | {s['model_time_s']:.3f} ({s['model_time_spread_s'][0]:.3f}-"
                 f"{s['model_time_spread_s'][1]:.3f}) | {s['end_to_end_s']:.3f} | {s['decode_fps']:.0f} | "
-                f"{s['peak_memory_bytes'] / 2**20:.0f} | {s['flops'] / 1e9:.1f} | {s['vs_batched']['time']:.2f}x | "
-                f"{s['vs_chunked']['time']:.2f}x | {s['vs_batched']['memory']:.2f}x | {s['vs_chunked']['memory']:.2f}x | "
-                f"{s['vs_batched']['flops']:.2f}x | {s['top1_agreement']:.2f} | {s['top5_rank_correlation']:.2f} | {acc} |"
+                f"{s['peak_memory_bytes'] / 2**20:.0f} | {s['flops'] / 1e9:.1f} | {' | '.join(_ratio_cells(s))} | "
+                f"{s['top1_agreement']:.2f} | {s['top5_rank_correlation']:.2f} | {acc} |"
             )
         out.append("")
     return "\n".join(out)
@@ -237,46 +239,59 @@ def figure(report: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m sfc_core.bench", description=__doc__.split("\n\n")[0])
+def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False, clips: int = 3, repeats: int = 3,
+              backbone: str = hub.AUTO, device: str | None = None, out: Path = Path("benchmarks") / "latest") -> dict:
+    """Benchmark each model on `videos` (none: `clips` generated SynthActions clips); writes
+    bench.json, bench.md and bench.png to `out` and returns the report."""
+    if quick:
+        clips, repeats = 1, 1
+    device_name = describe(pick_device(device))  # an unavailable device fails here, before any work
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        labels = [None] * len(videos)
+        described = [v.name for v in videos]
+        if not videos:
+            specs = synth.write_dataset(Path(scratch), clips, seed=2024)
+            videos = [synth.clip_path(scratch, s) for s in specs]
+            labels = [s.label for s in specs]
+            described = [f"SynthActions seed 2024 ({len(videos)} clips)"]
+        report = {
+            "device": device_name,
+            "platform": platform.platform(),
+            "torch": torch.__version__,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "repeats": repeats,
+            "videos": described,
+            "models": {},
+        }
+        for name in model_names:
+            model_labels = labels if models.get_config(name).label_set == "synth_actions" else [None] * len(videos)
+            report["models"][name] = bench_model(name, videos, model_labels, quick=quick, repeats=repeats,
+                                                 backbone=backbone, device=device)
+            print(format_table(name, report["models"][name]), flush=True)
+    (out / "bench.json").write_text(json.dumps(report, indent=1))
+    (out / "bench.md").write_text(markdown(report))
+    figure(report, out / "bench.png")
+    print(f"wrote {out}/bench.json, bench.md, bench.png")
+    return report
+
+
+@user_errors_exit_2
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sfc-bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("videos", nargs="*", type=Path)
     parser.add_argument("--model", action="append", choices=models.list_models(), help="repeatable (default: tiny)")
     parser.add_argument("--quick", action="store_true", help="one clip, short sweep (under 3 minutes on 2 CPU cores)")
     parser.add_argument("--clips", type=int, default=3, help="generated clips when no videos are given")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--random-weights", action="store_true", help="ignore shipped weights (timing only)")
+    parser.add_argument("--random-weights", action="store_true", help="random backbone weights (timing only)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--out", type=Path, default=Path("benchmarks") / "latest")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.clips, args.repeats = 1, 1
-    device = pick_device(args.device)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as scratch:
-        videos, labels = args.videos, [None] * len(args.videos)
-        if not videos:
-            specs = synth.write_dataset(Path(scratch), args.clips, seed=2024)
-            videos = [Path(scratch) / f"clip_{s.index:05d}.mp4" for s in specs]
-            labels = [s.label for s in specs]
-        report = {
-            "device": describe(device),
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "repeats": args.repeats,
-            "videos": [v.name for v in videos] if args.videos else [f"SynthActions seed 2024 ({len(videos)} clips)"],
-            "models": {},
-        }
-        for name in args.model or ["tiny"]:
-            model_labels = labels if models.get_config(name).label_set == "synth_actions" else [None] * len(videos)
-            report["models"][name] = bench_model(name, videos, model_labels, args, device)
-            print(format_table(name, report["models"][name]), flush=True)
-    (args.out / "bench.json").write_text(json.dumps(report, indent=1))
-    (args.out / "bench.md").write_text(markdown(report))
-    figure(report, args.out / "bench.png")
-    print(f"wrote {args.out}/bench.json, bench.md, bench.png")
-    return report
+    benchmark(args.model or ["tiny"], args.videos, quick=args.quick, clips=args.clips, repeats=args.repeats,
+              backbone=hub.RANDOM if args.random_weights else hub.AUTO, device=args.device, out=args.out)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

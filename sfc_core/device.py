@@ -7,14 +7,19 @@ import platform
 
 import torch
 
+from .errors import ConfigError
+
 
 def pick_device(name: str | None = None) -> torch.device:
     """`name` if given, else $SFC_DEVICE, else CUDA when available, else CPU."""
     choice = name or os.environ.get("SFC_DEVICE")
     if choice:
-        device = torch.device(choice)
+        try:
+            device = torch.device(choice)
+        except RuntimeError:
+            raise ConfigError(f"unknown device {choice!r}; use cpu or cuda") from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("CUDA was requested but no CUDA device is available")
+            raise ConfigError(f"{choice} was requested but this machine has no CUDA device; use --device cpu")
         return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

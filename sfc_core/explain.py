@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from captum.attr import LayerGradCam
 from matplotlib import colormaps
 
-from .pipeline import Result, SFCRecognizer, position_centres, position_windows
+from .pipeline import Result, position_centres, position_windows
 from .profiling import EXCLUSIVE
 from .video import write_h264
 
@@ -75,12 +75,11 @@ def attention_video(result: Result, path: str | Path, size: int = 256, fps: int 
     return write_h264(path, big, fps=fps)
 
 
-def gradcam(recognizer: SFCRecognizer, result: Result, class_index: int | None = None) -> np.ndarray:
-    """captum Grad-CAM at the tail's input (SFC's output) for `class_index` (default: the top
+def gradcam(tail: torch.nn.Sequential, result: Result, class_index: int | None = None) -> np.ndarray:
+    """captum Grad-CAM at the input of `tail` (SFC's output) for `class_index` (default: the top
     class): (K, h, w) non-negative, one map per kept position."""
     if class_index is None:
         class_index = int(np.argmax(result.probabilities))
-    tail = recognizer.tail
     features = result.tail_input.clone().to(next(tail.parameters()).device).requires_grad_(True)
     with EXCLUSIVE:  # captum hooks the tail, which every user's model shares
         cam = LayerGradCam(tail, tail[0]).attribute(features, target=class_index, attribute_to_layer_input=True)

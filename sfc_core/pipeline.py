@@ -19,7 +19,7 @@ from . import sampling, transforms
 from .models import ModelConfig, StagedBackbone
 from .profiling import Measurement, measure
 from .sampling import SamplingPlan
-from .sfc import DEFAULT_TRAINING_FREE, SFC
+from .sfc import SFC
 from .video import VideoInfo, decode_frames, probe
 
 TOP_K = 5
@@ -43,14 +43,12 @@ class Result:
     plan: SamplingPlan
     frame_indices: list[list[int]]  # source frame actually decoded, per clip and sample
     timestamps_s: list[list[float]]
-    crop_boxes: list[tuple[int, int, int]]  # (y, x, size) in resized-frame pixels
     measurement: Measurement
     decode_time_s: float
     notes: list[str] = field(default_factory=list)
     # SFC only
     kept: KeptFrames | None = None
     scores: list[float] | None = None  # every head temporal position
-    position_frames: list[list[int]] | None = None  # source frames each head position covers
     attention: np.ndarray | None = None  # (T_head, Hk, Wk) mean attention per key position
     display_frames: np.ndarray | None = None  # (T, crop, crop, 3) uint8: the SFC clip as the model saw it
     tail_input: torch.Tensor | None = None  # SFC's output, kept for attributions (explain.gradcam)
@@ -91,7 +89,6 @@ class PreparedInputs:
     views: torch.Tensor  # (V, 3, T, crop, crop)
     frame_indices: list[list[int]]
     timestamps_s: list[list[float]]
-    crop_boxes: list[tuple[int, int, int]]
     notes: list[str]
     seconds: float
     display_frames: np.ndarray  # (T, crop, crop, 3) uint8: first clip, first crop, before normalising
@@ -115,7 +112,7 @@ def load_views(path: str | Path, config: ModelConfig, plan_for) -> tuple[Samplin
     y, x, size = boxes[0]
     display = frames[clips[0], :, y : y + size, x : x + size].mul(255).round().clamp(0, 255).byte()
     display = display.permute(0, 2, 3, 1).numpy()
-    return plan, PreparedInputs(info, views, source, stamps, boxes, notes, time.perf_counter() - begin, display)
+    return plan, PreparedInputs(info, views, source, stamps, notes, time.perf_counter() - begin, display)
 
 
 class _Recognizer:
@@ -135,7 +132,6 @@ class _Recognizer:
             plan=plan,
             frame_indices=inputs.frame_indices,
             timestamps_s=inputs.timestamps_s,
-            crop_boxes=inputs.crop_boxes,
             measurement=m,
             decode_time_s=inputs.seconds,
             notes=inputs.notes,
@@ -186,25 +182,16 @@ class SFCRecognizer(_Recognizer):
         model: StagedBackbone,
         config: ModelConfig,
         device: torch.device,
-        sfc: SFC | None = None,
-        length: int = 64,
-        split: str | None = None,
-        spatial_stride: int = 1,
-        keep: int | None = None,
+        sfc: SFC,
+        length: int,
+        split: str,
         repeats: int = 1,
-        scoring: str = DEFAULT_TRAINING_FREE,
     ) -> None:
-        """Without a trained `sfc`, a weight-free one is built: `scoring` is its training-free
-        method ("learned" builds an untrained learned SFC: random scorer, for cost measurements);
-        `keep` overrides its kept temporal positions, by default what the head produces for one
-        ordinary clip, i.e. exactly the tail's training shape."""
+        """`sfc` fits the head that ends after stage `split` (`sfc_core.hub` decides which SFC
+        runs); `length` is the long clip's number of frames."""
         super().__init__(model, config, device, repeats)
-        self.length = length
-        self.split = split or config.default_split
-        self.head, self.tail = self.model.split(self.split)
-        if sfc is None:
-            channels, native = head_output_shape(self.head, config.input_spec.frames)
-            sfc = SFC(channels, keep or native, spatial_stride=spatial_stride, scoring=scoring)
+        self.length, self.split = length, split
+        self.head, self.tail = self.model.split(split)
         self.sfc = sfc.to(device).eval()
 
     def plan(self, num_frames: int) -> SamplingPlan:
@@ -222,7 +209,6 @@ class SFCRecognizer(_Recognizer):
         (probs, out), measurement = measure(lambda: self.classify(inputs.views), self.device, self.repeats)
         sampled, stamps = inputs.frame_indices[0], inputs.timestamps_s[0]
         positions = out.scores.shape[1]
-        windows = position_windows(len(sampled), positions)
         kept_positions = out.kept[0].tolist()
         scores = out.scores[0].float().cpu()
         centre = position_centres(len(sampled), positions)
@@ -240,7 +226,6 @@ class SFCRecognizer(_Recognizer):
             measurement,
             kept=kept,
             scores=scores.tolist(),
-            position_frames=[[sampled[s] for s in window] for window in windows],
             attention=out.attention[0].float().cpu().numpy(),
             display_frames=inputs.display_frames,
             tail_input=out.features.detach().cpu(),
@@ -261,6 +246,18 @@ def head_output_shape(head: torch.nn.Module, frames: int) -> tuple[int, int]:
 def position_centres(num_samples: int, num_positions: int) -> list[int]:
     """The sampled frame (0..num_samples-1) that stands for each head temporal position."""
     return [window[len(window) // 2] for window in position_windows(num_samples, num_positions)]
+
+
+def representative_frames(sampled: list[int], num_positions: int) -> list[int]:
+    """The source frame that stands for each of the head's temporal positions."""
+    return [sampled[c] for c in position_centres(len(sampled), num_positions)]
+
+
+def positions_inside(sampled: list[int], num_positions: int, window: tuple[int, int]) -> np.ndarray:
+    """(num_positions,) bool: whether each position's representative frame lies in `window`
+    (first and last frame, inclusive); a selection's hit rate is the mean over its kept positions."""
+    start, end = window
+    return np.array([start <= frame <= end for frame in representative_frames(sampled, num_positions)])
 
 
 def position_windows(num_samples: int, num_positions: int) -> list[list[int]]:

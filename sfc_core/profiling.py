@@ -20,7 +20,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -28,6 +28,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .device import describe
+from .errors import ConfigError
 
 T = TypeVar("T")
 
@@ -43,8 +44,15 @@ class Measurement:
     flops: int
     device: str
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+
+def ratio(dense: float, sfc: float) -> float | None:
+    """How many times more `dense` costs than `sfc` (None when SFC's cost is zero: nothing to divide)."""
+    return dense / sfc if sfc > 0 else None
+
+
+def format_ratio(value: float | None) -> str:
+    """A ratio as tables show it: "7.08x", or "n/a" when there was nothing to divide by."""
+    return f"{value:.2f}x" if value is not None else "n/a"
 
 
 def count_flops(fn: Callable[[], T]) -> tuple[T, int]:
@@ -164,7 +172,7 @@ def measure(fn: Callable[[], T], device: torch.device, repeats: int = 1) -> tupl
     One measurement at a time per process (see EXCLUSIVE), so every number is the cost of one run
     alone, even when several app users are served at once."""
     if repeats < 1:
-        raise ValueError("repeats must be >= 1")
+        raise ConfigError("repeats must be >= 1")
     with EXCLUSIVE:
         _, flops = count_flops(fn)
         times = []

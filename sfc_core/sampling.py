@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import ConfigError
 from .models.registry import InputSpec
 
 CROP_NAMES = {1: ("centre",), 3: ("first", "centre", "last")}  # along the long side
@@ -37,7 +38,7 @@ def dense_plan(num_frames: int, spec: InputSpec, num_clips: int = 10, num_crops:
     centre clip), `num_crops` crops."""
     _check(num_frames, num_clips)
     if num_crops not in CROP_NAMES:
-        raise ValueError(f"num_crops must be 1 or 3, not {num_crops}")
+        raise ConfigError(f"num_crops must be 1 or 3, not {num_crops}")
     span = (spec.frames - 1) * spec.stride + 1
     room = max(0, num_frames - span)
     starts = np.linspace(0, room, num_clips).round().astype(int) if num_clips > 1 else np.array([room // 2])
@@ -52,7 +53,7 @@ def dense_plan(num_frames: int, spec: InputSpec, num_clips: int = 10, num_crops:
     return SamplingPlan("dense", clips, CROP_NAMES[num_crops], notes)
 
 
-def sfc_plan(num_frames: int, length: int = 64) -> SamplingPlan:
+def sfc_plan(num_frames: int, length: int) -> SamplingPlan:
     """One clip of `length` frames: the centre frame of each of `length` equal segments."""
     _check(num_frames, length)
     indices = tuple(int(i) for i in ((np.arange(length) + 0.5) * num_frames / length).astype(int))
@@ -64,6 +65,6 @@ def sfc_plan(num_frames: int, length: int = 64) -> SamplingPlan:
 
 def _check(num_frames: int, count: int) -> None:
     if num_frames < 1:
-        raise ValueError("a sampling plan needs a video with at least one frame")
+        raise ConfigError("a sampling plan needs a video with at least one frame")
     if count < 1:
-        raise ValueError(f"need at least one clip/frame, got {count}")
+        raise ConfigError(f"need at least one clip/frame, got {count}")

@@ -1,4 +1,6 @@
-"""Selective Feature Compression (Liu et al., ICCV 2021), as specified in DESIGN.md.
+"""Selective Feature Compression (Liu et al., ICCV 2021).
+
+The paper does not publish its exact layers; this is our specification of them.
 
 Input: head features X (B, C, T, H, W) of one long clip. Output: Z (B, C, K, H/s, W/s) with K the
 number of temporal positions the tail was trained on, so the unchanged tail classifies Z once.
@@ -37,6 +39,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .errors import ConfigError, WeightsError
 
 
 @dataclass
@@ -88,7 +92,7 @@ def training_free_maps(x: torch.Tensor, method: str) -> torch.Tensor:
         step = (x[:, :, 1:] - x[:, :, :-1]).norm(dim=1)  # (B, T-1, H, W): between neighbours
         padded = F.pad(step, (0, 0, 0, 0, 1, 1), mode="replicate")
         return (padded[:, :-1] + padded[:, 1:]) / 2  # each position: mean of its two sides
-    raise ValueError(f"unknown training-free scoring {method!r}; choose one of {TRAINING_FREE_SCORES}")
+    raise ConfigError(f"unknown training-free scoring {method!r}; choose one of {TRAINING_FREE_SCORES}")
 
 
 def _tokens(x: torch.Tensor) -> torch.Tensor:
@@ -110,9 +114,9 @@ class SFC(nn.Module):
     ) -> None:
         super().__init__()
         if keep < 1 or spatial_stride < 1 or kv_stride < 1:
-            raise ValueError("keep, spatial_stride and kv_stride must be >= 1")
+            raise ConfigError("keep, spatial_stride and kv_stride must be >= 1")
         if scoring != LEARNED and scoring not in TRAINING_FREE_SCORES:
-            raise ValueError(f"unknown scoring {scoring!r}; choose {LEARNED!r} or one of {TRAINING_FREE_SCORES}")
+            raise ConfigError(f"unknown scoring {scoring!r}; choose {LEARNED!r} or one of {TRAINING_FREE_SCORES}")
         self.channels, self.keep, self.scoring = channels, keep, scoring
         # A description of each position, never wider than the features it describes.
         self.abstraction_channels = abstraction_channels or min(128, channels)
@@ -139,9 +143,9 @@ class SFC(nn.Module):
     def forward(self, x: torch.Tensor, diagnostics: bool = True) -> SFCOutput:
         batch, channels, frames, _, _ = x.shape
         if channels != self.channels:
-            raise ValueError(f"SFC expects {self.channels} channels, got {channels}")
+            raise ConfigError(f"SFC expects {self.channels} channels, got {channels}")
         if frames < self.keep:
-            raise ValueError(f"SFC keeps {self.keep} temporal positions but the head produced only {frames}")
+            raise ConfigError(f"SFC keeps {self.keep} temporal positions but the head produced only {frames}")
         if self.scoring != LEARNED:
             return self._training_free(x)
         abstract = self.abstraction(x)
@@ -219,5 +223,5 @@ def load_sfc(path: str | Path) -> tuple[SFC, dict]:
         module = SFC(**checkpoint["config"])
         module.load_state_dict(checkpoint["state_dict"])
     except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as error:
-        raise ValueError(f"{Path(path).name} is not an SFC checkpoint ({type(error).__name__}: {error})") from None
+        raise WeightsError(f"{Path(path).name} is not an SFC checkpoint ({type(error).__name__}: {error})") from None
     return module.eval(), checkpoint.get("meta", {})

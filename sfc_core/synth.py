@@ -158,15 +158,20 @@ def render(spec: ClipSpec, seed: int) -> np.ndarray:
     return video
 
 
+def clip_path(directory: str | Path, spec: ClipSpec) -> Path:
+    """Where `write_dataset` puts the clip of `spec`."""
+    return Path(directory) / f"clip_{spec.index:05d}.mp4"
+
+
 def write_dataset(directory: str | Path, num_clips: int, seed: int) -> list[ClipSpec]:
-    """Write clip_XXXXX.mp4 files plus labels.csv (file,label) and ground_truth.json."""
+    """Write clip_XXXXX.mp4 files (`clip_path`) plus labels.csv (file,label) and ground_truth.json."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     specs = [clip_spec(seed, i) for i in range(num_clips)]
     rows = []
     for spec in specs:
-        name = f"clip_{spec.index:05d}.mp4"
-        write_h264(directory / name, render(spec, seed), fps=FPS)
+        path = write_h264(clip_path(directory, spec), render(spec, seed), fps=FPS)
+        name = path.name
         rows.append({"file": name, **asdict(spec), "label_name": spec.label_name})
     with open(directory / "labels.csv", "w", newline="") as handle:
         writer = csv.writer(handle)

@@ -20,12 +20,10 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from .errors import VideoError
+
 # Demuxers that read single still images; FFmpeg opens these as one-frame "videos".
 _IMAGE_FORMATS = ("image2", "_pipe", "gif")
-
-
-class VideoError(Exception):
-    """A file cannot be used as a video; the message is meant for the person who gave it."""
 
 
 @dataclass(frozen=True)
@@ -41,17 +39,12 @@ class VideoInfo:
     duration_s: float
     rotation: int  # degrees counter-clockwise to display upright (FFmpeg display-matrix convention)
 
-    @property
-    def is_portrait(self) -> bool:
-        return self.height > self.width
-
 
 @dataclass
 class DecodedFrames:
     """Decoded RGB frames for the requested indices, in request order (duplicates share memory)."""
 
     frames: list[np.ndarray]  # each (H, W, 3) uint8, upright
-    requested: list[int]
     source_indices: list[int]  # index of the frame actually used for each request
     timestamps_s: list[float]
     notes: list[str] = field(default_factory=list)
@@ -211,7 +204,6 @@ def decode_frames(
     used = [taken[i] for i in indices]
     return DecodedFrames(
         frames=[u[0] for u in used],
-        requested=list(indices),
         source_indices=[u[1] for u in used],
         timestamps_s=[u[2] for u in used],
         notes=notes,

@@ -28,6 +28,7 @@ import re
 import shutil
 import socket
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -36,16 +37,15 @@ from urllib.parse import urlparse
 
 import torch
 
+from .cli import user_errors_exit_2
+from .errors import WeightsError
 from .models import StagedBackbone, WeightsSpec, create, get_config, list_models
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
 CHUNK_BYTES = 1 << 20
 TIMEOUT_S = 30.0
 _NAME_HASH = re.compile(r"-([0-9a-f]{8,64})\.[^.]+$")
-
-
-class WeightsError(ValueError):
-    """A checkpoint could not be obtained or did not verify; the message says what to do."""
+_DOWNLOADING = threading.Lock()
 
 
 def cache_dir() -> Path:
@@ -160,16 +160,17 @@ def _download(url: str, target: Path, progress: Progress | None) -> None:
 def fetch(spec: WeightsSpec, directory: Path | None = None, progress: Progress | None = None) -> Path:
     """The verified local copy of `spec`, downloading it first if it is not cached."""
     path = (directory or cache_dir()) / file_name(spec.url)
-    if not path.exists():
-        _pin_path(path).unlink(missing_ok=True)  # a record from an earlier, deleted copy
-        _download(spec.url, path, progress)
-        try:
-            digest = verify(path, spec)
-        except WeightsError as error:
-            path.unlink(missing_ok=True)
-            raise WeightsError(f"downloaded {path.name} did not verify and was deleted: {error}") from None
-        _pin_path(path).write_text(digest + "\n")
-        return path
+    with _DOWNLOADING:  # two threads (two app users) asking for one file must not both write it
+        if not path.exists():
+            _pin_path(path).unlink(missing_ok=True)  # a record from an earlier, deleted copy
+            _download(spec.url, path, progress)
+            try:
+                digest = verify(path, spec)
+            except WeightsError as error:
+                path.unlink(missing_ok=True)
+                raise WeightsError(f"downloaded {path.name} did not verify and was deleted: {error}") from None
+            _pin_path(path).write_text(digest + "\n")
+            return path
     verify(path, spec)
     return path
 
@@ -192,12 +193,13 @@ def backbone_weights(name: str, progress: Progress | None = None) -> Path:
     return fetch(spec, progress=progress)
 
 
-def pretrained_backbone(name: str, progress: Progress | None = None) -> StagedBackbone:
-    """Backbone `name` with its published Kinetics-400 weights (downloaded and verified on first use)."""
+def published_backbone(name: str, progress: Progress | None = None) -> tuple[StagedBackbone, Path]:
+    """Backbone `name` with its published weights (downloaded and verified on first use), and their file.
+    Verified bytes that do not load as this architecture are deleted, so the next try downloads afresh."""
     path = backbone_weights(name, progress)
     try:
-        return create(name, weights=path)
-    except ValueError as error:  # verified bytes that are not this architecture's checkpoint
+        return create(name, weights=path), path
+    except WeightsError as error:
         path.unlink(missing_ok=True)
         _pin_path(path).unlink(missing_ok=True)
         raise WeightsError(f"{path.name} does not load as {name} and was deleted ({error}); run again to retry") from None
@@ -238,6 +240,7 @@ def progress_bar(name: str) -> Progress:
     return update
 
 
+@user_errors_exit_2
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sfc_core.weights", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,11 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:14s} {state:15s} {verification(spec):58s} {spec.url}")
         return 0
     for name in args.names:
-        try:
-            path = backbone_weights(name, progress=progress_bar(name))
-        except WeightsError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+        path = backbone_weights(name, progress=progress_bar(name))
         print(f"{name}: {path} sha256={sha256_of(path)} size={path.stat().st_size}")
     return 0
 

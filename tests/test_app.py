@@ -11,15 +11,17 @@ import pytest
 import torch
 
 from app import analysis, figures, ui
-from app.analysis import InputRejected, Settings, analyze, check_upload, ground_truth
+from app.analysis import Settings, analyze, check_upload, ground_truth
 from app.config import LIMITS
 from sfc_core import models
+from sfc_core.errors import InputRejected
+from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.models import registry
 from sfc_core.models.registry import WeightsSpec
 from sfc_core.video import probe
 from tests.weights_server import serve
 
-EXAMPLE = analysis.EXAMPLES_DIR / "move_left.mp4"
+EXAMPLE = EXAMPLES_DIR / "move_left.mp4"
 
 
 @pytest.fixture(scope="module")
@@ -134,11 +136,11 @@ def test_published_model_downloads_with_progress_then_runs_training_free_sfc(tmp
             out = analyze(EXAMPLE, Settings(model="tiny_download"),
                           progress=lambda fraction, text: steps.append(text))
         finally:
-            analysis.load_model.cache_clear()
+            analysis.forget_models()
     assert requests == ["/TINY.pyth"]
     assert any(text.startswith("downloading tiny_download weights:") and "of" in text for text in steps)
     assert out.report["sfc_weights"].startswith("training-free") and "training-free" in out.summary
-    assert "published Kinetics-400 weights (TINY.pyth)" in out.summary
+    assert "published weights (TINY.pyth; verified by" in out.summary
     assert len(out.heatmaps) == 8 and out.report["ratios"]["flops"] > 5  # weight-free SFC: cheaper still
 
 

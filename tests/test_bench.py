@@ -13,7 +13,8 @@ from sfc_core import bench
 
 
 def test_quick_bench_writes_consistent_reports(tmp_path: Path) -> None:
-    report = bench.main(["--quick", "--random-weights", "--out", str(tmp_path)])
+    assert bench.main(["--quick", "--random-weights", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "bench.json").read_text())
     saved = json.loads((tmp_path / "bench.json").read_text())
     assert saved["models"].keys() == {"tiny"} and (tmp_path / "bench.png").stat().st_size > 10_000
     assert "| dense batched |" in (tmp_path / "bench.md").read_text()

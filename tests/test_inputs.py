@@ -14,6 +14,7 @@ import pytest
 
 from app import ui
 from sfc_core import predict
+from sfc_core.cli import EXIT_USER_ERROR
 from tests.clips import write_frames
 from tests.input_cases import CASES, Error, moving_frames, twenty_minute_video
 
@@ -41,7 +42,7 @@ def test_cli(name: str, inputs: dict[str, Path], tmp_path: Path, capsys: pytest.
     code = predict.main([str(inputs[name]), "--clips", "2", "--crops", "1", "--json", str(out)])
     captured = capsys.readouterr()
     if isinstance(expected, Error):
-        assert code == predict.EXIT_BAD_INPUT
+        assert code == EXIT_USER_ERROR
         assert captured.err.startswith("error: ") and len(captured.err.strip().splitlines()) == 1
         assert re.search(expected.pattern, captured.err), captured.err
         return
@@ -77,6 +78,7 @@ def test_readme_table_lists_exactly_these_inputs() -> None:
 _PEAK_MEMORY = """
 import sys
 from sfc_core import predict
+from sfc_core.cli import EXIT_USER_ERROR
 assert predict.main([sys.argv[1], "--clips", "2", "--crops", "1"]) == 0
 status = open("/proc/self/status").read()
 print(int(status.split("VmHWM:")[1].split()[0]) * 1024)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from sfc_core import models
+from sfc_core.errors import ConfigError, WeightsError
 from tests.references import pytorchvideo_hub, randomize_, torchvision_video_models
 
 
@@ -67,7 +68,7 @@ def test_split_shares_parameters_and_rejects_unknown_stage() -> None:
     head, tail = model.split("res3")
     model_params = {id(p) for p in model.parameters()}
     assert {id(p) for p in head.parameters()} | {id(p) for p in tail.parameters()} == model_params
-    with pytest.raises(ValueError, match="cannot split after 'classifier'"):
+    with pytest.raises(ConfigError, match="cannot split after 'classifier'"):
         model.split("classifier")
 
 
@@ -84,7 +85,7 @@ def test_create_loads_publisher_checkpoint_layout(tmp_path) -> None:
 def test_create_rejects_checkpoint_of_another_model(tmp_path) -> None:
     path = tmp_path / "other.pth"
     torch.save(models.create("tiny").state_dict(), path)
-    with pytest.raises(ValueError, match="does not fit r3d_18"):
+    with pytest.raises(WeightsError, match="does not fit r3d_18"):
         models.create("r3d_18", weights=path)
 
 
@@ -92,7 +93,7 @@ def test_registry_entries_have_labels_for_every_class() -> None:
     for name in models.list_models():
         config = models.get_config(name)
         assert len(config.labels()) == config.num_classes
-    with pytest.raises(KeyError, match="unknown model 'nope'"):
+    with pytest.raises(ConfigError, match="unknown model 'nope'"):
         models.get_config("nope")
 
 
@@ -103,5 +104,5 @@ class _NotATensor:
 def test_checkpoints_load_only_with_weights_only(tmp_path) -> None:
     path = tmp_path / "pickled_object.pth"
     torch.save({"model_state": {"w": torch.ones(1)}, "extra": _NotATensor()}, path)
-    with pytest.raises(ValueError, match="is not a readable PyTorch checkpoint"):
+    with pytest.raises(WeightsError, match="is not a readable PyTorch checkpoint"):
         models.load_state_dict_file(path)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from sfc_core import models, sampling, transforms
-from sfc_core.pipeline import DenseRecognizer, SFCRecognizer, load_views, position_windows
+from sfc_core import hub, models, sampling, transforms
+from sfc_core.pipeline import DenseRecognizer, load_views, position_windows
 from sfc_core.profiling import count_flops
 from sfc_core.video import decode_frames
 from tests.references import randomize_
@@ -59,7 +59,7 @@ def test_dense_in_chunks_equals_dense_in_one_batch(tiny, noise_clip: Path) -> No
 
 def test_sfc_untrained_equals_tail_on_selected_head_features(tiny, noise_clip: Path) -> None:
     config = models.get_config("tiny")
-    recognizer = SFCRecognizer(tiny, config, CPU, length=64)
+    recognizer = hub.from_backbone("tiny", tiny, device=CPU, length=64).sfc_recognizer()
     result = recognizer(noise_clip)
     assert recognizer.sfc.keep == 8  # tiny: 16-frame clips -> 8 positions after res3
     _, inputs = load_views(noise_clip, config, recognizer.plan)
@@ -72,7 +72,7 @@ def test_sfc_untrained_equals_tail_on_selected_head_features(tiny, noise_clip: P
 
 def test_sfc_diagnostics_map_back_to_source_frames(tiny, ramp_clip: Path) -> None:
     config = models.get_config("tiny")
-    result = SFCRecognizer(tiny, config, CPU, length=64)(ramp_clip)
+    result = hub.from_backbone("tiny", tiny, device=CPU, length=64).sfc_recognizer()(ramp_clip)
     sampled = result.frame_indices[0]
     assert sampled == list(sampling.sfc_plan(110, 64).clips[0])
     assert len(result.scores) == 32 and result.attention.shape == (32, 16, 16)  # training-free: head resolution
@@ -81,7 +81,6 @@ def test_sfc_diagnostics_map_back_to_source_frames(tiny, ramp_clip: Path) -> Non
     for position, frame, stamp in zip(result.kept.positions, result.kept.frame_indices, result.kept.timestamps_s):
         assert frame == sampled[windows[position][1]]  # centre of a 2-frame window
         assert stamp == pytest.approx(frame / 30)
-        assert frame in result.position_frames[position]
     assert result.kept.scores == [result.scores[p] for p in result.kept.positions]
     data = result.to_dict()
     assert data["kept_frames"] == result.kept.frame_indices and len(data["top5"]) == 5
@@ -101,7 +100,7 @@ def test_slowonly_default_protocol_sfc_is_at_least_6x_fewer_flops() -> None:
     config = models.get_config("slowonly_r50")
     model = models.create("slowonly_r50")
     dense = DenseRecognizer(model, config, meta)
-    sfc = SFCRecognizer(model, config, meta, length=64)
+    sfc = hub.from_backbone("slowonly_r50", model, device=meta, length=64).sfc_recognizer()
     assert sfc.sfc.keep == 8
     _, dense_flops = count_flops(lambda: dense.classify(torch.empty(30, 3, 8, 256, 256, device=meta)))
     _, sfc_flops = count_flops(lambda: sfc.classify(torch.empty(1, 3, 64, 256, 256, device=meta)))

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from sfc_core.device import pick_device
+from sfc_core.errors import ConfigError
 from sfc_core.profiling import PeakMemory, count_flops, measure
 
 CPU = torch.device("cpu")
@@ -65,5 +66,5 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     assert pick_device("cpu").type == "cpu"
     if not torch.cuda.is_available():
         monkeypatch.setenv("SFC_DEVICE", "cuda")
-        with pytest.raises(RuntimeError, match="no CUDA device"):
+        with pytest.raises(ConfigError, match="no CUDA device"):
             pick_device()

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from sfc_core import sampling, transforms
+from sfc_core.errors import ConfigError
 from sfc_core.models import InputSpec
 
 SPEC = InputSpec(frames=8, stride=8, short_side=256, crop=256, mean=(0.45,) * 3, std=(0.225,) * 3)
@@ -40,8 +41,8 @@ def test_sfc_plan_on_a_short_video_repeats_frames() -> None:
 
 @pytest.mark.parametrize("bad", [0, -1])
 def test_plans_reject_empty_videos(bad: int) -> None:
-    with pytest.raises(ValueError):
-        sampling.sfc_plan(bad)
+    with pytest.raises(ConfigError):
+        sampling.sfc_plan(bad, 64)
 
 
 def test_resize_short_side_keeps_aspect_and_constant_images() -> None:

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from sfc_core.errors import ConfigError
 from sfc_core.profiling import PeakMemory
 from sfc_core.sfc import SFC, chunked_attention
 
@@ -123,9 +124,9 @@ def test_chunked_attention_matches_sdpa_and_float64(chunk_elements: int) -> None
 
 def test_rejects_too_few_positions_and_wrong_channels() -> None:
     module = SFC(8, 6, abstraction_channels=8)
-    with pytest.raises(ValueError, match="keeps 6 temporal positions but the head produced only 4"):
+    with pytest.raises(ConfigError, match="keeps 6 temporal positions but the head produced only 4"):
         module(torch.randn(1, 8, 4, 2, 2))
-    with pytest.raises(ValueError, match="expects 8 channels"):
+    with pytest.raises(ConfigError, match="expects 8 channels"):
         module(torch.randn(1, 9, 8, 2, 2))
 
 
@@ -188,5 +189,5 @@ def test_change_scoring_finds_the_moving_moment() -> None:
 
 
 def test_unknown_scoring_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown scoring 'magic'"):
+    with pytest.raises(ConfigError, match="unknown scoring 'magic'"):
         SFC(8, 2, scoring="magic")

@@ -141,13 +141,13 @@ def test_registered_backbone_downloads_and_loads(cache, published, monkeypatch) 
             models.get_config("tiny"), name="tiny_published", weights=WeightsSpec(url=f"{url}/TINY.pyth")
         )
         monkeypatch.setitem(registry._REGISTRY, "tiny_published", config)
-        assert _same_outputs(weights.pretrained_backbone("tiny_published"), model)
+        assert _same_outputs(weights.published_backbone("tiny_published")[0], model)
         # A checkpoint of another architecture downloads fine but must not stay in the cache.
         torch.save(models.create("r3d_18").state_dict(), folder / "R3D.pth")
         wrong = dataclasses.replace(config, name="tiny_wrong", weights=WeightsSpec(url=f"{url}/R3D.pth"))
         monkeypatch.setitem(registry._REGISTRY, "tiny_wrong", wrong)
         with pytest.raises(weights.WeightsError, match="does not load as tiny_wrong and was deleted"):
-            weights.pretrained_backbone("tiny_wrong")
+            weights.published_backbone("tiny_wrong")
     assert not (cache / "R3D.pth").exists() and not (cache / "R3D.pth.sha256").exists()
 
 

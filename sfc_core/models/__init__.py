@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from ..errors import WeightsError
 from . import slowonly, video_resnet, x3d  # noqa: F401  (importing registers the architectures)
 from .base import StagedBackbone
 from .registry import InputSpec, ModelConfig, WeightsSpec, get_config, list_models, load_labels
@@ -33,18 +34,18 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     `state_dict` or `model`; DDP's `module.` prefix removed), only ever with `weights_only=True`."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise WeightsError(f"checkpoint not found: {path}")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{path.name} is not a readable PyTorch checkpoint ({first_line})") from None
+        raise WeightsError(f"{path.name} is not a readable PyTorch checkpoint ({first_line})") from None
     for key in ("model_state", "state_dict", "model"):
         if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
             checkpoint = checkpoint[key]
             break
     if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise ValueError(f"{path} does not hold a state_dict of tensors")
+        raise WeightsError(f"{path} does not hold a state_dict of tensors")
     # A model saved from inside DistributedDataParallel has every key under `module.`.
     if checkpoint and all(key.startswith("module.") for key in checkpoint):
         checkpoint = {key.removeprefix("module."): value for key, value in checkpoint.items()}
@@ -62,7 +63,7 @@ def create(name: str, weights: str | Path | None = None) -> StagedBackbone:
         unexpected = sorted(state.keys() - expected.keys())
         wrong_shape = sorted(k for k in expected.keys() & state.keys() if expected[k].shape != state[k].shape)
         if missing or unexpected or wrong_shape:
-            raise ValueError(
+            raise WeightsError(
                 f"{weights} does not fit {name}: missing {missing[:3]}, unexpected {unexpected[:3]}, "
                 f"wrong shape {wrong_shape[:3]}"
             )

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ..errors import ConfigError
+
 
 class StagedBackbone(nn.Module):
     """Base class: subclasses implement `named_stages` in forward order."""
@@ -34,7 +36,7 @@ class StagedBackbone(nn.Module):
         names = self.stage_names
         splittable = names[:-1]  # the classifier must stay in the tail
         if after not in splittable:
-            raise ValueError(f"cannot split after {after!r}; choose one of {splittable}")
+            raise ConfigError(f"cannot split after {after!r}; choose one of {splittable}")
         cut = names.index(after) + 1
         stages = self.named_stages()
         return _sequential(stages[:cut]), _sequential(stages[cut:])

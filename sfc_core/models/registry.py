@@ -13,9 +13,9 @@ from typing import Callable
 
 from torch import nn
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-LABEL_DIR = ASSETS / "labels"
-SHIPPED_DIR = ASSETS / "models"
+from ..errors import ConfigError
+from ..resources import LABELS_DIR, SHIPPED_MODELS_DIR
+
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class ModelConfig:
     def shipped(self, which: str) -> Path | None:
         """Path of the shipped `backbone` or `sfc` checkpoint, if this model ships one."""
         name = self.shipped_weights if which == "backbone" else self.shipped_sfc
-        return SHIPPED_DIR / name if name else None
+        return SHIPPED_MODELS_DIR / name if name else None
 
 
 _REGISTRY: dict[str, ModelConfig] = {}
@@ -76,7 +76,7 @@ def get_config(name: str) -> ModelConfig:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise KeyError(f"unknown model {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
+        raise ConfigError(f"unknown model {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
 
 
 def list_models() -> list[str]:
@@ -85,7 +85,7 @@ def list_models() -> list[str]:
 
 @lru_cache(maxsize=None)
 def _read_labels(label_set: str) -> tuple[str, ...]:
-    path = LABEL_DIR / f"{label_set}.txt"
+    path = LABELS_DIR / f"{label_set}.txt"
     return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
 
 

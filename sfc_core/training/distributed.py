@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from .device import pick_device
+from ..device import pick_device
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,27 @@
+"""What every command-line entry point shares: a user's error is one line and exit status 2."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+
+from .errors import SFCError
+
+EXIT_USER_ERROR = 2
+
+
+def user_errors_exit_2(main: Callable[..., int]) -> Callable[..., int]:
+    """Wrap a CLI's `main`: an `SFCError` prints `error: <message>` on stderr and returns 2.
+    Anything else is a bug and keeps its traceback."""
+
+    @wraps(main)
+    def wrapper(*args, **kwargs) -> int:
+        try:
+            return main(*args, **kwargs)
+        except SFCError as error:
+            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            print(f"error: {message}", file=sys.stderr)
+            return EXIT_USER_ERROR
+
+    return wrapper

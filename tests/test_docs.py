@@ -1,0 +1,58 @@
+"""What README, the model card and the code say about each other stays true."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from sfc_core import train
+from sfc_core.models import get_config
+from sfc_core.resources import SHIPPED_MODELS_DIR
+from sfc_core.training.backbone import BackboneTrainingConfig
+from sfc_core.training.sfc_trainer import SFCTrainingConfig
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
+CARD = json.loads((SHIPPED_MODELS_DIR / "tiny_synth.json").read_text())
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\\\n", " "))
+
+
+def _recorded(which: str) -> str:
+    return CARD["training"][which]["command"]
+
+
+def test_readme_docstring_and_card_give_the_same_reproduce_commands() -> None:
+    for which in ("backbone", "sfc"):
+        command = _recorded(which)
+        assert command in _one_line(README), f"README lacks the card's {which} command: {command}"
+        assert command in _one_line(train.__doc__), f"sfc_core.train's docstring lacks: {command}"
+    assert CARD["evaluation"]["command"] in _one_line(README)
+
+
+def test_the_recorded_commands_are_the_cli_defaults() -> None:
+    """Re-running with the defaults reproduces the shipped model: only paths differ from them."""
+    parser = train.build_parser()
+    backbone = train.config_from_args(parser.parse_args(_recorded("backbone").split()[3:]))
+    assert backbone == BackboneTrainingConfig(out=backbone.out)
+    sfc = train.config_from_args(parser.parse_args(_recorded("sfc").split()[3:]))
+    assert Path(sfc.backbone).name == get_config("tiny").shipped_weights  # what backbone="auto" loads
+    assert replace(sfc, backbone="auto", cache=None) == SFCTrainingConfig(out=sfc.out)
+
+
+def test_readme_speaks_to_users_only() -> None:
+    for phrase in ("../shared", "DESIGN.md", "GRADIO-NOTES", "this project's sessions", "lies on this machine",
+                   "could not be measured here"):
+        assert phrase not in README, phrase
+    for source in [*(REPO / "sfc_core").rglob("*.py"), *(REPO / "app").rglob("*.py")]:
+        assert "DESIGN.md" not in source.read_text() and "../shared" not in source.read_text(), source
+
+
+def test_readme_names_every_console_script_and_the_python_api() -> None:
+    for script in ("sfc-studio", "sfc-predict", "sfc-bench", "sfc-evaluate", "sfc-train"):
+        assert f"`{script}" in README or f"{script} " in README, script
+    assert 'sfc_core.load("tiny")' in README and "pip install ." in README

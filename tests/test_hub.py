@@ -1,0 +1,151 @@
+"""The loading layer and the Python API: which weights and which SFC run, said truthfully, and
+settings that cannot run refused with one clear message (in Python and through every CLI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import sfc_core
+from sfc_core import hub, models
+from sfc_core.errors import ConfigError, SFCError, WeightsError
+from sfc_core.resources import EXAMPLES_DIR
+from sfc_core.sfc import SFC, save_sfc
+
+REPO = Path(__file__).resolve().parents[1]
+CPU = torch.device("cpu")
+EXAMPLE = EXAMPLES_DIR / "move_left.mp4"
+
+
+@pytest.fixture(scope="module")
+def tiny() -> hub.SFCModel:
+    return sfc_core.load("tiny", device="cpu")
+
+
+def test_auto_loads_the_embedded_backbone_and_its_trained_sfc_with_their_settings(tiny) -> None:
+    backbone, sfc = tiny.provenance["backbone"], tiny.provenance["sfc"]
+    assert (backbone.kind, Path(backbone.source).name) == ("embedded", "tiny_synth.pth")
+    assert (sfc.kind, Path(sfc.source).name) == ("trained", "tiny_synth_sfc.pth")
+    assert tiny.settings == hub.SFCSettings(length=64, split="res3", keep=8, spatial_stride=1)
+    assert tiny.sfc.scoring == "learned" and tiny.sfc.out.weight.abs().sum() > 0  # the trained weights
+
+
+def test_predict_report_is_the_cli_json(tiny, tmp_path: Path) -> None:
+    report = tiny.predict(EXAMPLE, mode="sfc")
+    data = report.to_dict()
+    assert data["sfc"]["top5"][0][0] == "move left" and data["dense"] is None and data["ratios"] is None
+    out = tmp_path / "cli.json"
+    run = subprocess.run([sys.executable, "-m", "sfc_core.predict", str(EXAMPLE), "--mode", "sfc", "--json", str(out)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    cli = json.loads(out.read_text())
+    assert cli.keys() == data.keys() and cli["sfc"].keys() == data["sfc"].keys()
+    for key in ("model", "weights", "sfc_weights", "provenance", "settings", "video"):
+        assert cli[key] == data[key], key
+    assert cli["sfc"]["kept_frames"] == data["sfc"]["kept_frames"]
+    np.testing.assert_allclose([p for _, p in cli["sfc"]["top5"]], [p for _, p in data["sfc"]["top5"]], atol=1e-6)
+
+
+def test_both_modes_give_ratios_from_the_same_run(tiny) -> None:
+    data = tiny.predict(EXAMPLE, mode="both", clips=2, crops=1).to_dict()
+    assert data["settings"]["clips"] == 2 and data["dense"]["num_views"] == 2
+    assert data["ratios"]["flops"] == pytest.approx(data["dense"]["flops"] / data["sfc"]["flops"])
+
+
+@pytest.mark.parametrize("override,label", [({"spatial_stride": 2}, "spatial stride"), ({"keep": 4}, "kept positions"),
+                                            ({"split": "res2"}, "split")])
+def test_an_override_a_trained_sfc_cannot_run_is_refused(tiny, override: dict, label: str) -> None:
+    with pytest.raises(ConfigError, match=f"was trained with {label} .* cannot run with {label}.*training-free"):
+        sfc_core.load("tiny", device="cpu", **override)
+    with pytest.raises(ConfigError, match="cannot run with"):
+        tiny.replace(**override)
+
+
+def test_the_untrained_sfc_runs_at_any_stride_and_says_so(tiny) -> None:
+    model = tiny.replace(sfc="training-free:energy", spatial_stride=2, length=32)
+    assert model.settings == hub.SFCSettings(length=32, split="res3", keep=8, spatial_stride=2)
+    assert model.provenance["sfc"].kind == "training-free" and model.sfc.scoring == "energy"
+    assert model.backbone is tiny.backbone  # the backbone is shared, not reloaded
+    data = model.predict(EXAMPLE, mode="sfc").to_dict()
+    assert data["settings"]["spatial_stride"] == 2 and data["sfc_weights"].startswith("training-free")
+    assert "feature energy" in data["sfc_weights"]
+
+
+def test_a_longer_or_shorter_clip_runs_the_trained_sfc(tiny) -> None:
+    model = tiny.replace(length=48)
+    assert model.sfc is tiny.sfc and model.settings.length == 48
+    assert len(model.predict(EXAMPLE, mode="sfc").to_dict()["sfc"]["scores"]) == 24
+
+
+def test_a_clip_too_short_for_the_kept_positions_is_refused() -> None:
+    with pytest.raises(ConfigError, match="gives tiny's head 4 temporal positions, fewer than the 8"):
+        sfc_core.load("tiny", device="cpu", length=8)
+
+
+def test_random_and_file_backbones_run_training_free(tmp_path: Path) -> None:
+    model = sfc_core.load("tiny", backbone="random", device="cpu")
+    assert model.provenance["backbone"].kind == "random" and model.provenance["sfc"].kind == "training-free"
+    path = tmp_path / "mine.pth"
+    torch.save(models.create("tiny").state_dict(), path)
+    mine = sfc_core.load("tiny", backbone=path, device="cpu")
+    assert (mine.provenance["backbone"].kind, mine.provenance["backbone"].source) == ("file", str(path))
+    assert mine.provenance["sfc"].kind == "training-free"  # the shipped SFC belongs to the shipped backbone
+
+
+def test_an_sfc_checkpoint_for_another_backbone_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.pth"
+    save_sfc(path, SFC(64, 8), {"backbone": "r3d_18", "split": "res3", "length": 64})
+    with pytest.raises(ConfigError, match="trained for r3d_18, not for tiny"):
+        sfc_core.load("tiny", sfc=path, device="cpu")
+
+
+def test_user_errors_share_one_base_class(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown model 'nope'"):
+        sfc_core.load("nope")
+    with pytest.raises(ConfigError, match="unknown training-free method 'magic'"):
+        sfc_core.load("tiny", sfc="training-free:magic")
+    with pytest.raises(WeightsError, match="checkpoint not found"):
+        sfc_core.load("tiny", backbone=tmp_path / "missing.pth")
+    with pytest.raises(ConfigError, match="mode must be one of"):
+        sfc_core.load("tiny", device="cpu").predict(EXAMPLE, mode="fast")
+    for error in (ConfigError, WeightsError, sfc_core.VideoError, sfc_core.InputRejected):
+        assert issubclass(error, SFCError) and not issubclass(error, (ValueError, KeyError, RuntimeError))
+
+
+def _cli(module: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("module,args,message", [
+    ("sfc_core.predict", ["--spatial-stride", "2"], "was trained with spatial stride 1"),
+    ("sfc_core.predict", ["--device", "cuda"], "no CUDA device"),
+    ("sfc_core.predict", ["--length", "8"], "fewer than the 8 that SFC keeps"),
+    ("sfc_core.predict", ["--clips", "0"], "need at least one clip"),
+    ("sfc_core.evaluate", ["--model", "nope"], "unknown model 'nope'"),
+    ("sfc_core.bench", ["--device", "cuda"], "no CUDA device"),
+    ("sfc_core.train", ["sfc", "--features", "recompute", "--out", "x.pth"], "give them with --videos"),
+])
+def test_every_cli_turns_a_user_error_into_one_line_and_exit_2(module: str, args: list[str], message: str) -> None:
+    video = [str(EXAMPLE)] if module == "sfc_core.predict" else []
+    run = _cli(module, *video, *args, env={"CUDA_VISIBLE_DEVICES": ""})
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith("error: ") and message in run.stderr and "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_the_untrained_stride_runs_from_the_cli_and_the_report_says_what_ran(tmp_path: Path) -> None:
+    out = tmp_path / "s2.json"
+    run = _cli("sfc_core.predict", str(EXAMPLE), "--mode", "sfc", "--spatial-stride", "2", "--training-free", "change",
+               "--json", str(out))
+    assert run.returncode == 0, run.stderr
+    data = json.loads(out.read_text())
+    assert data["settings"]["spatial_stride"] == 2 and data["provenance"]["sfc"]["kind"] == "training-free"
+    assert "training-free" in run.stdout
