@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import torch
 
 from . import models, weights
+from .chunked_head import DEFAULT_BUDGET_MB, TemporalGeometry, temporal_geometry
 from .device import pick_device
 from .errors import ConfigError
 from .models import ModelConfig, StagedBackbone
@@ -80,6 +82,7 @@ class SFCSettings:
     split: str  # stage after which the head ends
     keep: int  # temporal positions SFC keeps (the tail's input size)
     spatial_stride: int  # SFC's spatial compression
+    head_chunk_frames: int | None = None  # the head runs in exact chunks of this many frames; None: one pass
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,12 @@ class SFCModel:
 
     def sfc_recognizer(self, repeats: int = 1) -> SFCRecognizer:
         return SFCRecognizer(self.backbone, self.config, self.device, self.sfc, self.settings.length,
-                             self.settings.split, repeats)
+                             self.settings.split, repeats, self.geometry, self.settings.head_chunk_frames)
+
+    @property
+    def geometry(self) -> TemporalGeometry:
+        """The head's temporal stride and receptive field (measured once per backbone and split)."""
+        return _geometry(self.backbone, self.config, self.settings.split)
 
     def dense_recognizer(self, clips: int = DEFAULT_CLIPS, crops: int = DEFAULT_CROPS, batch_size: int | None = None,
                          repeats: int = 1) -> DenseRecognizer:
@@ -136,11 +144,13 @@ class SFCModel:
         return Report(self.name, dict(self.provenance), settings, dense, sfc)
 
     def replace(self, *, sfc: str | Path | None = None, length: int | None = None, split: str | None = None,
-                keep: int | None = None, spatial_stride: int | None = None) -> "SFCModel":
+                keep: int | None = None, spatial_stride: int | None = None,
+                head_budget_mb: float | None = DEFAULT_BUDGET_MB) -> "SFCModel":
         """The same backbone with another SFC (`sfc`, as in `load`; None: this one) or other settings."""
         choice = self._choice if sfc is None else _choose_sfc(self.config, sfc, self.provenance["backbone"])
         return _assemble(self.config, self.backbone, self.provenance["backbone"], choice, self.device,
-                         length=length, split=split, keep=keep, spatial_stride=spatial_stride)
+                         length=length, split=split, keep=keep, spatial_stride=spatial_stride,
+                         head_budget_mb=head_budget_mb)
 
 
 def load(
@@ -153,16 +163,18 @@ def load(
     split: str | None = None,
     keep: int | None = None,
     spatial_stride: int | None = None,
+    head_budget_mb: float | None = DEFAULT_BUDGET_MB,
     progress: Progress | None = None,
 ) -> SFCModel:
-    """Backbone `name` with its SFC (see the module docstring). `progress(done, total)` sees
-    the bytes of a download, if one is needed."""
+    """Backbone `name` with its SFC (see the module docstring). `head_budget_mb` bounds the memory of
+    the head's activations: the head runs over the long clip in exact temporal chunks that fit it
+    (None or 0: one pass). `progress(done, total)` sees the bytes of a download, if one is needed."""
     config = models.get_config(name)
     device = device if isinstance(device, torch.device) else pick_device(device)
     module, provenance = _load_backbone(config, backbone, progress)
     choice = _choose_sfc(config, sfc, provenance, progress)
-    return _assemble(config, module, provenance, choice, device,
-                     length=length, split=split, keep=keep, spatial_stride=spatial_stride)
+    return _assemble(config, module, provenance, choice, device, length=length, split=split, keep=keep,
+                     spatial_stride=spatial_stride, head_budget_mb=head_budget_mb)
 
 
 def from_backbone(name: str, backbone: StagedBackbone, sfc: str | Path = f"{TRAINING_FREE}{DEFAULT_TRAINING_FREE}",
@@ -235,7 +247,7 @@ _SETTING_NAMES = {"split": "split", "keep": "kept positions", "spatial_stride": 
 
 def _assemble(config: ModelConfig, backbone: StagedBackbone, provenance: Provenance, choice: _SFCChoice,
               device: torch.device, *, length: int | None = None, split: str | None = None, keep: int | None = None,
-              spatial_stride: int | None = None) -> SFCModel:
+              spatial_stride: int | None = None, head_budget_mb: float | None = DEFAULT_BUDGET_MB) -> SFCModel:
     asked = {"split": split, "keep": keep, "spatial_stride": spatial_stride}
     if choice.trained is not None:
         for key, value in asked.items():
@@ -252,7 +264,12 @@ def _assemble(config: ModelConfig, backbone: StagedBackbone, provenance: Provena
     split = asked["split"] or config.default_split
     head, _ = backbone.split(split)
     channels, native = head_output_shape(head, config.input_spec.frames)
-    settings = SFCSettings(length or DEFAULT_LENGTH, split, asked["keep"] or native, asked["spatial_stride"] or 1)
+    length = length or DEFAULT_LENGTH
+    geometry = _geometry(backbone, config, split)
+    chunk = geometry.chunk_frames(head_budget_mb) if head_budget_mb else None
+    use_chunks = chunk is not None and chunk < length and geometry.worth_chunking(chunk)
+    settings = SFCSettings(length, split, asked["keep"] or native, asked["spatial_stride"] or 1,
+                           chunk if use_chunks else None)
     if choice.trained is not None:
         if choice.trained.channels != channels:
             raise ConfigError(f"{Path(choice.provenance.source).name} expects {choice.trained.channels} channels; "
@@ -263,6 +280,16 @@ def _assemble(config: ModelConfig, backbone: StagedBackbone, provenance: Provena
         module = SFC(channels, settings.keep, spatial_stride=settings.spatial_stride, scoring=scoring)
     _check_length(config, native, settings)
     return SFCModel(config, backbone.to(device).eval(), provenance, choice, module.to(device).eval(), settings, device)
+
+
+_GEOMETRIES: WeakKeyDictionary = WeakKeyDictionary()  # backbone -> {split: TemporalGeometry}
+
+
+def _geometry(backbone: StagedBackbone, config: ModelConfig, split: str) -> TemporalGeometry:
+    per_split = _GEOMETRIES.setdefault(backbone, {})
+    if split not in per_split:
+        per_split[split] = temporal_geometry(backbone.split(split)[0], config.input_spec.crop)
+    return per_split[split]
 
 
 def _check_length(config: ModelConfig, native: int, settings: SFCSettings) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from . import sampling, transforms
+from .chunked_head import TemporalGeometry, run_head
 from .models import ModelConfig, StagedBackbone
 from .profiling import Measurement, measure
 from .sampling import SamplingPlan
@@ -186,21 +187,31 @@ class SFCRecognizer(_Recognizer):
         length: int,
         split: str,
         repeats: int = 1,
+        geometry: TemporalGeometry | None = None,
+        head_chunk_frames: int | None = None,
     ) -> None:
         """`sfc` fits the head that ends after stage `split` (`sfc_core.hub` decides which SFC
-        runs); `length` is the long clip's number of frames."""
+        runs); `length` is the long clip's number of frames. With the head's `geometry` and
+        `head_chunk_frames`, the head runs in exact temporal chunks (see `chunked_head`)."""
         super().__init__(model, config, device, repeats)
         self.length, self.split = length, split
         self.head, self.tail = self.model.split(split)
         self.sfc = sfc.to(device).eval()
+        self.geometry, self.head_chunk_frames = geometry, head_chunk_frames
+
+    def features(self, clip: torch.Tensor) -> torch.Tensor:
+        """The head's output for a long clip (B, 3, L, H, W), in chunks when configured."""
+        clip = clip.to(self.device, non_blocking=True)
+        if self.geometry is None:
+            return self.head(clip)
+        return run_head(self.head, clip, self.geometry, self.head_chunk_frames)
 
     def plan(self, num_frames: int) -> SamplingPlan:
         return sampling.sfc_plan(num_frames, self.length)
 
     @torch.inference_mode()
     def classify(self, clip: torch.Tensor):
-        features = self.head(clip.to(self.device, non_blocking=True))
-        compressed = self.sfc(features)
+        compressed = self.sfc(self.features(clip))
         probs = self.tail(compressed.features).softmax(dim=1)[0]
         return probs, compressed
 

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "or the model's)")
     parser.add_argument("--spatial-stride", type=int, default=None, help="SFC spatial compression (default: as "
                         "trained, or 1)")
+    parser.add_argument("--head-budget-mb", type=float, default=hub.DEFAULT_BUDGET_MB,
+                        help="memory for the head's activations: it runs over the long clip in exact temporal "
+                        "chunks that fit (0: one pass)")
     parser.add_argument("--clips", type=int, default=hub.DEFAULT_CLIPS, help="dense: clips along time")
     parser.add_argument("--crops", type=int, default=hub.DEFAULT_CROPS, choices=(1, 3), help="dense: crops per clip")
     parser.add_argument("--batch-size", type=int, default=None, help="dense: views per batch (default: all)")
@@ -58,7 +61,8 @@ def load_from_args(args: argparse.Namespace) -> hub.SFCModel:
     backbone = hub.RANDOM if args.random_weights else (args.weights or hub.AUTO)
     sfc = args.sfc_weights or (f"{hub.TRAINING_FREE}{args.training_free}" if args.training_free else hub.AUTO)
     return hub.load(args.model, backbone, sfc, args.device, length=args.length, split=args.split,
-                    spatial_stride=args.spatial_stride, progress=weights.progress_bar(args.model))
+                    spatial_stride=args.spatial_stride, head_budget_mb=args.head_budget_mb,
+                    progress=weights.progress_bar(args.model))
 
 
 @user_errors_exit_2
@@ -74,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {note}")
     print(f"model: {args.model} on {(data['sfc'] or data['dense'])['device']}; "
           f"backbone: {model.provenance['backbone'].describe()}; SFC: {model.provenance['sfc'].describe()}")
+    chunk = model.settings.head_chunk_frames
+    why = "" if model.geometry.chunkable else " (a layer mixes the whole clip, so it cannot be chunked)"
+    print(f"SFC head: {f'in exact chunks of {chunk} frames' if chunk else 'one pass'} over "
+          f"{model.settings.length} frames{why}")
     print(format_table(data))
     if args.json:
         args.json.write_text(json.dumps(data, indent=2))

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import ConfigError, WeightsError
+from .models.layers import Conv3d
 
 
 @dataclass
@@ -126,10 +127,10 @@ class SFC(nn.Module):
             return  # training-free: no weights at all
         width = self.abstraction_channels
         self.abstraction = nn.Sequential(
-            nn.Conv3d(channels, width, 1, bias=False),
+            Conv3d(channels, width, 1, bias=False),
             nn.GroupNorm(math.gcd(8, width), width),
             nn.ReLU(inplace=True),
-            nn.Conv3d(width, width, (3, 1, 1), padding=(1, 0, 0)),
+            Conv3d(width, width, (3, 1, 1), padding=(1, 0, 0)),
             nn.ReLU(inplace=True),
         )
         self.scorer = nn.Linear(width, 1)

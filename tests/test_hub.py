@@ -149,3 +149,21 @@ def test_the_untrained_stride_runs_from_the_cli_and_the_report_says_what_ran(tmp
     data = json.loads(out.read_text())
     assert data["settings"]["spatial_stride"] == 2 and data["provenance"]["sfc"]["kind"] == "training-free"
     assert "training-free" in run.stdout
+
+
+def test_the_head_runs_in_exact_chunks_when_they_pay_and_the_settings_say_so() -> None:
+    from tests.references import randomize_
+
+    backbone = randomize_(models.create("slowonly_r50"), seed=21)
+    chunked = hub.from_backbone("slowonly_r50", backbone, device=CPU, head_budget_mb=hub.DEFAULT_BUDGET_MB)
+    one_pass = chunked.replace(head_budget_mb=None)
+    assert chunked.settings.head_chunk_frames is not None and one_pass.settings.head_chunk_frames is None
+    assert chunked.geometry.stride == 1 and chunked.geometry.before == chunked.geometry.after == 0
+    clip = torch.randn(1, 3, 64, 64, 64)
+    a_probs, a_out = chunked.sfc_recognizer().classify(clip)
+    b_probs, b_out = one_pass.sfc_recognizer().classify(clip)
+    assert torch.equal(a_out.kept, b_out.kept)
+    torch.testing.assert_close(a_probs, b_probs, atol=1e-6, rtol=1e-5)
+    assert sfc_core.load("x3d_s", backbone="random", device="cpu").settings.head_chunk_frames is None  # whole-clip SE
+    # R(2+1)D's halo (23 frames) would be recomputed for every small chunk: one pass is cheaper
+    assert sfc_core.load("r2plus1d_18", backbone="random", device="cpu").settings.head_chunk_frames is None

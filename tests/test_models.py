@@ -106,3 +106,30 @@ def test_checkpoints_load_only_with_weights_only(tmp_path) -> None:
     torch.save({"model_state": {"w": torch.ones(1)}, "extra": _NotATensor()}, path)
     with pytest.raises(WeightsError, match="is not a readable PyTorch checkpoint"):
         models.load_state_dict_file(path)
+
+
+@pytest.mark.parametrize("name", ["tiny", "r2plus1d_18", "x3d_s"])
+def test_batch_one_takes_the_fast_kernel_with_the_same_result_and_flop_count(name: str) -> None:
+    """PyTorch's heuristic sends small batch-1 3D convolutions to the slow reference kernel; ours
+    always takes oneDNN. Same outputs as nn.Conv3d, and FLOPs still counted (deep copy with plain convs)."""
+    import copy
+
+    from torch.profiler import ProfilerActivity, profile
+
+    from sfc_core.models.layers import Conv3d
+    from sfc_core.profiling import count_flops
+
+    model = randomize_(models.create(name), seed=3)
+    plain = copy.deepcopy(model)
+    for module in plain.modules():
+        if isinstance(module, Conv3d):
+            module.__class__ = torch.nn.Conv3d
+    spec = models.get_config(name).input_spec
+    x = torch.randn(1, 3, spec.frames, 64, 64)
+    with torch.inference_mode(), profile(activities=[ProfilerActivity.CPU]) as trace:
+        ours = model(x)
+    kernels = {event.key for event in trace.key_averages()}
+    assert "aten::slow_conv3d_forward" not in kernels and "aten::mkldnn_convolution" in kernels
+    with torch.inference_mode():
+        torch.testing.assert_close(ours.softmax(1), plain(x).softmax(1), atol=1e-5, rtol=1e-4)
+        assert count_flops(lambda: model(x))[1] == count_flops(lambda: plain(x))[1] > 0

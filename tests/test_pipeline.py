@@ -99,8 +99,8 @@ def test_slowonly_default_protocol_sfc_is_at_least_6x_fewer_flops() -> None:
     meta = torch.device("meta")
     config = models.get_config("slowonly_r50")
     model = models.create("slowonly_r50")
+    sfc = hub.from_backbone("slowonly_r50", model, device=meta, length=64).sfc_recognizer()  # probes on CPU first
     dense = DenseRecognizer(model, config, meta)
-    sfc = hub.from_backbone("slowonly_r50", model, device=meta, length=64).sfc_recognizer()
     assert sfc.sfc.keep == 8
     _, dense_flops = count_flops(lambda: dense.classify(torch.empty(30, 3, 8, 256, 256, device=meta)))
     _, sfc_flops = count_flops(lambda: sfc.classify(torch.empty(1, 3, 64, 256, 256, device=meta)))

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import StagedBackbone
+from .layers import Conv3d
 from .registry import InputSpec, ModelConfig, WeightsSpec, register
 
 
@@ -22,7 +23,7 @@ def _bn(channels: int) -> nn.BatchNorm3d:
 class Stem(nn.Module):
     def __init__(self, out_channels: int = 64) -> None:
         super().__init__()
-        self.conv = nn.Conv3d(3, out_channels, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False)
+        self.conv = Conv3d(3, out_channels, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False)
         self.norm = _bn(out_channels)
         self.activation = nn.ReLU()
         self.pool = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
@@ -34,17 +35,17 @@ class Stem(nn.Module):
 class Bottleneck(nn.Module):
     def __init__(self, dim_in: int, dim_inner: int, dim_out: int, temporal_kernel: int, spatial_stride: int) -> None:
         super().__init__()
-        self.conv_a = nn.Conv3d(
+        self.conv_a = Conv3d(
             dim_in, dim_inner, (temporal_kernel, 1, 1), padding=(temporal_kernel // 2, 0, 0), bias=False
         )
         self.norm_a = _bn(dim_inner)
         self.act_a = nn.ReLU()
-        self.conv_b = nn.Conv3d(
+        self.conv_b = Conv3d(
             dim_inner, dim_inner, (1, 3, 3), stride=(1, spatial_stride, spatial_stride), padding=(0, 1, 1), bias=False
         )
         self.norm_b = _bn(dim_inner)
         self.act_b = nn.ReLU()
-        self.conv_c = nn.Conv3d(dim_inner, dim_out, 1, bias=False)
+        self.conv_c = Conv3d(dim_inner, dim_out, 1, bias=False)
         self.norm_c = _bn(dim_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -59,7 +60,7 @@ class ResBlock(nn.Module):
         self.branch1_conv = self.branch1_norm = None
         if dim_in != dim_out or spatial_stride != 1:
             stride = (1, spatial_stride, spatial_stride)
-            self.branch1_conv = nn.Conv3d(dim_in, dim_out, 1, stride=stride, bias=False)
+            self.branch1_conv = Conv3d(dim_in, dim_out, 1, stride=stride, bias=False)
             self.branch1_norm = _bn(dim_out)
         self.branch2 = Bottleneck(dim_in, dim_inner, dim_out, temporal_kernel, spatial_stride)
         self.activation = nn.ReLU()

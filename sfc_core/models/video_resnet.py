@@ -13,22 +13,23 @@ import torch
 from torch import nn
 
 from .base import StagedBackbone
+from .layers import Conv3d
 from .registry import InputSpec, ModelConfig, WeightsSpec, register
 
 ConvBuilder = Callable[[int, int, int, int], nn.Module]  # (in, out, mid, stride) -> conv
 
 
 def conv3d_simple(in_planes: int, out_planes: int, mid: int, stride: int) -> nn.Module:
-    return nn.Conv3d(in_planes, out_planes, 3, stride=stride, padding=1, bias=False)
+    return Conv3d(in_planes, out_planes, 3, stride=stride, padding=1, bias=False)
 
 
 def conv2plus1d(in_planes: int, out_planes: int, mid: int, stride: int) -> nn.Module:
     """A (1,3,3) spatial conv to `mid` channels, then a (3,1,1) temporal conv."""
     return nn.Sequential(
-        nn.Conv3d(in_planes, mid, (1, 3, 3), stride=(1, stride, stride), padding=(0, 1, 1), bias=False),
+        Conv3d(in_planes, mid, (1, 3, 3), stride=(1, stride, stride), padding=(0, 1, 1), bias=False),
         nn.BatchNorm3d(mid),
         nn.ReLU(inplace=True),
-        nn.Conv3d(mid, out_planes, (3, 1, 1), stride=(stride, 1, 1), padding=(1, 0, 0), bias=False),
+        Conv3d(mid, out_planes, (3, 1, 1), stride=(stride, 1, 1), padding=(1, 0, 0), bias=False),
     )
 
 
@@ -44,7 +45,7 @@ class BasicBlock(nn.Module):
         self.downsample = None
         if stride != 1 or in_planes != planes:
             self.downsample = nn.Sequential(
-                nn.Conv3d(in_planes, planes, 1, stride=stride, bias=False), nn.BatchNorm3d(planes)
+                Conv3d(in_planes, planes, 1, stride=stride, bias=False), nn.BatchNorm3d(planes)
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -54,7 +55,7 @@ class BasicBlock(nn.Module):
 
 def r3d_stem(width: int = 64) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv3d(3, width, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
+        Conv3d(3, width, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
         nn.BatchNorm3d(width),
         nn.ReLU(inplace=True),
     )
@@ -62,10 +63,10 @@ def r3d_stem(width: int = 64) -> nn.Sequential:
 
 def r2plus1d_stem() -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv3d(3, 45, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False),
+        Conv3d(3, 45, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=False),
         nn.BatchNorm3d(45),
         nn.ReLU(inplace=True),
-        nn.Conv3d(45, 64, (3, 1, 1), padding=(1, 0, 0), bias=False),
+        Conv3d(45, 64, (3, 1, 1), padding=(1, 0, 0), bias=False),
         nn.BatchNorm3d(64),
         nn.ReLU(inplace=True),
     )

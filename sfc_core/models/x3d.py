@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import StagedBackbone
+from .layers import Conv3d
 from .registry import InputSpec, ModelConfig, WeightsSpec, register
 
 PYTORCHVIDEO_ZOO = "https://dl.fbaipublicfiles.com/pytorchvideo/model_zoo/kinetics"
@@ -39,8 +40,8 @@ class Swish(nn.Module):
 class _StemConvs(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.conv_t = nn.Conv3d(3, channels, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False)  # spatial
-        self.conv_xy = nn.Conv3d(channels, channels, (5, 1, 1), padding=(2, 0, 0), bias=False, groups=channels)
+        self.conv_t = Conv3d(3, channels, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False)  # spatial
+        self.conv_xy = Conv3d(channels, channels, (5, 1, 1), padding=(2, 0, 0), bias=False, groups=channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv_xy(self.conv_t(x))
@@ -61,7 +62,7 @@ class SqueezeExcitation(nn.Module):
     def __init__(self, channels: int, reduced: int) -> None:
         super().__init__()
         self.block = nn.Sequential(
-            nn.Conv3d(channels, reduced, 1), nn.ReLU(), nn.Conv3d(reduced, channels, 1), nn.Sigmoid()
+            Conv3d(channels, reduced, 1), nn.ReLU(), Conv3d(reduced, channels, 1), nn.Sigmoid()
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -73,15 +74,15 @@ class Bottleneck(nn.Module):
 
     def __init__(self, dim_in: int, dim_inner: int, dim_out: int, spatial_stride: int, use_se: bool) -> None:
         super().__init__()
-        self.conv_a = nn.Conv3d(dim_in, dim_inner, 1, bias=False)
+        self.conv_a = Conv3d(dim_in, dim_inner, 1, bias=False)
         self.norm_a = nn.BatchNorm3d(dim_inner)
         self.act_a = nn.ReLU()
         stride = (1, spatial_stride, spatial_stride)
-        self.conv_b = nn.Conv3d(dim_inner, dim_inner, 3, stride=stride, padding=1, bias=False, groups=dim_inner)
+        self.conv_b = Conv3d(dim_inner, dim_inner, 3, stride=stride, padding=1, bias=False, groups=dim_inner)
         se = SqueezeExcitation(dim_inner, round_width(dim_inner, 0.0625)) if use_se else nn.Identity()
         self.norm_b = nn.Sequential(nn.BatchNorm3d(dim_inner), se)
         self.act_b = Swish()
-        self.conv_c = nn.Conv3d(dim_inner, dim_out, 1, bias=False)
+        self.conv_c = Conv3d(dim_inner, dim_out, 1, bias=False)
         self.norm_c = nn.BatchNorm3d(dim_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,7 +97,7 @@ class ResBlock(nn.Module):
         self.branch1_conv = self.branch1_norm = None
         if dim_in != dim_out or spatial_stride > 1:
             stride = (1, spatial_stride, spatial_stride)
-            self.branch1_conv = nn.Conv3d(dim_in, dim_out, 1, stride=stride, bias=False)
+            self.branch1_conv = Conv3d(dim_in, dim_out, 1, stride=stride, bias=False)
             self.branch1_norm = nn.BatchNorm3d(dim_out) if dim_in != dim_out else None
         self.branch2 = Bottleneck(dim_in, dim_inner, dim_out, spatial_stride, use_se)
         self.activation = nn.ReLU()
@@ -127,9 +128,9 @@ class ResStage(nn.Module):
 class _ProjectedPool(nn.Module):
     def __init__(self, dim_in: int, dim_inner: int, dim_out: int, pool_kernel: tuple[int, int, int]) -> None:
         super().__init__()
-        self.pre_conv = nn.Conv3d(dim_in, dim_inner, 1, bias=False)
+        self.pre_conv = Conv3d(dim_in, dim_inner, 1, bias=False)
         self.pre_norm = nn.BatchNorm3d(dim_inner)
-        self.post_conv = nn.Conv3d(dim_inner, dim_out, 1, bias=False)
+        self.post_conv = Conv3d(dim_inner, dim_out, 1, bias=False)
         self.pool_kernel = pool_kernel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -85,7 +85,7 @@ def cache_videos(
         _, dense_inputs = load_views(path, dense.config, dense.plan)
         _, sfc_inputs = load_views(path, sfc.config, sfc.plan)
         with torch.inference_mode():
-            features = sfc.head(sfc_inputs.views.to(sfc.device))[0]
+            features = sfc.features(sfc_inputs.views)[0]
         in_window = None
         if path.name in windows:
             inside = positions_inside(sfc_inputs.frame_indices[0], features.shape[1], windows[path.name])
@@ -105,5 +105,5 @@ def head_features(items: list[CachedVideo], recognizer: SFCRecognizer) -> torch.
         return torch.stack([item.features.float() for item in items]).to(recognizer.device)
     views = [load_views(item.path, recognizer.config, recognizer.plan)[1].views for item in items]
     with torch.inference_mode():
-        features = recognizer.head(torch.cat(views).to(recognizer.device))
+        features = recognizer.features(torch.cat(views))
     return features.clone()  # a normal tensor again, so autograd can use it

@@ -1,0 +1,77 @@
+"""The head run in temporal chunks equals one pass, for every backbone that can be chunked; the
+geometry it relies on is measured from the layers (checked against a hand-computed case)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from torch import nn
+
+from sfc_core import models
+from sfc_core.chunked_head import run_head, temporal_geometry
+from tests.references import randomize_
+
+
+def test_geometry_of_a_hand_computed_stack() -> None:
+    """conv k=3 pad 1, then conv k=3 stride 2 pad 1 (temporal): position j sees inputs 2j-2 .. 2j+2,
+    its own frames are 2j, 2j+1: stride 2, 2 frames before, 1 after."""
+    head = nn.Sequential(nn.Conv3d(3, 4, (3, 1, 1), padding=(1, 0, 0)), nn.ReLU(),
+                         nn.Conv3d(4, 4, (3, 1, 1), stride=(2, 1, 1), padding=(1, 0, 0)))
+    geometry = temporal_geometry(head, crop=32)
+    assert (geometry.stride, geometry.before, geometry.after, geometry.chunkable) == (2, 2, 1, True)
+
+
+@pytest.mark.parametrize("name", ["tiny", "r3d_18", "r2plus1d_18", "slowonly_r50"])
+@pytest.mark.parametrize("length", [64, 37])
+def test_chunked_head_equals_one_pass(name: str, length: int) -> None:
+    model = randomize_(models.create(name), seed=11)  # random BatchNorm statistics too
+    head, _ = model.split(models.get_config(name).default_split)
+    geometry = temporal_geometry(head, crop=64)
+    assert geometry.chunkable
+    clip = torch.randn(1, 3, length, 64, 64)
+    with torch.inference_mode():
+        whole = head(clip)
+        for chunk in (geometry.stride, 8, 24):
+            chunked = run_head(head, clip, geometry, chunk)
+            assert chunked.shape == whole.shape
+            assert (chunked - whole).abs().max() < 1e-5, (name, length, chunk)
+
+
+def test_the_halo_is_what_makes_it_exact() -> None:
+    """Without the measured halo, chunk edges see zero padding instead of their neighbours."""
+    model = randomize_(models.create("r2plus1d_18"), seed=12)
+    head, _ = model.split("res3")
+    geometry = temporal_geometry(head, crop=64)
+    assert geometry.stride == 2 and geometry.before >= 8 and geometry.after >= 8
+    clip = torch.randn(1, 3, 48, 64, 64)
+    with torch.inference_mode():
+        whole = head(clip)
+        no_halo = run_head(head, clip, replace(geometry, before=0, after=0), 16)
+    assert (no_halo - whole).abs().max() > 1e-2
+
+
+def test_a_head_that_mixes_the_whole_clip_runs_in_one_pass() -> None:
+    model = randomize_(models.create("x3d_s"), seed=13)  # squeeze-excitation averages over time
+    head, _ = model.split("res3")
+    geometry = temporal_geometry(head, crop=64)
+    assert not geometry.chunkable
+    clip = torch.randn(1, 3, 40, 64, 64)
+    with torch.inference_mode():
+        assert torch.equal(run_head(head, clip, geometry, 8), head(clip))
+
+
+def test_the_probe_leaves_every_module_in_its_mode() -> None:
+    model = models.create("tiny").eval()
+    head, _ = model.split("res3")  # a fresh Sequential says training=True; its stages are in eval mode
+    before = {name: module.training for name, module in head.named_modules()}
+    temporal_geometry(head, crop=64)
+    assert {name: module.training for name, module in head.named_modules()} == before
+
+
+def test_chunk_size_follows_the_memory_budget() -> None:
+    head, _ = models.create("slowonly_r50").split("res3")
+    geometry = temporal_geometry(head, crop=256)
+    small, large = geometry.chunk_frames(64), geometry.chunk_frames(512)
+    assert geometry.stride <= small < large and large % geometry.stride == 0
