@@ -251,7 +251,8 @@ def analyze(
     check_upload(path)
     model = model_for(settings, progress)
     progress(0.08, f"dense sampling: {settings.clips * settings.crops} views")
-    dense = model.dense_recognizer(settings.clips, settings.crops)(path)
+    dense_recognizer = model.dense_recognizer(settings.clips, settings.crops)
+    dense = dense_recognizer(path)
     progress(0.45, "SFC: head on one long clip, compress, tail once")
     sfc_recognizer = model.sfc_recognizer()
     sfc = sfc_recognizer(path)
@@ -264,10 +265,13 @@ def analyze(
     progress(0.85, "plots")
     truth = ground_truth(path)
     window = (truth["window_start"], truth["window_end"]) if truth else None
-    report = model.report(dense, sfc, clips=settings.clips, crops=settings.crops)
+    report = model.report(dense, sfc, clips=settings.clips, crops=settings.crops,
+                          batch_size=dense_recognizer.batch_size)
+    protocol = "one view at a time" if dense_recognizer.batch_size == 1 else "all views in one batch"
     summary = (
         f"**Device:** {describe(model.device)} · **backbone:** {settings.model} "
-        f"({model.provenance['backbone'].describe()}) · **SFC:** {model.provenance['sfc'].describe()}"
+        f"({model.provenance['backbone'].describe()}) · **SFC:** {model.provenance['sfc'].describe()} · "
+        f"**dense:** {dense.plan.num_views} views, {protocol} (the fastest way on this device)"
         + (f" · **ground truth:** {truth['label_name']}, frames {window[0]}-{window[1]}" if truth else "")
     )
     analysis = Analysis(

@@ -120,16 +120,19 @@ class SFCModel:
         """The head's temporal stride and receptive field (measured once per backbone and split)."""
         return _geometry(self.backbone, self.config, self.settings.split)
 
-    def dense_recognizer(self, clips: int = DEFAULT_CLIPS, crops: int = DEFAULT_CROPS, batch_size: int | None = None,
-                         repeats: int = 1) -> DenseRecognizer:
-        return DenseRecognizer(self.backbone, self.config, self.device, clips, crops, batch_size, repeats)
+    def dense_recognizer(self, clips: int = DEFAULT_CLIPS, crops: int = DEFAULT_CROPS,
+                         batch_size: int | str | None = AUTO, repeats: int = 1) -> DenseRecognizer:
+        """Dense sampling, `batch_size` views at a time (None: all at once; "auto": `dense_batch_size`)."""
+        return DenseRecognizer(self.backbone, self.config, self.device, clips, crops,
+                               dense_batch_size(self.device) if batch_size == AUTO else batch_size, repeats)
 
     def predict(self, video: str | Path, mode: str = "both", *, clips: int = DEFAULT_CLIPS,
-                crops: int = DEFAULT_CROPS, batch_size: int | None = None, repeats: int = 1) -> Report:
+                crops: int = DEFAULT_CROPS, batch_size: int | str | None = AUTO, repeats: int = 1) -> Report:
         """Classify `video` with SFC, dense sampling or both, measured side by side."""
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         dense = sfc = None
+        batch_size = dense_batch_size(self.device) if batch_size == AUTO else batch_size
         if mode in ("dense", "both"):
             dense = self.dense_recognizer(clips, crops, batch_size, repeats)(video)
         if mode in ("sfc", "both"):
@@ -151,6 +154,12 @@ class SFCModel:
         return _assemble(self.config, self.backbone, self.provenance["backbone"], choice, self.device,
                          length=length, split=split, keep=keep, spatial_stride=spatial_stride,
                          head_budget_mb=head_budget_mb)
+
+
+def dense_batch_size(device: torch.device) -> int | None:
+    """How dense sampling runs best on `device`: one view at a time on a CPU (measured on 2 cores: as fast
+    as or faster than batching the 30 views, at a fraction of the memory), all views at once on a GPU."""
+    return 1 if device.type == "cpu" else None
 
 
 def load(

@@ -50,11 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "chunks that fit (0: one pass)")
     parser.add_argument("--clips", type=int, default=hub.DEFAULT_CLIPS, help="dense: clips along time")
     parser.add_argument("--crops", type=int, default=hub.DEFAULT_CROPS, choices=(1, 3), help="dense: crops per clip")
-    parser.add_argument("--batch-size", type=int, default=None, help="dense: views per batch (default: all)")
+    parser.add_argument("--batch-size", type=_batch_size, default=hub.AUTO,
+                        help="dense: views per batch, or all (default: auto: one at a time on a CPU, all on a GPU)")
     parser.add_argument("--repeats", type=int, default=1, help="timed repeats after the warm-up")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--json", type=Path, default=None, help="write the report JSON here")
     return parser
+
+
+def _batch_size(text: str) -> int | str | None:
+    if text in (hub.AUTO, "all"):
+        return None if text == "all" else hub.AUTO
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of views, 'all' or 'auto'") from None
 
 
 def load_from_args(args: argparse.Namespace) -> hub.SFCModel:

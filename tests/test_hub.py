@@ -167,3 +167,19 @@ def test_the_head_runs_in_exact_chunks_when_they_pay_and_the_settings_say_so() -
     assert sfc_core.load("x3d_s", backbone="random", device="cpu").settings.head_chunk_frames is None  # whole-clip SE
     # R(2+1)D's halo (23 frames) would be recomputed for every small chunk: one pass is cheaper
     assert sfc_core.load("r2plus1d_18", backbone="random", device="cpu").settings.head_chunk_frames is None
+
+
+def test_dense_runs_the_way_that_is_best_on_the_device(tiny, tmp_path: Path) -> None:
+    assert hub.dense_batch_size(CPU) == 1 and hub.dense_batch_size(torch.device("cuda")) is None
+    data = tiny.predict(EXAMPLE, mode="dense", clips=2, crops=1).to_dict()
+    assert data["settings"]["batch_size"] == 1
+    all_at_once = tiny.predict(EXAMPLE, mode="dense", clips=2, crops=1, batch_size=None).to_dict()
+    assert all_at_once["settings"]["batch_size"] is None
+    np.testing.assert_allclose([p for _, p in data["dense"]["top5"]], [p for _, p in all_at_once["dense"]["top5"]],
+                               atol=1e-5)
+    out = tmp_path / "all.json"
+    run = _cli("sfc_core.predict", str(EXAMPLE), "--mode", "dense", "--clips", "2", "--crops", "1",
+               "--batch-size", "all", "--json", str(out))
+    assert run.returncode == 0, run.stderr
+    assert json.loads(out.read_text())["settings"]["batch_size"] is None
+    assert _cli("sfc_core.predict", str(EXAMPLE), "--batch-size", "many").returncode == 2  # argparse's usage error
