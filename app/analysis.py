@@ -105,7 +105,8 @@ def load_model(name: str, progress: Progress | None = None) -> hub.SFCModel:
     def report(done: int, total: int | None) -> None:
         if progress is not None:
             size = f" of {total / 1e6:.0f} MB" if total else " MB"
-            progress(0.02 + 0.06 * (done / total if total else 0.0), f"downloading {name} weights: {done / 1e6:.0f}{size}")
+            fraction = 0.02 + 0.06 * (done / total if total else 0.0)
+            progress(fraction, f"downloading {name} weights: {done / 1e6:.0f}{size}")
 
     with _LOADING:  # one load per model, however many users ask for it at once
         if name not in _LOADED:

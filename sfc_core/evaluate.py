@@ -60,7 +60,8 @@ def evaluate(
             for name, predicted in predictions.items():
                 correct[name] += predicted == spec.label
             agreement += predictions["sfc"] == predictions["dense"]
-            inside = positions_inside(inputs.frame_indices[0], out.scores.shape[1], (spec.window_start, spec.window_end))
+            window = (spec.window_start, spec.window_end)
+            inside = positions_inside(inputs.frame_indices[0], out.scores.shape[1], window)
             kept = out.kept[0].cpu().numpy()
             hits.append(inside[kept].mean())
             uniform.append(inside.mean())

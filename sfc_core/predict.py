@@ -59,8 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _batch_size(text: str) -> int | str | None:
-    if text in (hub.AUTO, "all"):
-        return None if text == "all" else hub.AUTO
+    """--batch-size: "auto" (the device's best), "all" (None: one batch) or a number of views."""
+    if text == hub.AUTO:
+        return hub.AUTO
+    if text == "all":
+        return None
     try:
         return int(text)
     except ValueError:

@@ -202,7 +202,9 @@ def published_backbone(name: str, progress: Progress | None = None) -> tuple[Sta
     except WeightsError as error:
         path.unlink(missing_ok=True)
         _pin_path(path).unlink(missing_ok=True)
-        raise WeightsError(f"{path.name} does not load as {name} and was deleted ({error}); run again to retry") from None
+        raise WeightsError(
+            f"{path.name} does not load as {name} and was deleted ({error}); run again to retry"
+        ) from None
 
 
 def resolve(source: str | Path, progress: Progress | None = None) -> Path:

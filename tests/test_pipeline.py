@@ -71,7 +71,6 @@ def test_sfc_untrained_equals_tail_on_selected_head_features(tiny, noise_clip: P
 
 
 def test_sfc_diagnostics_map_back_to_source_frames(tiny, ramp_clip: Path) -> None:
-    config = models.get_config("tiny")
     result = hub.from_backbone("tiny", tiny, device=CPU, length=64).sfc_recognizer()(ramp_clip)
     sampled = result.frame_indices[0]
     assert sampled == list(sampling.sfc_plan(110, 64).clips[0])

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sfc_core.video import VideoError, decode_frames, probe
-from tests.clips import write_frames, write_noise_clip
+from tests.clips import write_noise_clip
 
 SECONDS_PER_CASE = 10.0
 
