@@ -205,7 +205,7 @@ def _table(dense: Result, sfc: Result) -> list[list[str]]:
         ("model time", d.model_time_s, s.model_time_s, "{:.3f} s"),
         ("decode + preprocess", dense.decode_time_s, sfc.decode_time_s, "{:.3f} s"),
         ("end to end", dense.decode_time_s + d.model_time_s, sfc.decode_time_s + s.model_time_s, "{:.3f} s"),
-        ("peak memory", d.peak_memory_bytes / 2**20, s.peak_memory_bytes / 2**20, "{:.0f} MiB"),
+        ("peak memory (whole request)", d.peak_memory_bytes / 2**20, s.peak_memory_bytes / 2**20, "{:.0f} MiB"),
         ("FLOPs", d.flops / 1e9, s.flops / 1e9, "{:.1f} G"),
         ("frames decoded", len(dense.plan.unique_indices()), len(sfc.plan.unique_indices()), "{:d}"),
     ]
@@ -269,10 +269,12 @@ def analyze(
     report = model.report(dense, sfc, clips=settings.clips, crops=settings.crops,
                           batch_size=dense_recognizer.batch_size)
     protocol = "one view at a time" if dense_recognizer.batch_size == 1 else "all views in one batch"
+    chunk = model.settings.head_chunk_frames
+    head = f"streamed in chunks of {chunk} frame(s)" if chunk else "one pass"
     summary = (
         f"**Device:** {describe(model.device)} · **backbone:** {settings.model} "
-        f"({model.provenance['backbone'].describe()}) · **SFC:** {model.provenance['sfc'].describe()} · "
-        f"**dense:** {dense.plan.num_views} views, {protocol} (the fastest way on this device)"
+        f"({model.provenance['backbone'].describe()}) · **SFC:** {model.provenance['sfc'].describe()}, "
+        f"head {head} · **dense:** {dense.plan.num_views} views, {protocol} (the fastest way on this device)"
         + (f" · **ground truth:** {truth['label_name']}, frames {window[0]}-{window[1]}" if truth else "")
     )
     analysis = Analysis(

@@ -1,16 +1,17 @@
 """Side-by-side benchmark: dense sampling vs SFC on the same videos, same backbone, one process.
 
-    sfc-bench [VIDEO ...] [--model NAME ...] [--quick] [--repeats N] [--out DIR]
+    sfc-bench [VIDEO ...] [--model NAME ...] [--quick] [--repeats N] [--device cuda] [--precision fp16] [--out DIR]
 
-For every model it runs two dense variants (all 30 views in one batch: fastest, what the paper
-compares against; one view at a time: lowest memory) and a sweep of SFC configurations (long-clip
-length, kept temporal positions, spatial compression), and reports per configuration: model time
-(median, min, max over repeats; warm-up excluded), decode time and frames decoded per second,
-end-to-end time, peak memory, FLOPs, the dense/SFC ratios against both dense variants, and how
-often SFC agrees with dense (top-1, and rank correlation of the top-5), plus top-1 accuracy where
-labels exist. Writes bench.json, bench.md and bench.png to --out.
+For every model it runs two dense variants (all 30 views in one batch: what the paper compares
+against; one view at a time: lowest memory, and on a CPU the fastest), a sweep of SFC configurations
+(long-clip length, kept temporal positions, spatial compression; the learned module's cost) and the
+training-free SFC at the defaults. Per configuration: model time (median, min, max over repeats;
+warm-up excluded), decode time and frames decoded per second, end-to-end time, peak memory of the
+whole request (decoding included), FLOPs, the dense/SFC ratios against both dense variants, how often
+SFC agrees with dense (top-1, and rank correlation of the top-5), and top-1 accuracy where labels
+exist. Writes bench.json, bench.md and bench.png to --out.
 
-Peak memory is measured per call by `profiling.PeakMemory`, which resets the high-water mark
+Peak memory is measured per configuration by `profiling.PeakMemory`, which resets the high-water mark
 before each call, so no configuration inherits another's peak. Without videos, the bench
 generates SynthActions clips (deterministic, labelled).
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import platform
 import statistics
 import sys
@@ -33,9 +35,10 @@ from matplotlib.figure import Figure
 
 from . import hub, models, synth
 from .cli import user_errors_exit_2
-from .device import describe, pick_device
+from .device import PRECISIONS, check_precision, describe, pick_device
 from .pipeline import Result
 from .profiling import format_ratio, ratio
+from .sfc import DEFAULT_TRAINING_FREE
 
 BASELINES = ("dense batched", "dense chunked")
 
@@ -48,10 +51,12 @@ class BenchConfig:
     length: int = hub.DEFAULT_LENGTH  # sfc
     keep: int | None = None
     spatial_stride: int = 1
+    training_free: str | None = None  # sfc: this parameter-free score instead of the learned module
 
 
 def configurations(native_keep: int, temporal_stride: int, quick: bool) -> list[BenchConfig]:
-    """The two dense baselines and the SFC sweep (lengths x kept positions x spatial stride)."""
+    """The two dense baselines, the SFC sweep (lengths x kept positions x spatial stride) and the
+    training-free SFC at the defaults (what runs for a backbone without a trained SFC: it streams)."""
     configs = [BenchConfig("dense batched", "dense"), BenchConfig("dense chunked", "dense", batch_size=1)]
     lengths = (32, 64) if quick else (16, 32, 64)
     keeps = (native_keep,) if quick else (native_keep, max(1, native_keep // 2))
@@ -63,6 +68,8 @@ def configurations(native_keep: int, temporal_stride: int, quick: bool) -> list[
             for stride in strides:
                 name = f"sfc L={length} keep={keep} s={stride}"
                 configs.append(BenchConfig(name, "sfc", length=length, keep=keep, spatial_stride=stride))
+    configs.append(BenchConfig(f"sfc L={hub.DEFAULT_LENGTH} keep={native_keep} s=1 training-free", "sfc",
+                               keep=native_keep, training_free=DEFAULT_TRAINING_FREE))
     return configs
 
 
@@ -128,7 +135,8 @@ def _summarise(config: BenchConfig, rows: list[dict], baselines: dict[str, list[
 
 
 def bench_model(name: str, videos: list[Path], labels: list[int | None], *, quick: bool = False, repeats: int = 3,
-                backbone: str | Path = hub.AUTO, device: str | torch.device | None = None) -> dict:
+                backbone: str | Path = hub.AUTO, device: str | torch.device | None = None,
+                precision: str = "fp32") -> dict:
     """Every configuration of `configurations` on every video, with this backbone (as `hub.load`)."""
     base = hub.load(name, backbone, hub.AUTO, device)
     untrained = base.replace(sfc=hub.UNTRAINED)  # the learned module's cost, not its accuracy
@@ -139,13 +147,18 @@ def bench_model(name: str, videos: list[Path], labels: list[int | None], *, quic
     rows: dict[str, list[dict]] = {}
     for bench_config in configs:
         if bench_config.kind == "dense":
-            recognizer = base.dense_recognizer(batch_size=bench_config.batch_size, repeats=repeats)
+            recognizer = base.dense_recognizer(batch_size=bench_config.batch_size, repeats=repeats,
+                                               precision=precision)
         else:
             fits_trained = trained and (bench_config.keep, bench_config.spatial_stride) == (
                 base.settings.keep, base.settings.spatial_stride)
-            model = (base if fits_trained else untrained).replace(
-                length=bench_config.length, keep=bench_config.keep, spatial_stride=bench_config.spatial_stride)
-            recognizer = model.sfc_recognizer(repeats)
+            if bench_config.training_free:
+                model = base.replace(sfc=f"{hub.TRAINING_FREE}{bench_config.training_free}",
+                                     length=bench_config.length, keep=bench_config.keep)
+            else:
+                model = (base if fits_trained else untrained).replace(
+                    length=bench_config.length, keep=bench_config.keep, spatial_stride=bench_config.spatial_stride)
+            recognizer = model.sfc_recognizer(repeats, precision)
         rows[bench_config.name] = [
             _row(bench_config, video, recognizer(video), label) for video, label in zip(videos, labels)
         ]
@@ -240,12 +253,14 @@ def figure(report: dict, path: Path) -> None:
 
 
 def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False, clips: int = 3, repeats: int = 3,
-              backbone: str = hub.AUTO, device: str | None = None, out: Path = Path("benchmarks") / "latest") -> dict:
+              backbone: str = hub.AUTO, device: str | None = None, out: Path = Path("benchmarks") / "latest",
+              precision: str = "fp32") -> dict:
     """Benchmark each model on `videos` (none: `clips` generated SynthActions clips); writes
     bench.json, bench.md and bench.png to `out` and returns the report."""
     if quick:
         clips, repeats = 1, 1
-    device_name = describe(pick_device(device))  # an unavailable device fails here, before any work
+    check_precision(precision, pick_device(device))  # an unavailable device or precision fails here, before any work
+    device_name = describe(pick_device(device))
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         labels = [None] * len(videos)
@@ -261,13 +276,15 @@ def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False
             "torch": torch.__version__,
             "date": time.strftime("%Y-%m-%d %H:%M:%S"),
             "repeats": repeats,
+            "precision": precision,
             "videos": described,
             "models": {},
         }
-        for name in model_names:
+        for name in model_names:  # each in a fresh process: no model's peaks include memory kept from another's
             model_labels = labels if models.get_config(name).label_set == "synth_actions" else [None] * len(videos)
-            report["models"][name] = bench_model(name, videos, model_labels, quick=quick, repeats=repeats,
-                                                 backbone=backbone, device=device)
+            with multiprocessing.get_context("spawn").Pool(1) as worker:
+                report["models"][name] = worker.apply(bench_model, (name, videos, model_labels), dict(
+                    quick=quick, repeats=repeats, backbone=backbone, device=device, precision=precision))
             print(format_table(name, report["models"][name]), flush=True)
     (out / "bench.json").write_text(json.dumps(report, indent=1))
     (out / "bench.md").write_text(markdown(report))
@@ -285,11 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", type=int, default=3, help="generated clips when no videos are given")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--random-weights", action="store_true", help="random backbone weights (timing only)")
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
+                        help="fp16/bf16: mixed precision for dense and SFC alike (CUDA only)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks") / "latest")
     args = parser.parse_args(argv)
     benchmark(args.model or ["tiny"], args.videos, quick=args.quick, clips=args.clips, repeats=args.repeats,
-              backbone=hub.RANDOM if args.random_weights else hub.AUTO, device=args.device, out=args.out)
+              backbone=hub.RANDOM if args.random_weights else hub.AUTO, device=args.device, out=args.out,
+              precision=args.precision)
     return 0
 
 

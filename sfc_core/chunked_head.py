@@ -1,32 +1,163 @@
 """Run a backbone's head over a long clip in temporal chunks, with exactly the one-pass result.
 
 Why: the head's largest activations (the first stages, at full resolution) are what makes one pass
-over a 64-frame clip use several times the memory of one 8- or 16-frame dense view. Each chunk
-holds only its own activations, and its output is written into one preallocated buffer.
+over a 64-frame clip use several times the memory of one 8- or 16-frame dense view. Fed a few
+frames at a time, the head holds only those frames' activations; on a CPU small chunks are also
+faster, because they stay in cache (SlowOnly's head over 64 frames: 5.9 s in one pass, 1.7 s in
+chunks of 2 frames).
 
-Exactness needs two facts about the head, both measured from its layers (`temporal_geometry`):
-  - its temporal stride s (input frames per output position): chunks start on multiples of s, so
-    every strided layer sees the same sampling grid as in one pass;
-  - its temporal receptive field around a position: how many input frames before and after the
-    position's own s frames influence it. Each chunk is extended by that halo, and only the positions
-    whose whole receptive field lies inside the extended chunk (or reaches a true clip end, where
-    zero padding is the same as in one pass) are kept.
-A head in which some layer mixes the whole clip (X3D's squeeze-excitation averages over time) has no
-finite receptive field: it is not chunkable and runs in one pass.
+Exactness comes from carried state, not from recomputing overlaps:
+  - a module that treats every frame on its own (measured: its output at frame t depends only on
+    input frame t) is applied to each chunk as it comes (SlowOnly's whole head up to res3 is one);
+  - a temporal convolution keeps the last input frames its next outputs still need (its window
+    minus its stride) and pads with zeros only at the true ends of the clip, as one pass does;
+  - a residual block streams its branch and its shortcut and adds them as both catch up;
+  - a sequence streams its parts in turn.
+A head with any other kind of temporal mixing (X3D's squeeze-excitation averages over the whole
+clip) cannot be streamed exactly and runs in one pass; `TemporalGeometry.chunkable` says which.
+Residual blocks take part by declaring `residual_parts()` (see `models.video_resnet.BasicBlock`).
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 PROBE_FRAMES = 96  # long enough that a finite receptive field does not reach both clip ends
 PROBE_SIZE = 32  # spatial size of the probe; temporal geometry does not depend on it
-DEFAULT_BUDGET_MB = 128.0  # activation memory one chunk may use
-MAX_HALO_SHARE = 0.5  # recomputing more halo than this per chunk costs more time than chunking saves
+DEFAULT_BUDGET_MB = 16.0  # activation memory one chunk may use
+Read = Callable[[int, int], torch.Tensor]  # (first, last) -> input frames first..last-1, (B, 3, n, H, W)
+
+
+class _Stream:
+    """Consumes a clip's frames in order, a block at a time; `step` returns the output frames that
+    became final (None: none yet). `last=True` marks the end of the clip."""
+
+    def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
+        raise NotImplementedError
+
+
+def _append(held: torch.Tensor | None, new: torch.Tensor | None) -> torch.Tensor | None:
+    if held is None or new is None:
+        return new if held is None else held
+    return torch.cat([held, new], dim=2)
+
+
+def _rest(x: torch.Tensor, start: int) -> torch.Tensor | None:
+    """Frames from `start` on, copied so the block they came from can be freed."""
+    return x[:, :, start:].clone() if start < x.shape[2] else None
+
+
+class _Framewise(_Stream):
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+
+    def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
+        return None if x is None else self.module(x)
+
+
+class _Sequence(_Stream):
+    def __init__(self, parts: list[_Stream]) -> None:
+        self.parts = parts
+
+    def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
+        for part in self.parts:
+            x = part.step(x, last)
+        return x
+
+
+class _TemporalConv(_Stream):
+    """A Conv3d as a window sliding along time: it keeps the input frames its next outputs need."""
+
+    def __init__(self, conv: nn.Conv3d) -> None:
+        self.kernel, self.stride, self.padding = conv.kernel_size[0], conv.stride[0], conv.padding[0]
+        self.conv = copy.copy(conv)  # same weights; time is padded here, explicitly, at the clip's ends
+        self.conv.padding = (0, *conv.padding[1:])
+        self.held: torch.Tensor | None = None
+        self.started = False
+        self.skip = 0  # input frames still to pass over (a stride longer than the kernel jumps ahead)
+
+    def _zeros(self, like: torch.Tensor) -> torch.Tensor:
+        return like.new_zeros(*like.shape[:2], self.padding, *like.shape[3:])
+
+    def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
+        if x is not None and not self.started:
+            x, self.started = torch.cat([self._zeros(x), x], dim=2), True
+        if x is not None and self.skip:
+            x, self.skip = (x[:, :, self.skip :] if self.skip < x.shape[2] else None), max(0, self.skip - x.shape[2])
+        frames = _append(self.held, x)
+        if frames is None:
+            return None
+        if last:
+            frames = torch.cat([frames, self._zeros(frames)], dim=2)
+        count = (frames.shape[2] - self.kernel) // self.stride + 1 if frames.shape[2] >= self.kernel else 0
+        self.held = _rest(frames, count * self.stride)
+        self.skip = max(0, count * self.stride - frames.shape[2])
+        if count == 0:
+            return None
+        return self.conv(frames[:, :, : (count - 1) * self.stride + self.kernel])
+
+
+class _Residual(_Stream):
+    """activation(branch(x) + shortcut(x)), adding each output frame once both sides have it."""
+
+    def __init__(self, branch: _Stream, shortcut: _Stream | None, activation: nn.Module) -> None:
+        self.branch, self.shortcut, self.activation = branch, shortcut, activation
+        self.held_branch = self.held_shortcut = None
+
+    def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
+        shortcut = x if self.shortcut is None else self.shortcut.step(x, last)
+        self.held_branch = _append(self.held_branch, self.branch.step(x, last))
+        self.held_shortcut = _append(self.held_shortcut, shortcut)
+        if self.held_branch is None or self.held_shortcut is None:
+            return None
+        ready = min(self.held_branch.shape[2], self.held_shortcut.shape[2])
+        out = self.activation(self.held_branch[:, :, :ready] + self.held_shortcut[:, :, :ready])
+        self.held_branch, self.held_shortcut = _rest(self.held_branch, ready), _rest(self.held_shortcut, ready)
+        return out
+
+
+def _is_framewise(module: nn.Module, input_shape: torch.Size) -> bool:
+    """Whether output frame t depends on input frame t only (gradient probe, 5 frames)."""
+    parameter = next(module.parameters(), None)
+    leaf = torch.randn(1, *input_shape[1:2], 5, *input_shape[3:], requires_grad=True,
+                       dtype=parameter.dtype if parameter is not None else torch.float32)
+    with torch.enable_grad():
+        out = module(leaf.clone())  # a non-leaf input: in-place activations may modify it
+        if out.shape[2] != 5:
+            return False
+        out[:, :, 2].abs().sum().backward()
+    touched = leaf.grad.abs().sum(dim=(0, 1, 3, 4)).nonzero().flatten().tolist()
+    return touched == [2]
+
+
+def _plan(module: nn.Module, shape: torch.Size | None, shapes: dict[nn.Module, torch.Size]
+          ) -> Callable[[], _Stream] | None:
+    """A factory of fresh streams equivalent to `module` (whose input has `shape`; `shapes` holds
+    every submodule's), or None when it cannot be streamed exactly."""
+    if shape is None:
+        return None
+    if _is_framewise(module, shape):
+        return lambda: _Framewise(module)
+    if isinstance(module, nn.Sequential):
+        parts = [_plan(part, shapes.get(part), shapes) for part in module]
+        if any(part is None for part in parts):
+            return None
+        return lambda: _Sequence([part() for part in parts])
+    if isinstance(module, nn.Conv3d) and module.padding_mode == "zeros" and not isinstance(module.padding, str):
+        return lambda: _TemporalConv(module)
+    if hasattr(module, "residual_parts"):
+        branch, shortcut, activation = module.residual_parts()
+        branch_plan = _plan(branch, shape, shapes)
+        shortcut_plan = _plan(shortcut, shape, shapes) if shortcut is not None else None
+        if branch_plan is None or (shortcut is not None and shortcut_plan is None):
+            return None
+        return lambda: _Residual(branch_plan(), shortcut_plan() if shortcut_plan else None, activation)
+    return None
 
 
 @dataclass(frozen=True)
@@ -34,73 +165,101 @@ class TemporalGeometry:
     stride: int  # input frames per output position
     before: int  # input frames before a position's own frames that influence it
     after: int  # input frames after them that influence it
-    chunkable: bool  # False when some layer mixes the whole clip
     activation_bytes_per_frame: float  # the largest single activation, per input frame at full size
+    new_stream: Callable[[], _Stream] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def chunkable(self) -> bool:
+        """Whether the head can run in exact chunks (False when some layer mixes the whole clip)."""
+        return self.new_stream is not None
 
     def chunk_frames(self, budget_mb: float = DEFAULT_BUDGET_MB) -> int:
-        """Input frames per chunk (a multiple of the stride) whose activations fit `budget_mb`.
-        Three live copies of the largest activation (a block's input, output and residual) are assumed."""
-        frames = int(budget_mb * 2**20 / (3 * self.activation_bytes_per_frame))
-        return max(self.stride, frames // self.stride * self.stride)
-
-    def worth_chunking(self, chunk_frames: int) -> bool:
-        """Whether chunks of this size beat one pass: each chunk recomputes its halo (measured: R(2+1)D's
-        23-frame halo on 24-frame chunks made SFC 2x slower for no memory saved)."""
-        return self.chunkable and self.before + self.after <= MAX_HALO_SHARE * chunk_frames
+        """Input frames per chunk whose activations fit `budget_mb`. Three live copies of the largest
+        activation (a block's input, output and residual) are assumed."""
+        return max(1, int(budget_mb * 2**20 / (3 * self.activation_bytes_per_frame)))
 
 
 def temporal_geometry(head: nn.Module, crop: int) -> TemporalGeometry:
-    """Measure the head's temporal stride and receptive field with a gradient probe: the input
-    frames whose values change output position t are exactly the frames t depends on."""
+    """Measure the head's temporal stride and receptive field with a gradient probe (the input
+    frames whose values change output position t are exactly the frames t depends on), and plan
+    how to stream it (`_plan`, from every submodule's input shape, recorded on the same probe)."""
     parameter = next(head.parameters())
     probe = torch.randn(1, 3, PROBE_FRAMES, PROBE_SIZE, PROBE_SIZE, device=parameter.device, dtype=parameter.dtype,
                         requires_grad=True)
-    largest = []
-    hooks = [m.register_forward_hook(lambda _m, _i, out: largest.append(getattr(out, "numel", lambda: 0)()))
-             for m in head.modules() if not list(m.children())]
+    largest, shapes = [], {}
+
+    def record(module: nn.Module, inputs: tuple, out: torch.Tensor) -> None:
+        shapes.setdefault(module, inputs[0].shape)
+        if not list(module.children()):
+            largest.append(out.numel())
+
     modes = {module: module.training for module in head.modules()}  # restored one by one: a split's
     head.eval()  # Sequential says "training" even when every stage in it is in eval mode
     try:
-        with torch.enable_grad():
-            out = head(probe)
-            positions = out.shape[2]
-            stride = PROBE_FRAMES // positions
-            middle = positions // 2
-            out[:, :, middle].abs().sum().backward()
+        hooks = [m.register_forward_hook(record) for m in head.modules()]
+        try:
+            with torch.enable_grad():
+                out = head(probe.clone())
+                positions = out.shape[2]
+                stride = PROBE_FRAMES // positions
+                middle = positions // 2
+                out[:, :, middle].abs().sum().backward()
+        finally:
+            for hook in hooks:
+                hook.remove()
+        new_stream = _plan(head, probe.shape, shapes) if PROBE_FRAMES % positions == 0 else None
     finally:
-        for hook in hooks:
-            hook.remove()
         for module, training in modes.items():
             module.training = training
     influence = probe.grad.abs().sum(dim=(0, 1, 3, 4)).nonzero().flatten()
     first, last = int(influence.min()), int(influence.max())
     own_first, own_last = middle * stride, middle * stride + stride - 1
-    chunkable = PROBE_FRAMES % positions == 0 and not (first == 0 and last == PROBE_FRAMES - 1)
     per_frame = max(largest) * parameter.element_size() / PROBE_FRAMES * (crop / PROBE_SIZE) ** 2
-    return TemporalGeometry(stride, max(0, own_first - first), max(0, last - own_last), chunkable, per_frame)
+    return TemporalGeometry(stride, max(0, own_first - first), max(0, last - own_last), per_frame, new_stream)
+
+
+def head_chunks(head: nn.Module, read: Read, frames: int, geometry: TemporalGeometry | None,
+                chunk_frames: int | None) -> Iterator[torch.Tensor]:
+    """head(clip) for a long clip of `frames` frames, yielded as consecutive blocks of output positions.
+
+    `read(first, last)` returns the input frames first..last-1: the caller decodes and preprocesses
+    them only when asked, so no more than one chunk's input exists at a time. The head is streamed
+    `chunk_frames` input frames at a time when it can be; otherwise (no geometry, a head that mixes
+    the whole clip, no chunk size or one covering the clip) one block from one pass. Same values
+    as one pass."""
+    if geometry is None or not geometry.chunkable or chunk_frames is None or chunk_frames >= frames:
+        yield head(read(0, frames))
+        return
+    stream = geometry.new_stream()
+    for start in range(0, frames, chunk_frames):
+        end = min(frames, start + chunk_frames)
+        out = stream.step(read(start, end), last=end == frames)
+        if out is not None:
+            yield out
+
+
+def collect(blocks: Iterator[torch.Tensor], capacity: int) -> torch.Tensor:
+    """Consecutive blocks along time (dim 2) in one tensor allocated once for at most `capacity`
+    positions (torch.cat would hold every block and the result at the same time); a single block
+    is returned as it is."""
+    blocks = iter(blocks)
+    first = next(blocks)
+    second = next(blocks, None)
+    if second is None:
+        return first
+    output = first.new_empty(*first.shape[:2], capacity, *first.shape[3:])
+    output[:, :, : first.shape[2]] = first
+    filled = first.shape[2]
+    del first
+    while second is not None:
+        output[:, :, filled : filled + second.shape[2]] = second
+        filled += second.shape[2]
+        second = next(blocks, None)
+    return output[:, :, :filled]
 
 
 def run_head(head: nn.Module, clip: torch.Tensor, geometry: TemporalGeometry, chunk_frames: int | None) -> torch.Tensor:
-    """head(clip) for a clip (B, 3, L, H, W), in chunks of `chunk_frames` input frames when the head
-    is chunkable (None, or a chunk covering the clip: one pass). Same result as one pass."""
+    """head(clip) for a clip already in memory (B, 3, L, H, W), in chunks as `head_chunks` runs it."""
     frames = clip.shape[2]
-    if not geometry.chunkable or chunk_frames is None or chunk_frames >= frames:
-        return head(clip)
-    s = geometry.stride
-    chunks = math.ceil(frames / max(s, chunk_frames))
-    step = math.ceil(frames / chunks / s) * s  # equal chunks on the stride grid, about `chunk_frames` long
-    before = math.ceil(geometry.before / s) * s  # the halo before, kept on the stride grid
-    output = None
-    filled = 0
-    for start in range(0, frames, step):  # `start` is the first input frame of positions start/s ...
-        first, last = max(0, start - before), min(frames, start + step + geometry.after)
-        y = head(clip[:, :, first:last])
-        offset = (start - first) // s
-        count = y.shape[2] - offset if last == frames else step // s
-        if output is None:  # every position's output has the same shape: allocate once
-            output = y.new_empty(y.shape[0], y.shape[1], math.ceil(frames / s) + 1, *y.shape[3:])
-        output[:, :, filled : filled + count] = y[:, :, offset : offset + count]
-        filled += count
-        if last == frames:
-            break
-    return output[:, :, :filled]
+    blocks = head_chunks(head, lambda first, last: clip[:, :, first:last], frames, geometry, chunk_frames)
+    return collect(blocks, -(-frames // geometry.stride) + 1)

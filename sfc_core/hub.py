@@ -111,9 +111,9 @@ class SFCModel:
     def labels(self) -> list[str]:
         return self.config.labels()
 
-    def sfc_recognizer(self, repeats: int = 1) -> SFCRecognizer:
+    def sfc_recognizer(self, repeats: int = 1, precision: str = "fp32") -> SFCRecognizer:
         return SFCRecognizer(self.backbone, self.config, self.device, self.sfc, self.settings.length,
-                             self.settings.split, repeats, self.geometry, self.settings.head_chunk_frames)
+                             self.settings.split, repeats, self.geometry, self.settings.head_chunk_frames, precision)
 
     @property
     def geometry(self) -> TemporalGeometry:
@@ -121,29 +121,34 @@ class SFCModel:
         return _geometry(self.backbone, self.config, self.settings.split)
 
     def dense_recognizer(self, clips: int = DEFAULT_CLIPS, crops: int = DEFAULT_CROPS,
-                         batch_size: int | str | None = AUTO, repeats: int = 1) -> DenseRecognizer:
+                         batch_size: int | str | None = AUTO, repeats: int = 1,
+                         precision: str = "fp32") -> DenseRecognizer:
         """Dense sampling, `batch_size` views at a time (None: all at once; "auto": `dense_batch_size`)."""
         return DenseRecognizer(self.backbone, self.config, self.device, clips, crops,
-                               dense_batch_size(self.device) if batch_size == AUTO else batch_size, repeats)
+                               dense_batch_size(self.device) if batch_size == AUTO else batch_size, repeats,
+                               precision)
 
     def predict(self, video: str | Path, mode: str = "both", *, clips: int = DEFAULT_CLIPS,
-                crops: int = DEFAULT_CROPS, batch_size: int | str | None = AUTO, repeats: int = 1) -> Report:
-        """Classify `video` with SFC, dense sampling or both, measured side by side."""
+                crops: int = DEFAULT_CROPS, batch_size: int | str | None = AUTO, repeats: int = 1,
+                precision: str = "fp32") -> Report:
+        """Classify `video` with SFC, dense sampling or both, measured side by side (`precision`
+        fp16/bf16: autocast, CUDA only)."""
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         dense = sfc = None
         batch_size = dense_batch_size(self.device) if batch_size == AUTO else batch_size
         if mode in ("dense", "both"):
-            dense = self.dense_recognizer(clips, crops, batch_size, repeats)(video)
+            dense = self.dense_recognizer(clips, crops, batch_size, repeats, precision)(video)
         if mode in ("sfc", "both"):
-            sfc = self.sfc_recognizer(repeats)(video)
-        return self.report(dense, sfc, clips=clips, crops=crops, batch_size=batch_size, repeats=repeats)
+            sfc = self.sfc_recognizer(repeats, precision)(video)
+        return self.report(dense, sfc, clips=clips, crops=crops, batch_size=batch_size, repeats=repeats,
+                           precision=precision)
 
     def report(self, dense: Result | None, sfc: Result | None, *, clips: int, crops: int,
-               batch_size: int | None = None, repeats: int = 1) -> Report:
+               batch_size: int | None = None, repeats: int = 1, precision: str = "fp32") -> Report:
         """The report of results this model produced, with the settings they ran with."""
         settings = {**asdict(self.settings), "clips": clips, "crops": crops, "batch_size": batch_size,
-                    "repeats": repeats}
+                    "repeats": repeats, "precision": precision}
         return Report(self.name, dict(self.provenance), settings, dense, sfc)
 
     def replace(self, *, sfc: str | Path | None = None, length: int | None = None, split: str | None = None,
@@ -177,8 +182,9 @@ def load(
     progress: Progress | None = None,
 ) -> SFCModel:
     """Backbone `name` with its SFC (see the module docstring). `head_budget_mb` bounds the memory of
-    the head's activations: the head runs over the long clip in exact temporal chunks that fit it
-    (None or 0: one pass). `progress(done, total)` sees the bytes of a download, if one is needed."""
+    the head's activations: the head is streamed over the long clip in exact temporal chunks that fit
+    it and hold no more frames than one dense view (None or 0: one pass). `progress(done, total)` sees
+    the bytes of a download, if one is needed."""
     config = models.get_config(name)
     device = device if isinstance(device, torch.device) else pick_device(device)
     module, provenance = _load_backbone(config, backbone, progress)
@@ -277,8 +283,8 @@ def _assemble(config: ModelConfig, backbone: StagedBackbone, provenance: Provena
     channels, native = head_output_shape(head, config.input_spec.frames)
     length = length or DEFAULT_LENGTH
     geometry = _geometry(backbone, config, split)
-    chunk = geometry.chunk_frames(head_budget_mb) if head_budget_mb else None
-    use_chunks = chunk is not None and chunk < length and geometry.worth_chunking(chunk)
+    chunk = min(geometry.chunk_frames(head_budget_mb), config.input_spec.frames) if head_budget_mb else None
+    use_chunks = chunk is not None and chunk < length and geometry.chunkable
     settings = SFCSettings(length, split, asked["keep"] or native, asked["spatial_stride"] or 1,
                            chunk if use_chunks else None)
     if choice.trained is not None:

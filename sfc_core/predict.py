@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import hub, models, weights
 from .cli import user_errors_exit_2
+from .device import PRECISIONS
 from .report import format_table
 from .sfc import TRAINING_FREE_SCORES
 
@@ -54,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="dense: views per batch, or all (default: auto: one at a time on a CPU, all on a GPU)")
     parser.add_argument("--repeats", type=int, default=1, help="timed repeats after the warm-up")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
+                        help="fp16/bf16: mixed precision for both modes (CUDA only)")
     parser.add_argument("--json", type=Path, default=None, help="write the report JSON here")
     return parser
 
@@ -83,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     model = load_from_args(args)
     report = model.predict(args.video, args.mode, clips=args.clips, crops=args.crops, batch_size=args.batch_size,
-                           repeats=args.repeats)
+                           repeats=args.repeats, precision=args.precision)
     data = report.to_dict()
     if args.random_weights:
         print("RANDOM WEIGHTS: the labels below are noise; times, memory and FLOPs are real.")
@@ -92,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model: {args.model} on {(data['sfc'] or data['dense'])['device']}; "
           f"backbone: {model.provenance['backbone'].describe()}; SFC: {model.provenance['sfc'].describe()}")
     chunk = model.settings.head_chunk_frames
-    why = "" if model.geometry.chunkable else " (a layer mixes the whole clip, so it cannot be chunked)"
-    print(f"SFC head: {f'in exact chunks of {chunk} frames' if chunk else 'one pass'} over "
+    why = "" if model.geometry.chunkable else " (a layer mixes the whole clip, so it cannot be streamed)"
+    print(f"SFC head: {f'streamed in chunks of {chunk} frame(s)' if chunk else 'one pass'} over "
           f"{model.settings.length} frames{why}")
     print(format_table(data))
     if args.json:

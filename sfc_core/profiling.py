@@ -1,15 +1,28 @@
-"""Measure model work: wall time, peak memory and FLOPs, the same way for every mode.
+"""Measure one whole request (probe, decode, preprocess, model): wall time split into input and
+model time, peak memory and FLOPs, the same way for every mode.
 
-- Time: CUDA events around the call (with synchronisation) on GPU, `time.perf_counter` on CPU.
+- Time: `time.perf_counter`, split by a `Stopwatch` into the request's parts even when they
+  interleave (the head asks for its next chunk of frames mid-run); on GPU the device is
+  synchronised at every switch, so GPU work is charged to the part that queued it.
   The first call is a warm-up (lazy initialisation, kernel selection) and is never timed.
 - FLOPs: counted on that warm-up call with `torch.utils.flop_counter.FlopCounterMode`
   (convolutions, matrix products and attention; element-wise work is not counted).
-- Peak memory: what the call adds on top of what was allocated before it.
+- Peak memory: what the request adds on top of what was allocated before it (decoded frames, input
+  tensors, activations: everything after the model is loaded), in one more untimed call.
   GPU: the CUDA caching allocator's peak (`max_memory_allocated`) minus the allocation before.
   CPU: the process's resident-set high-water mark. Linux lets a process reset it
   (`echo 5 > /proc/self/clear_refs` sets VmHWM to the current RSS), so we trim free heap back to
   the OS (`malloc_trim`), reset the mark, run, and read VmHWM minus the RSS before. Where that
   reset is unavailable, a background thread samples RSS every millisecond instead.
+
+  The resident set only means "memory in use" if freed memory leaves it. glibc serves a large
+  block from the heap once its mmap threshold has risen above it (by default the threshold rises to
+  the largest block freed so far), and freed heap memory stays resident and fragments the heap: the
+  high-water mark then depended on what ran before (identical runs measured 412-462 MiB, small
+  models up to 2x apart). So the memory call runs with a fixed 128 KiB threshold (every tensor gets
+  its own mapping, returned when freed: repeated peaks agree within a few per cent), and the timed
+  calls with a fixed 32 MiB threshold (freed memory is reused without page faults: the mapping
+  per tensor made SlowOnly's SFC 1.7x slower).
 """
 
 from __future__ import annotations
@@ -19,7 +32,9 @@ import gc
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -40,6 +55,7 @@ _CLEAR_REFS = Path("/proc/self/clear_refs")
 class Measurement:
     model_time_s: float  # median over timed repeats
     model_times_s: tuple[float, ...]
+    input_time_s: float  # median over the same repeats: probe, decode, preprocess
     peak_memory_bytes: int
     flops: int
     device: str
@@ -72,11 +88,29 @@ def current_rss_bytes() -> int:
     return _read_status_kib("VmRSS") * 1024
 
 
-def _trim_heap() -> None:
+def _libc():
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc: nothing to trim
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None  # not glibc
+
+
+_M_MMAP_THRESHOLD = -3  # mallopt parameter
+EXACT_MMAP_THRESHOLD = 128 << 10  # glibc's initial value: what PeakMemory runs with
+FAST_MMAP_THRESHOLD = 32 << 20  # glibc's largest: what timed calls run with
+
+
+def _trim_heap() -> None:
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def _mmap_threshold(size: int) -> None:
+    """Fix glibc's mmap threshold at `size` (see the module docstring); a no-op elsewhere."""
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, size)
 
 
 def release_memory(device: torch.device) -> None:
@@ -98,7 +132,8 @@ def _can_reset_peak() -> bool:
 
 
 class PeakMemory:
-    """Context manager: `.peak_bytes` is the most memory in use during the block, above the start."""
+    """Context manager: `.peak_bytes` is the most memory in use during the block, above the start.
+    On the CPU the block runs with the exact heap (see the module docstring), and the fast one after."""
 
     def __init__(self, device: torch.device, force_sampling: bool = False) -> None:
         self.device = device
@@ -111,6 +146,7 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
             self._baseline = torch.cuda.memory_allocated(self.device)
             return self
+        _mmap_threshold(EXACT_MMAP_THRESHOLD)
         _trim_heap()
         self._baseline = current_rss_bytes()
         self._sampler = None
@@ -123,10 +159,9 @@ class PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
             peak = torch.cuda.max_memory_allocated(self.device)
-        elif self._sampler is not None:
-            peak = self._sampler.stop()
         else:
-            peak = _read_status_kib("VmHWM") * 1024
+            peak = self._sampler.stop() if self._sampler is not None else _read_status_kib("VmHWM") * 1024
+            _mmap_threshold(FAST_MMAP_THRESHOLD)
         self.peak_bytes = max(0, peak - self._baseline)
 
 
@@ -147,17 +182,32 @@ class _RssSampler(threading.Thread):
         return max(self.peak, current_rss_bytes())
 
 
-def _timed(fn: Callable[[], T], device: torch.device) -> tuple[T, float]:
-    if device.type == "cuda":
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        result = fn()
-        end.record()
-        torch.cuda.synchronize(device)
-        return result, start.elapsed_time(end) / 1000.0
-    begin = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - begin
+class Stopwatch:
+    """Wall time of one request, charged to the innermost open part ("input", "model")."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._open: list[str] = []
+        self._since = 0.0
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        self._switch()
+        self._open.append(name)
+        try:
+            yield
+        finally:
+            self._switch()
+            self._open.pop()
+
+    def _switch(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        now = time.perf_counter()
+        if self._open:
+            self.seconds[self._open[-1]] += now - self._since
+        self._since = now
 
 
 # Held by code that touches process-wide torch state: FlopCounterMode's global module hooks and the
@@ -166,23 +216,27 @@ def _timed(fn: Callable[[], T], device: torch.device) -> tuple[T, float]:
 EXCLUSIVE = threading.RLock()
 
 
-def measure(fn: Callable[[], T], device: torch.device, repeats: int = 1) -> tuple[T, Measurement]:
-    """Warm up once (counting FLOPs), then time `repeats` calls and record their peak memory.
+def measure(fn: Callable[[Stopwatch], T], device: torch.device, repeats: int = 1) -> tuple[T, Measurement]:
+    """Warm up once (counting FLOPs), record the peak memory of one call, then time `repeats` calls.
+    `fn(watch)` runs one request, opening `watch.part("input")` and `watch.part("model")` around its parts.
 
     One measurement at a time per process (see EXCLUSIVE), so every number is the cost of one run
     alone, even when several app users are served at once."""
     if repeats < 1:
         raise ConfigError("repeats must be >= 1")
     with EXCLUSIVE:
-        _, flops = count_flops(fn)
-        times = []
+        _mmap_threshold(FAST_MMAP_THRESHOLD)
+        _, flops = count_flops(lambda: fn(Stopwatch(device)))
         with PeakMemory(device) as memory:
-            for _ in range(repeats):
-                result, seconds = _timed(fn, device)
-                times.append(seconds)
+            fn(Stopwatch(device))
+        watches = [Stopwatch(device) for _ in range(repeats)]
+        for watch in watches:
+            result = fn(watch)
+    times = tuple(watch.seconds["model"] for watch in watches)
     measurement = Measurement(
         model_time_s=statistics.median(times),
-        model_times_s=tuple(times),
+        model_times_s=times,
+        input_time_s=statistics.median(watch.seconds["input"] for watch in watches),
         peak_memory_bytes=memory.peak_bytes,
         flops=flops,
         device=describe(device),

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .chunked_head import collect
 from .errors import ConfigError, WeightsError
 from .models.layers import Conv3d
 
@@ -81,19 +83,75 @@ def _take(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
 LEARNED = "learned"
 TRAINING_FREE_SCORES = ("change", "distinctiveness", "energy")
 DEFAULT_TRAINING_FREE = "change"
+# Scores that need only a position and its neighbours: computed as the head's output arrives.
+STREAMING_SCORES = ("change", "energy")
+LEARNED_BLOCK = 8  # temporal positions the learned SFC's inference works on at a time
 
 
-def training_free_maps(x: torch.Tensor, method: str) -> torch.Tensor:
-    """Parameter-free evidence per position (B, T, H, W) from head features (B, C, T, H, W)."""
-    if method == "energy":
-        return x.norm(dim=1)
-    if method == "distinctiveness":
-        return (x - x.mean(dim=2, keepdim=True)).norm(dim=1)
-    if method == "change":
-        step = (x[:, :, 1:] - x[:, :, :-1]).norm(dim=1)  # (B, T-1, H, W): between neighbours
-        padded = F.pad(step, (0, 0, 0, 0, 1, 1), mode="replicate")
-        return (padded[:, :-1] + padded[:, 1:]) / 2  # each position: mean of its two sides
-    raise ConfigError(f"unknown training-free scoring {method!r}; choose one of {TRAINING_FREE_SCORES}")
+class _RunningTopK:
+    """The K best-scored positions seen so far, their features copied into one (B, C, K, H, W) buffer
+    that is updated in place: a block costs one position of extra memory, not K."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.scores = self.positions = self.features = None
+
+    def offer(self, scores: torch.Tensor, first: int, features: torch.Tensor) -> None:
+        """Positions first, first+1, ... with `scores` (B, n) and `features` (B, C, n, H, W)."""
+        batch = scores.shape[0]
+        if self.features is None:  # empty slots score -inf: anything replaces them
+            self.scores = scores.new_full((batch, self.keep), -math.inf)
+            self.positions = torch.full((batch, self.keep), -1, dtype=torch.long, device=scores.device)
+            self.features = features.new_empty(*features.shape[:2], self.keep, *features.shape[3:])
+        count = min(self.keep, scores.shape[1])
+        best, source = scores.topk(count, dim=1)  # descending
+        held, slot = self.scores.sort(dim=1)  # ascending: the i-th best newcomer challenges the i-th worst held
+        held, slot = held[:, :count], slot[:, :count]
+        wins = best > held  # a prefix of each row: merging two sorted lists
+        rows = torch.arange(batch, device=scores.device)
+        for i in range(count):
+            win = wins[:, i].view(batch, *[1] * (features.dim() - 2))
+            self.features[rows, :, slot[:, i]] = torch.where(win, features[rows, :, source[:, i]],
+                                                             self.features[rows, :, slot[:, i]])
+        self.scores.scatter_(1, slot, torch.where(wins, best, held))
+        self.positions.scatter_(1, slot, torch.where(wins, source + first, self.positions.gather(1, slot)))
+
+    def result(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Kept positions (B, K) in temporal order and their features (B, C, K, H, W)."""
+        order = self.positions.argsort(dim=1)
+        return self.positions.gather(1, order), _take(self.features, order)
+
+
+class _ChangeScore:
+    """"change" evidence per position, as blocks of consecutive positions arrive: the mean of the
+    feature distance to the previous and to the next position (an end counts its one side twice).
+    A position is final once its next neighbour has arrived, so the last one waits (one position)."""
+
+    def __init__(self) -> None:
+        self.pending = None  # features (B, C, 1, H, W) of the last position seen: it waits for its right side
+        self.pending_left = None  # its distance to its left neighbour (B, H, W); None for the first
+
+    def update(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(evidence maps (B, n, H, W), features (B, C, n, H, W)) of the positions this block
+        finalises: the pending one, if any, then all of x but its last."""
+        pending, left = self.pending, self.pending_left
+        sequence = ([pending[:, :, 0]] if pending is not None else []) + list(x.unbind(2))  # views, no copy
+        self.pending = x[:, :, -1:].clone()
+        if len(sequence) == 1:  # a first block of one position: nothing final yet
+            return []
+        steps = torch.stack([(after - before).norm(dim=1) for before, after in zip(sequence, sequence[1:])], dim=1)
+        left = steps[:, :1] if left is None else left.unsqueeze(1)
+        self.pending_left = steps[:, -1]
+        maps = (torch.cat([left, steps[:, :-1]], dim=1) + steps) / 2
+        if pending is None:
+            return [(maps, x[:, :, :-1])]
+        return [(maps[:, :1], pending), (maps[:, 1:], x[:, :, :-1])]
+
+    def finish(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The last position: its one side counted twice (no neighbours at all: zero evidence)."""
+        left = self.pending_left if self.pending_left is not None else self.pending.new_zeros(
+            self.pending.shape[0], *self.pending.shape[3:])
+        return [(((left + left) / 2).unsqueeze(1), self.pending)]
 
 
 def _tokens(x: torch.Tensor) -> torch.Tensor:
@@ -109,7 +167,7 @@ class SFC(nn.Module):
         abstraction_channels: int | None = None,
         spatial_stride: int = 1,
         kv_stride: int = 2,
-        chunk_elements: int = 1 << 24,
+        chunk_elements: int = 1 << 20,
         selection_noise: float = 0.0,
         scoring: str = LEARNED,
     ) -> None:
@@ -147,8 +205,10 @@ class SFC(nn.Module):
             raise ConfigError(f"SFC expects {self.channels} channels, got {channels}")
         if frames < self.keep:
             raise ConfigError(f"SFC keeps {self.keep} temporal positions but the head produced only {frames}")
+        if self.scoring in STREAMING_SCORES:
+            return self._stream([x])
         if self.scoring != LEARNED:
-            return self._training_free(x)
+            return self._distinctiveness(x)
         abstract = self.abstraction(x)
         scores = self.scorer(abstract.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1)  # (B, T)
         ranking = scores
@@ -189,11 +249,107 @@ class SFC(nn.Module):
             attention = key_weight.view(batch, frames, *key_abstract.shape[-2:])
         return SFCOutput(features=features, kept=kept, scores=scores, attention=attention)
 
-    def _training_free(self, x: torch.Tensor) -> SFCOutput:
-        maps = training_free_maps(x, self.scoring)
+    def compress(self, blocks: Iterable[torch.Tensor], capacity: int) -> SFCOutput:
+        """SFC over head features that arrive as consecutive temporal blocks (`chunked_head.head_chunks`),
+        at most `capacity` positions in all. Same output as `self(whole)`.
+
+        "change" and "energy" stream: each block is scored as it arrives and only the running top-K
+        positions' features are kept, so memory does not grow with the clip's length. Learned SFC
+        normalises its abstraction over the whole clip (GroupNorm) and "distinctiveness" compares each
+        position with the clip's mean: both need every position, so the blocks are collected first."""
+        if self.scoring in STREAMING_SCORES:
+            return self._stream(blocks)
+        if self.scoring == LEARNED and not self.training and not torch.is_grad_enabled():
+            return self._learned_in_blocks(collect(blocks, capacity))
+        return self(collect(blocks, capacity))
+
+    def _learned_in_blocks(self, x: torch.Tensor) -> SFCOutput:
+        """`forward` for inference, a few positions at a time: the abstraction (several C_a-wide
+        full-resolution tensors) never exists for the whole clip. Its GroupNorm normalises over the
+        whole clip, so the statistics of the projection are gathered first (float64 sums); the kept
+        positions' abstraction, for the queries, is recomputed once they are known."""
+        project, norm, _, temporal, _ = self.abstraction
+        batch, _, frames, _, _ = x.shape
+        starts = range(0, frames, LEARNED_BLOCK)
+        sums = x.new_zeros(2, batch, norm.num_groups, dtype=torch.float64)
+        values = []
+        for start in starts:
+            block = x[:, :, start : start + LEARNED_BLOCK]
+            grouped = project(block).double().reshape(batch, norm.num_groups, -1)
+            sums += torch.stack([grouped.sum(dim=-1), grouped.square().sum(dim=-1)])
+            if self.kv_stride > 1:
+                block = F.avg_pool3d(block, (1, self.kv_stride, self.kv_stride), ceil_mode=True)
+            values.append(self.value(_tokens(block)))
+        count = x[0, : norm.num_channels // norm.num_groups].numel()
+        mean = sums[0] / count
+        rstd = (sums[1] / count - mean.square() + norm.eps).rsqrt()
+        per_channel = norm.num_channels // norm.num_groups
+        scale = (rstd.repeat_interleave(per_channel, dim=1) * norm.weight.double()).float()
+        shift = (norm.bias.double() - mean.repeat_interleave(per_channel, dim=1) * scale.double()).float()
+
+        def abstract(rows: slice, first: int, last: int) -> torch.Tensor:
+            """The abstraction of positions first..last-1 (their neighbours give the temporal context)."""
+            low, high = max(0, first - 1), min(frames, last + 1)
+            y = (project(x[rows, :, low:high]) * scale[rows, :, None, None, None]
+                 + shift[rows, :, None, None, None]).relu_()
+            return temporal(y).relu_()[:, :, first - low : first - low + last - first]
+
+        scores, keys = [], []
+        for start in starts:
+            block = abstract(slice(None), start, min(frames, start + LEARNED_BLOCK))
+            scores.append(self.scorer(block.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1))
+            if self.kv_stride > 1:
+                block = F.avg_pool3d(block, (1, self.kv_stride, self.kv_stride), ceil_mode=True)
+            keys.append(self.key(_tokens(block)))
+        scores = torch.cat(scores, dim=1)
+        kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
+        kept_abstract = torch.stack([torch.cat([abstract(slice(b, b + 1), t, t + 1)[0] for t in row], dim=1)
+                                     for b, row in enumerate(kept.tolist())])
+        kept_x = _take(x, kept)
+        if self.spatial_stride > 1:
+            pool = (1, self.spatial_stride, self.spatial_stride)
+            kept_abstract, kept_x = F.avg_pool3d(kept_abstract, pool), F.avg_pool3d(kept_x, pool)
+        attended, key_weight = chunked_attention(self.query(_tokens(kept_abstract)), torch.cat(keys, dim=1),
+                                                 torch.cat(values, dim=1), self.chunk_elements)
+        features = kept_x.add_(self.out(attended).transpose(1, 2).reshape(kept_x.shape))  # kept_x: a fresh copy
+        key_size = [-(-side // self.kv_stride) for side in x.shape[-2:]]
+        return SFCOutput(features=features, kept=kept, scores=scores,
+                         attention=key_weight.view(batch, frames, *key_size))
+
+    def _stream(self, blocks: Iterable[torch.Tensor]) -> SFCOutput:
+        selection, maps, seen = _RunningTopK(self.keep), [], 0
+        for block_maps, ready in self._scored(blocks):
+            selection.offer(block_maps.mean(dim=(2, 3)), seen, ready)
+            maps.append(block_maps)
+            seen += block_maps.shape[1]
+        maps = torch.cat(maps, dim=1)
+        if maps.shape[1] < self.keep:
+            raise ConfigError(f"SFC keeps {self.keep} temporal positions but the head produced only {maps.shape[1]}")
+        kept, features = selection.result()
+        return self._training_free_output(features, kept, maps.mean(dim=(2, 3)), maps)
+
+    def _scored(self, blocks: Iterable[torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(evidence maps, features) of consecutive positions, as soon as each is final."""
+        change = _ChangeScore()
+        for x in blocks:
+            if x.shape[1] != self.channels:
+                raise ConfigError(f"SFC expects {self.channels} channels, got {x.shape[1]}")
+            if self.scoring == "energy":
+                yield x.norm(dim=1), x
+            else:
+                yield from change.update(x)
+        if self.scoring == "change" and change.pending is not None:
+            yield from change.finish()
+
+    def _distinctiveness(self, x: torch.Tensor) -> SFCOutput:
+        """How far each location is from its own average over the clip (needs the whole clip)."""
+        maps = (x - x.mean(dim=2, keepdim=True)).norm(dim=1)
         scores = maps.mean(dim=(2, 3))
         kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
-        features = _take(x, kept)
+        return self._training_free_output(_take(x, kept), kept, scores, maps)
+
+    def _training_free_output(self, features: torch.Tensor, kept: torch.Tensor, scores: torch.Tensor,
+                              maps: torch.Tensor) -> SFCOutput:
         if self.spatial_stride > 1:
             features = F.avg_pool3d(features, (1, self.spatial_stride, self.spatial_stride))
         attention = maps / maps.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)

@@ -176,38 +176,81 @@ def decode_frames(
     bounds memory for huge resolutions; `seek_gap` (default: 2 s of frames, at least 64) is the
     gap above which we seek to the nearest keyframe instead of decoding through.
     """
-    path = Path(path)
-    if not indices:
-        raise ValueError("no frame indices requested")
-    wanted = sorted(set(indices))
-    taken: dict[int, tuple[np.ndarray, int, float]] = {}
-    errors: list[str] = []
-    with _open(path) as container:
-        stream = _video_stream(container, path)
-        stream.thread_type = "AUTO"
-        fps, start = _fps(stream), _start_seconds(stream)
-        gap = seek_gap if seek_gap is not None else max(64, round(2 * fps))
-        for frame, index, slots in _frames_for(container, stream, wanted, fps, start, gap, errors):
-            decoded = (_to_rgb(frame, max_short_side), index, float(frame.time or 0.0) - start)
-            taken.update((slot, decoded) for slot in slots)
-    if not taken:
-        raise VideoError(f"{path.name}: none of the requested frames could be decoded (the file may be truncated).")
-    notes = []
-    padded = [i for i in wanted if i > taken[i][1]]
-    if padded:
-        last = taken[padded[0]][1]
-        notes.append(
-            f"{errors[0] if errors else 'the video ended'} at frame {last}, before requested frame {padded[0]} "
-            f"(truncated, or shorter than its header says); the last decoded frame was repeated "
-            f"for {len(padded)} sampled position(s)."
+    with FrameReader(path, indices, max_short_side, seek_gap) as reader:
+        return reader.take(indices)
+
+
+class FrameReader:
+    """Decodes the frames a plan wants in file order, only as they are asked for, and forgets the
+    ones the caller no longer needs: a request holds the frames of the clip (or chunk) it is working
+    on, not the whole plan's. Use as a context manager (it keeps the file open).
+
+    `take(indices)` returns a `DecodedFrames` for those indices (each >= the last `forget_before`);
+    `notes` says which requests a truncated file could not serve (they repeat the last frame).
+    """
+
+    def __init__(self, path: str | Path, indices: list[int], max_short_side: int | None = None,
+                 seek_gap: int | None = None) -> None:
+        self.path = Path(path)
+        if not indices:
+            raise ValueError("no frame indices requested")
+        self._wanted = sorted(set(indices))
+        self._max_short_side, self._seek_gap = max_short_side, seek_gap
+        self._held: dict[int, tuple[np.ndarray, int, float]] = {}
+        self._errors: list[str] = []
+        self._padded: list[tuple[int, int]] = []  # (requested index, index of the frame served)
+        self._frames = self._decode()
+
+    def __enter__(self) -> "FrameReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._frames.close()  # closes the container
+
+    def _decode(self):
+        with _open(self.path) as container:
+            stream = _video_stream(container, self.path)
+            stream.thread_type = "AUTO"
+            fps, start = _fps(stream), _start_seconds(stream)
+            gap = self._seek_gap if self._seek_gap is not None else max(64, round(2 * fps))
+            for frame, index, slots in _frames_for(container, stream, self._wanted, fps, start, gap, self._errors):
+                yield (_to_rgb(frame, self._max_short_side), index, float(frame.time or 0.0) - start), slots
+
+    def take(self, indices: list[int]) -> DecodedFrames:
+        last = max(indices)
+        while last not in self._held:
+            decoded, slots = next(self._frames, (None, None))
+            if decoded is None:
+                if not self._held and not self._padded:
+                    raise VideoError(
+                        f"{self.path.name}: none of the requested frames could be decoded (the file may be truncated)."
+                    )
+                raise VideoError(f"{self.path.name}: frame {last} was asked for after it was forgotten.")
+            self._held.update((slot, decoded) for slot in slots)
+            self._padded += [(slot, decoded[1]) for slot in slots if slot > decoded[1]]
+        used = [self._held[i] for i in indices]
+        return DecodedFrames(
+            frames=[u[0] for u in used],
+            source_indices=[u[1] for u in used],
+            timestamps_s=[u[2] for u in used],
+            notes=self.notes,
         )
-    used = [taken[i] for i in indices]
-    return DecodedFrames(
-        frames=[u[0] for u in used],
-        source_indices=[u[1] for u in used],
-        timestamps_s=[u[2] for u in used],
-        notes=notes,
-    )
+
+    def forget_before(self, index: int) -> None:
+        """Drop held frames below `index`: no later `take` asks for them."""
+        for slot in [slot for slot in self._held if slot < index]:
+            del self._held[slot]
+
+    @property
+    def notes(self) -> list[str]:
+        if not self._padded:
+            return []
+        first, served = self._padded[0]
+        return [
+            f"{self._errors[0] if self._errors else 'the video ended'} at frame {served}, before requested frame "
+            f"{first} (truncated, or shorter than its header says); the last decoded frame was repeated "
+            f"for {len(self._padded)} sampled position(s)."
+        ]
 
 
 def _frames_for(container, stream, wanted: list[int], fps: float, start: float, gap: int, errors: list[str]):

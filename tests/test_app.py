@@ -37,7 +37,8 @@ def test_analysis_of_an_example_returns_everything_the_page_shows(result) -> Non
     assert len(result.sfc_top5) == 5 and len(result.dense_top5) == 5
     assert abs(sum(result.sfc_top5.values())) <= 1.0 + 1e-6
     assert [row[0] for row in result.table] == [
-        "views run", "model time", "decode + preprocess", "end to end", "peak memory", "FLOPs", "frames decoded"]
+        "views run", "model time", "decode + preprocess", "end to end", "peak memory (whole request)", "FLOPs",
+        "frames decoded"]
     assert result.table[0][1:] == ["30", "1", "30.00x"]
     assert "ground truth:** move left" in result.summary and "trained" in result.summary
     kept = [caption for _, caption in result.thumbnails if caption.startswith("kept")]

@@ -20,7 +20,8 @@ def test_quick_bench_writes_consistent_reports(tmp_path: Path) -> None:
     assert "| dense batched |" in (tmp_path / "bench.md").read_text()
     result = report["models"]["tiny"]
     names = [s["config"] for s in result["summary"]]
-    assert names == ["dense batched", "dense chunked", "sfc L=32 keep=8 s=1", "sfc L=64 keep=8 s=1"]
+    assert names == ["dense batched", "dense chunked", "sfc L=32 keep=8 s=1", "sfc L=64 keep=8 s=1",
+                     "sfc L=64 keep=8 s=1 training-free"]
     rows = result["rows"]
     for summary in result["summary"]:
         if summary["kind"] != "sfc":
@@ -43,7 +44,7 @@ def test_sweep_skips_configurations_the_head_cannot_fill() -> None:
     configs = bench.configurations(native_keep=8, temporal_stride=2, quick=False)
     names = [c.name for c in configs]
     assert "sfc L=16 keep=8 s=1" in names and "sfc L=16 keep=4 s=2" in names
-    assert len(names) == 2 + 3 * 2 * 2
+    assert len(names) == 2 + 3 * 2 * 2 + 1 and names[-1] == "sfc L=64 keep=8 s=1 training-free"
     assert all(c.length // 2 >= c.keep for c in configs if c.kind == "sfc")
     scores = np.arange(10.0)
     assert bench._spearman_top5(scores, scores) == pytest.approx(1.0)

@@ -1,9 +1,8 @@
-"""The head run in temporal chunks equals one pass, for every backbone that can be chunked; the
-geometry it relies on is measured from the layers (checked against a hand-computed case)."""
+"""The head streamed in temporal chunks (carried state, no recomputed overlap) equals one pass, for
+every backbone that can be streamed; the geometry it relies on is measured from the layers
+(checked against a hand-computed case)."""
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 import pytest
 import torch
@@ -21,6 +20,21 @@ def test_geometry_of_a_hand_computed_stack() -> None:
                          nn.Conv3d(4, 4, (3, 1, 1), stride=(2, 1, 1), padding=(1, 0, 0)))
     geometry = temporal_geometry(head, crop=32)
     assert (geometry.stride, geometry.before, geometry.after, geometry.chunkable) == (2, 2, 1, True)
+    clip = torch.randn(1, 3, 11, 4, 4)
+    with torch.inference_mode():
+        for chunk in (1, 2, 3, 5):
+            torch.testing.assert_close(run_head(head, clip, geometry, chunk), head(clip), rtol=1e-6, atol=1e-6)
+
+
+def test_a_stride_longer_than_the_kernel_skips_the_right_frames() -> None:
+    """A 1-frame kernel with temporal stride 2 (a residual shortcut) uses frames 0, 2, 4, ...:
+    a chunk that ends on a used frame must pass over the next one when it arrives."""
+    head = nn.Sequential(nn.Conv3d(3, 4, 1, stride=(2, 1, 1)), nn.Conv3d(4, 4, (3, 1, 1), padding=(1, 0, 0)))
+    geometry = temporal_geometry(head, crop=32)
+    clip = torch.randn(1, 3, 13, 4, 4)
+    with torch.inference_mode():
+        for chunk in (1, 2, 3):
+            torch.testing.assert_close(run_head(head, clip, geometry, chunk), head(clip), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["tiny", "r3d_18", "r2plus1d_18", "slowonly_r50"])
@@ -33,23 +47,25 @@ def test_chunked_head_equals_one_pass(name: str, length: int) -> None:
     clip = torch.randn(1, 3, length, 64, 64)
     with torch.inference_mode():
         whole = head(clip)
-        for chunk in (geometry.stride, 8, 24):
+        for chunk in (1, 3, 8, 24):
             chunked = run_head(head, clip, geometry, chunk)
             assert chunked.shape == whole.shape
-            assert (chunked - whole).abs().max() < 1e-5, (name, length, chunk)
+            # float32 rounding relative to the activations' scale (random BN statistics reach ~10^3):
+            # oneDNN's blocking depends on the chunk's length and on the CPU's vector width
+            assert (chunked - whole).abs().max() <= 1e-5 * whole.abs().max(), (name, length, chunk)
 
 
-def test_the_halo_is_what_makes_it_exact() -> None:
-    """Without the measured halo, chunk edges see zero padding instead of their neighbours."""
-    model = randomize_(models.create("r2plus1d_18"), seed=12)
-    head, _ = model.split("res3")
-    geometry = temporal_geometry(head, crop=64)
-    assert geometry.stride == 2 and geometry.before >= 8 and geometry.after >= 8
-    clip = torch.randn(1, 3, 48, 64, 64)
-    with torch.inference_mode():
-        whole = head(clip)
-        no_halo = run_head(head, clip, replace(geometry, before=0, after=0), 16)
-    assert (no_halo - whole).abs().max() > 1e-2
+def test_a_block_the_planner_does_not_know_is_run_in_one_pass() -> None:
+    """A module that mixes frames in its own code (here: a running mean over time) is neither
+    frame-wise, a convolution nor a declared residual block: no stream is planned for it."""
+
+    class MovingAverage(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x + x.roll(1, dims=2)) / 2
+
+    head = nn.Sequential(nn.Conv3d(3, 4, (3, 1, 1), padding=(1, 0, 0)), MovingAverage())
+    geometry = temporal_geometry(head, crop=32)
+    assert not geometry.chunkable
 
 
 def test_a_head_that_mixes_the_whole_clip_runs_in_one_pass() -> None:
@@ -74,4 +90,4 @@ def test_chunk_size_follows_the_memory_budget() -> None:
     head, _ = models.create("slowonly_r50").split("res3")
     geometry = temporal_geometry(head, crop=256)
     small, large = geometry.chunk_frames(64), geometry.chunk_frames(512)
-    assert geometry.stride <= small < large and large % geometry.stride == 0
+    assert 1 <= small < large

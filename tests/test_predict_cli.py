@@ -65,6 +65,7 @@ def test_weights_file_is_loaded(ramp_clip: Path, tmp_path: Path) -> None:
         (b"\x00\x01garbage" * 100, ["--random-weights"], "could not be read as a video"),
         (b"", ["--random-weights"], "is empty (0 bytes)"),
         (None, ["--weights", "missing.pth"], "checkpoint not found"),
+        (None, ["--device", "cpu", "--precision", "fp16"], "precision fp16 runs on CUDA only"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(ramp_clip: Path, tmp_path: Path, content, args, message) -> None:

@@ -11,7 +11,7 @@ from torch import nn
 
 from sfc_core.device import pick_device
 from sfc_core.errors import ConfigError
-from sfc_core.profiling import PeakMemory, count_flops, measure
+from sfc_core.profiling import PeakMemory, Stopwatch, count_flops, measure
 
 CPU = torch.device("cpu")
 
@@ -29,15 +29,19 @@ def test_flops_of_a_tiny_conv_net_match_a_hand_count() -> None:
 def test_timing_excludes_the_warm_up_call() -> None:
     calls = []
 
-    def slow_first_call() -> int:
-        time.sleep(0.5 if not calls else 0.01)
+    def slow_first_call(watch: Stopwatch) -> int:
+        with watch.part("input"):
+            time.sleep(0.02)
+            with watch.part("model"):  # a part inside another is charged to itself only
+                time.sleep(0.5 if not calls else 0.01)
         calls.append(1)
         return len(calls)
 
     result, measurement = measure(slow_first_call, CPU, repeats=3)
-    assert len(calls) == 4 and result == 4
+    assert len(calls) == 5 and result == 5  # warm-up, memory, 3 timed
     assert measurement.model_time_s < 0.1 and len(measurement.model_times_s) == 3
-    assert all(t >= 0.009 for t in measurement.model_times_s)
+    assert all(0.009 <= t < 0.1 for t in measurement.model_times_s)
+    assert 0.019 <= measurement.input_time_s < 0.1
 
 
 @pytest.mark.parametrize("force_sampling", [False, True])
@@ -51,7 +55,7 @@ def test_peak_memory_sees_a_deliberate_allocation(force_sampling: bool) -> None:
 
 
 def test_peak_memory_of_measure_reflects_the_model_work() -> None:
-    def allocate() -> float:
+    def allocate(_watch: Stopwatch) -> float:
         return torch.ones(64 * 2**20 // 4).sum().item()  # 64 MiB float32
 
     _, measurement = measure(allocate, CPU)

@@ -191,3 +191,37 @@ def test_change_scoring_finds_the_moving_moment() -> None:
 def test_unknown_scoring_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown scoring 'magic'"):
         SFC(8, 2, scoring="magic")
+
+
+@pytest.mark.parametrize("method", ["change", "energy", "distinctiveness", "learned"])
+@pytest.mark.parametrize("sizes", [(1,) * 13, (5, 8), (2, 1, 6, 4), (13,)])
+def test_features_arriving_in_blocks_give_the_one_pass_output(method: str, sizes: tuple[int, ...]) -> None:
+    """`compress` over any split of the head's output into consecutive blocks equals `forward` on
+    the whole (the streaming scores keep only a running top-K; the learned module, at inference,
+    works on a few positions at a time; "distinctiveness" collects the blocks)."""
+    x = torch.randn(2, 12, sum(sizes), 3, 4)
+    module = SFC(12, 4, abstraction_channels=8, scoring=method, spatial_stride=1 + (method in ("energy", "learned")))
+    module = _trained_like(module) if method == "learned" else module.eval()
+    with torch.inference_mode():
+        whole = module(x)
+        streamed = module.compress(x.split(list(sizes), dim=2), capacity=x.shape[2])
+    torch.testing.assert_close(streamed.scores, whole.scores, rtol=1e-6, atol=1e-6)
+    assert torch.equal(streamed.kept, whole.kept)
+    torch.testing.assert_close(streamed.features, whole.features, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(streamed.attention, whole.attention, rtol=1e-6, atol=1e-6)
+
+
+def test_streaming_selection_holds_only_the_kept_positions() -> None:
+    """Memory of streamed "change" SFC does not grow with the clip: 256 positions arriving 8 at a
+    time cost about what 32 do, while the one-pass output of 256 positions would hold all of them."""
+    module = SFC(256, 8, scoring="change").eval()
+
+    def peak(positions: int) -> int:
+        blocks = (torch.randn(1, 256, 8, 28, 28) for _ in range(positions // 8))  # 6.1 MiB per block
+        with torch.inference_mode(), PeakMemory(torch.device("cpu")) as memory:
+            module.compress(blocks, capacity=positions)
+        return memory.peak_bytes
+
+    peak(8)  # the first call also maps the code of every operator it uses
+    short, long = peak(32), peak(256)
+    assert long < short + 16 * 2**20, (short, long)  # all 256 positions would hold 196 MiB

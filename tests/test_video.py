@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfc_core.video import VideoError, decode_frames, probe
+from sfc_core.video import FrameReader, VideoError, decode_frames, probe
 from tests.clips import (
     gray_level,
     truncate,
@@ -130,3 +130,20 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
         probe(tmp_path / "nope.mp4")
     with pytest.raises(VideoError, match="is a folder"):
         probe(tmp_path)
+
+
+def test_a_frame_reader_serves_clips_in_order_and_forgets_what_is_behind(ramp_clip: Path) -> None:
+    """Clips taken one after another (overlapping, as dense clips and SFC's chunks do) get the same
+    frames as decoding them all at once; a frame asked for after it was forgotten is an error."""
+    clips = [[0, 4, 8, 12], [8, 12, 16, 20], [30, 31, 32]]
+    wanted = sorted({i for clip in clips for i in clip})
+    whole = decode_frames(ramp_clip, wanted)
+    with FrameReader(ramp_clip, wanted) as reader:
+        for number, clip in enumerate(clips):
+            taken = reader.take(clip)
+            for index, frame in zip(clip, taken.frames):
+                assert np.array_equal(frame, whole.frames[wanted.index(index)])
+            if number + 1 < len(clips):
+                reader.forget_before(min(clips[number + 1]))
+        with pytest.raises(VideoError, match="after it was forgotten"):
+            reader.take([4])

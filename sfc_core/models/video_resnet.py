@@ -52,6 +52,11 @@ class BasicBlock(nn.Module):
         shortcut = x if self.downsample is None else self.downsample(x)
         return self.relu(self.conv2(self.conv1(x)) + shortcut)
 
+    def residual_parts(self) -> tuple[nn.Module, nn.Module | None, nn.Module]:
+        """(branch, shortcut or None for identity, activation): forward is activation(branch(x) +
+        shortcut(x)). Lets `chunked_head` stream the block over time."""
+        return nn.Sequential(self.conv1, self.conv2), self.downsample, self.relu
+
 
 def r3d_stem(width: int = 64) -> nn.Sequential:
     return nn.Sequential(
