@@ -19,7 +19,7 @@ from pathlib import Path
 from . import hub, models, weights
 from .cli import user_errors_exit_2
 from .device import PRECISIONS
-from .report import format_table
+from .report import Report, format_table
 from .sfc import TRAINING_FREE_SCORES
 
 
@@ -28,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sfc-predict", description="SFC vs dense-sampling action recognition on one video."
     )
     parser.add_argument("video", type=Path)
+    add_settings(parser)
+    parser.add_argument("--json", type=Path, default=None, help="write the report JSON here")
+    return parser
+
+
+def add_settings(parser: argparse.ArgumentParser) -> None:
+    """The model, weights, SFC and run settings: shared by every command that classifies videos."""
     parser.add_argument("--model", default="tiny", choices=models.list_models())
     backbone = parser.add_mutually_exclusive_group()
     backbone.add_argument("--weights", type=Path, help="backbone checkpoint in its publisher's layout")
@@ -57,8 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
                         help="fp16/bf16: mixed precision for both modes (CUDA only)")
-    parser.add_argument("--json", type=Path, default=None, help="write the report JSON here")
-    return parser
 
 
 def _batch_size(text: str) -> int | str | None:
@@ -81,12 +86,16 @@ def load_from_args(args: argparse.Namespace) -> hub.SFCModel:
                     progress=weights.progress_bar(args.model))
 
 
+def predict_from_args(model: hub.SFCModel, video: Path, args: argparse.Namespace) -> Report:
+    return model.predict(video, args.mode, clips=args.clips, crops=args.crops, batch_size=args.batch_size,
+                         repeats=args.repeats, precision=args.precision)
+
+
 @user_errors_exit_2
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     model = load_from_args(args)
-    report = model.predict(args.video, args.mode, clips=args.clips, crops=args.crops, batch_size=args.batch_size,
-                           repeats=args.repeats, precision=args.precision)
+    report = predict_from_args(model, args.video, args)
     data = report.to_dict()
     if args.random_weights:
         print("RANDOM WEIGHTS: the labels below are noise; times, memory and FLOPs are real.")

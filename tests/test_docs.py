@@ -53,6 +53,6 @@ def test_readme_speaks_to_users_only() -> None:
 
 
 def test_readme_names_every_console_script_and_the_python_api() -> None:
-    for script in ("sfc-studio", "sfc-predict", "sfc-bench", "sfc-evaluate", "sfc-train"):
+    for script in ("sfc-studio", "sfc-predict", "sfc-batch", "sfc-bench", "sfc-evaluate", "sfc-train"):
         assert f"`{script}" in README or f"{script} " in README, script
     assert 'sfc_core.load("tiny")' in README and "pip install ." in README
