@@ -85,6 +85,15 @@ def _unchanged(row: dict, path: Path) -> bool:
     return stat is not None and row.get("size") == stat.st_size and row.get("mtime") == stat.st_mtime
 
 
+def _ends_torn(out: Path) -> bool:
+    """Whether the table's last line was cut off (it does not end in a newline), read from its last byte."""
+    with out.open("rb") as table:
+        if table.seek(0, os.SEEK_END) == 0:
+            return False
+        table.seek(-1, os.SEEK_END)
+        return table.read(1) != b"\n"
+
+
 def _row(path: Path, classify: Callable[[Path], dict]) -> dict:
     stat = path.stat() if path.exists() else None
     row = {"file": str(path), "size": stat.st_size if stat else None, "mtime": stat.st_mtime if stat else None,
@@ -115,7 +124,7 @@ def classify_collection(files: list[Path], out: Path, classify: Callable[[Path],
     out.parent.mkdir(parents=True, exist_ok=True)
     begin, failed = time.perf_counter(), 0
     with out.open("a") as sink:
-        if out.stat().st_size and not out.read_text().endswith("\n"):
+        if _ends_torn(out):
             sink.write("\n")  # a torn last line stays alone on its line
         for number, path in enumerate(todo, 1):
             row = _row(path, classify)

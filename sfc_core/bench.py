@@ -259,8 +259,9 @@ def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False
     bench.json, bench.md and bench.png to `out` and returns the report."""
     if quick:
         clips, repeats = 1, 1
-    check_precision(precision, pick_device(device))  # an unavailable device or precision fails here, before any work
-    device_name = describe(pick_device(device))
+    chosen = pick_device(device)
+    check_precision(precision, chosen)  # an unavailable device or precision fails here, before any work
+    device_name = describe(chosen)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         labels = [None] * len(videos)

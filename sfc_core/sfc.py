@@ -46,6 +46,9 @@ from .errors import ConfigError, WeightsError
 from .models.layers import Conv3d
 
 
+ATTENTION_CHUNK = 1 << 20  # attention weights held at once per batch item (4 MiB in float32)
+
+
 @dataclass
 class SFCOutput:
     features: torch.Tensor  # (B, C, K, H/s, W/s), what the tail consumes
@@ -55,7 +58,7 @@ class SFCOutput:
 
 
 def chunked_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, chunk_elements: int = 1 << 24
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, chunk_elements: int = ATTENTION_CHUNK
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax attention over query chunks, also returning each key's mean weight over queries.
 
@@ -167,7 +170,7 @@ class SFC(nn.Module):
         abstraction_channels: int | None = None,
         spatial_stride: int = 1,
         kv_stride: int = 2,
-        chunk_elements: int = 1 << 20,
+        chunk_elements: int = ATTENTION_CHUNK,
         selection_noise: float = 0.0,
         scoring: str = LEARNED,
     ) -> None:
