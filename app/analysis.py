@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from sfc_core import explain, hub, models, weights
 from sfc_core.device import describe, pick_device
 from sfc_core.errors import InputRejected
-from sfc_core.pipeline import Result, position_centres
+from sfc_core.pipeline import Result
 from sfc_core.profiling import format_ratio, ratio
 from sfc_core.report import Report
 from sfc_core.resources import EXAMPLES_DIR
@@ -227,7 +227,7 @@ def public_report(report: Report) -> dict:
 
 
 def _thumbnails(sfc: Result) -> list[tuple[np.ndarray, str]]:
-    centres = position_centres(len(sfc.display_frames), len(sfc.scores))
+    centres = sfc.position_centres
     kept = set(sfc.kept.positions)
     dropped = [p for p in range(len(centres)) if p not in kept]
     if len(dropped) > MAX_DROPPED_THUMBNAILS:

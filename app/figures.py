@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from sfc_core.pipeline import Result, position_centres, position_windows
+from sfc_core.pipeline import Result
 from sfc_core.profiling import format_ratio, ratio
 
 DENSE_COLOUR, SFC_COLOUR, KEPT_COLOUR, TRUTH_COLOUR = "#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e"
@@ -30,8 +30,7 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
     positions it kept, the frames it sampled, dense's clips, and the ground-truth window."""
     fps = sfc.video.fps
     sampled_times = np.array(sfc.timestamps_s[0])
-    windows = position_windows(len(sampled_times), len(sfc.scores))
-    centres = position_centres(len(sampled_times), len(sfc.scores))
+    windows, centres = sfc.position_windows, sfc.position_centres
     position_times = sampled_times[centres]
     scores = _normalised(np.array(sfc.scores))
     attention = _normalised(sfc.attention.sum(axis=(1, 2)))

@@ -1,168 +1,121 @@
 """Classify a video collection: one row per file, written as it finishes, resumable.
 
-    sfc-batch INPUT... --out results.jsonl [--model NAME] [--mode sfc|dense|both] [predict's settings]
-        [--retry-errors]
+    sfc-batch INPUT... --out results.parquet|results.jsonl [--engine local|ray] [--model NAME]
+        [--mode sfc|dense|both] [predict's settings] [--retry-errors] [--verify]
 
 INPUT: video files, folders (searched recursively for video files), glob patterns, or manifests
 (`.txt`: one path per line; `.csv`: a `file` column; relative paths are relative to the manifest).
-Each row: `file`, `size`, `mtime`, `status` ("ok" or "error"), `error` (the one-line message predict
-prints), `result` (for ok rows, predict's JSON report as a string), and the columns people filter on:
-`sfc_top1`, `sfc_top1_prob`, `dense_top1`, `duration_s`, `model_time_s`. A bad file is a row with its
-error, never the end of the run.
+Each row: `file`, `size`, `mtime`, `sha256`, `status` ("ok" or "error"), `error` (the one-line message
+predict prints), `result` (for ok rows, predict's JSON report as a string), and the columns people
+filter on: `sfc_top1`, `sfc_top1_prob`, `dense_top1`, `duration_s`, `model_time_s`. A bad file is a
+row with its error, never the end of the run.
 
-Rows are appended to the JSON Lines file one at a time and flushed to disk, so an interrupted run keeps
-every finished row (a torn last line is ignored and its file done again). A rerun with the same `--out`
-skips every file whose path, size and modification time match a finished row and appends only new
-rows; `--retry-errors` runs the failed ones again. The table is the last row of each file.
+Engines: `local` runs the model in this process (on a GPU, `--decoders` threads decode the next videos);
+`ray` runs a Ray Data pipeline (decode tasks on CPUs -> a pool of `--workers` model actors, one GPU
+each when the cluster has GPUs) on a local Ray instance, or on the cluster at `--address`.
+By default each video is timed once (`--measure time`: no warm-up, FLOPs or memory call, which
+would triple the work); `--measure full` measures as predict does.
+
+Rows are committed as they finish (see `sfc_core.corpus.tables`), so an interrupted run keeps what
+it committed. A rerun with the same `--out` skips every file whose path, size and modification time
+(with `--verify`: path and SHA-256 of its content) match a finished row and adds only new rows;
+`--retry-errors` runs the failed ones again. At the end the table holds one row per file.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import glob
-import json
-import os
 import sys
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from tqdm import tqdm
+
 from .cli import user_errors_exit_2
-from .errors import ConfigError, SFCError
-from .predict import add_settings, load_from_args, predict_from_args
+from .corpus.inputs import expand_inputs, sha256
+from .corpus.local import run_local
+from .corpus.tables import JsonlTable, ParquetTable, open_table
+from .corpus.work import Job
+from .errors import ConfigError
+from .predict import add_settings, load_from_args, load_settings, predict_settings
 
-VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
-MANIFEST_SUFFIXES = {".txt", ".csv"}
-
-
-def expand_inputs(inputs: Iterable[str]) -> list[Path]:
-    """Every video file named by `inputs` (files, folders, globs, manifests), once each, in order."""
-    found: dict[Path, None] = {}
-    for item in inputs:
-        path = Path(item)
-        if path.suffix.lower() in MANIFEST_SUFFIXES and path.is_file():
-            candidates = _manifest(path)
-        elif path.is_dir():
-            candidates = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
-        elif path.exists():
-            candidates = [path]
-        else:
-            candidates = sorted(Path(p) for p in glob.glob(item, recursive=True))
-            if not candidates:
-                raise ConfigError(f"{item}: no such file, folder or matching files")
-        found.update((candidate.resolve(), None) for candidate in candidates)
-    return list(found)
+ENGINES = ("local", "ray")
+Engine = Callable[[list[Path]], Iterable[dict]]  # files to do -> their rows, in any order
 
 
-def _manifest(path: Path) -> list[Path]:
-    text = path.read_text()
-    if path.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(text.splitlines()))
-        if rows and "file" not in rows[0]:
-            raise ConfigError(f"{path.name}: a CSV manifest needs a 'file' column")
-        names = [row["file"] for row in rows]
-    else:
-        names = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return [Path(name) if Path(name).is_absolute() else path.parent / name for name in names]
+def finished(row: dict | None, path: Path, retry_errors: bool = False, verify: bool = False) -> bool:
+    """Whether `row` is a finished result for `path` as it is now (same size and mtime, or content)."""
+    if row is None or (row["status"] != "ok" and retry_errors) or not path.is_file():
+        return False
+    if verify:
+        return row.get("sha256") == sha256(path)
+    stat = path.stat()
+    return row["size"] == stat.st_size and row["mtime"] == stat.st_mtime
 
 
-def read_table(out: Path) -> dict[str, dict]:
-    """The last row of each file in `out` (a torn or unreadable line is skipped)."""
-    table: dict[str, dict] = {}
-    if out.exists():
-        for line in out.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            table[row["file"]] = row
-    return table
-
-
-def _unchanged(row: dict, path: Path) -> bool:
-    stat = path.stat() if path.exists() else None
-    return stat is not None and row.get("size") == stat.st_size and row.get("mtime") == stat.st_mtime
-
-
-def _ends_torn(out: Path) -> bool:
-    """Whether the table's last line was cut off (it does not end in a newline), read from its last byte."""
-    with out.open("rb") as table:
-        if table.seek(0, os.SEEK_END) == 0:
-            return False
-        table.seek(-1, os.SEEK_END)
-        return table.read(1) != b"\n"
-
-
-def _row(path: Path, classify: Callable[[Path], dict]) -> dict:
-    stat = path.stat() if path.exists() else None
-    row = {"file": str(path), "size": stat.st_size if stat else None, "mtime": stat.st_mtime if stat else None,
-           "status": "ok", "error": None, "result": None, "sfc_top1": None, "sfc_top1_prob": None,
-           "dense_top1": None, "duration_s": None, "model_time_s": None}
+def classify_collection(files: list[Path], table: JsonlTable | ParquetTable, engine: Engine, *,
+                        retry_errors: bool = False, verify: bool = False, progress: bool = False) -> dict:
+    """Add a row to `table` for every file of `files` not finished in it; `engine(files)` yields their
+    rows. Returns counts: done now, skipped, failed now."""
+    rows = table.rows()
+    todo = [path for path in files if not finished(rows.get(str(path)), path, retry_errors, verify)]
+    failed = 0
     try:
-        report = classify(path)
-    except Exception as error:  # one bad file is one error row, never the end of a corpus run
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        if not isinstance(error, SFCError):  # not a user's error: name the exception, as a traceback would
-            message = f"{type(error).__name__}: {message}"
-        return {**row, "status": "error", "error": message}
-    sfc, dense = report["sfc"], report["dense"]
-    return {**row, "result": json.dumps(report), "duration_s": report["video"]["duration_s"],
-            "sfc_top1": sfc["top5"][0][0] if sfc else None, "sfc_top1_prob": sfc["top5"][0][1] if sfc else None,
-            "dense_top1": dense["top5"][0][0] if dense else None,
-            "model_time_s": (sfc or dense)["model_time_s"]}
-
-
-def classify_collection(files: list[Path], out: Path, classify: Callable[[Path], dict], *,
-                        retry_errors: bool = False, progress: Callable[[int, int, float], None] | None = None) -> dict:
-    """Append a row for every file of `files` not already finished in `out`; `classify(path)` returns
-    predict's JSON report. Returns counts: done now, skipped, failed now."""
-    table = read_table(out)
-    todo = [path for path in files if not (
-        str(path) in table and _unchanged(table[str(path)], path)
-        and (table[str(path)]["status"] == "ok" or not retry_errors))]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    begin, failed = time.perf_counter(), 0
-    with out.open("a") as sink:
-        if _ends_torn(out):
-            sink.write("\n")  # a torn last line stays alone on its line
-        for number, path in enumerate(todo, 1):
-            row = _row(path, classify)
-            failed += row["status"] == "error"
-            sink.write(json.dumps(row) + "\n")
-            sink.flush()
-            os.fsync(sink.fileno())
-            if progress:
-                progress(number, len(todo), time.perf_counter() - begin)
+        if todo:
+            for row in tqdm(engine(todo), total=len(todo), unit="video", disable=not progress, file=sys.stderr):
+                table.add(row)
+                failed += row["status"] == "error"
+    finally:
+        table.close()
+    table.compact()
     return {"done": len(todo), "skipped": len(files) - len(todo), "failed": failed}
-
-
-def _progress(number: int, total: int, seconds: float) -> None:
-    rate = number / seconds if seconds > 0 else 0.0
-    eta = (total - number) / rate if rate > 0 else 0.0
-    print(f"\r{number}/{total} videos, {rate:.2f} videos/s, ETA {eta:.0f} s", end="", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sfc-batch", description=__doc__.split("\n\n")[0])
     parser.add_argument("inputs", nargs="+", help="video files, folders, glob patterns or .txt/.csv manifests")
-    parser.add_argument("--out", type=Path, required=True, help="the JSON Lines table (appended to; resumable)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="the table: .parquet (a folder of parts; needs pyarrow) or .jsonl; added to, resumable")
+    parser.add_argument("--engine", choices=ENGINES, default="local")
+    parser.add_argument("--decoders", type=int, default=None,
+                        help="local engine: threads decoding the next videos while the model works (default: 2 "
+                        "when the model runs on a GPU, none on a CPU, where the model already uses every core)")
+    parser.add_argument("--workers", type=int, default=1, help="ray engine: model actors (one GPU each on GPUs)")
+    parser.add_argument("--address", default=None,
+                        help="ray engine: join the Ray cluster at this address (default: start one on this machine)")
     parser.add_argument("--retry-errors", action="store_true", help="run the files that failed before again")
+    parser.add_argument("--verify", action="store_true",
+                        help="recognise finished files by the SHA-256 of their content instead of size and mtime")
     add_settings(parser)
-    parser.set_defaults(mode="sfc")
+    parser.set_defaults(mode="sfc", measure="time")
     return parser
+
+
+def engine_for(args: argparse.Namespace) -> Engine:
+    """The engine the arguments ask for; the model is loaded when there is work for it."""
+    if (args.decoders or 0) < 0 or args.workers < 1:
+        raise ConfigError("--decoders must be >= 0 and --workers >= 1")
+    job = Job(load=load_settings(args), predict=predict_settings(args))
+
+    def run(files: list[Path]) -> Iterable[dict]:
+        model = load_from_args(args)
+        if args.engine == "ray":
+            from .corpus.ray_engine import run_ray  # Ray is an optional extra
+
+            return run_ray(files, model, job, workers=args.workers, address=args.address)
+        return run_local(files, model, job, decoders=args.decoders)
+
+    return run
 
 
 @user_errors_exit_2
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.out.suffix.lower() != ".jsonl":
-        raise ConfigError(f"--out {args.out.name}: write a .jsonl table")
+    table = open_table(args.out)
     files = expand_inputs(args.inputs)
-    model = load_from_args(args)
-    counts = classify_collection(files, args.out, lambda path: predict_from_args(model, path, args).to_dict(),
-                                 retry_errors=args.retry_errors, progress=_progress)
-    print(f"\n{counts['done']} classified ({counts['failed']} failed), {counts['skipped']} already in {args.out}",
+    counts = classify_collection(files, table, engine_for(args), retry_errors=args.retry_errors,
+                                 verify=args.verify, progress=True)
+    print(f"{counts['done']} classified ({counts['failed']} failed), {counts['skipped']} already in {args.out}",
           file=sys.stderr)
     return 0
 

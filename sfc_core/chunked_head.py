@@ -173,6 +173,19 @@ class TemporalGeometry:
         """Whether the head can run in exact chunks (False when some layer mixes the whole clip)."""
         return self.new_stream is not None
 
+    @property
+    def centre_offset(self) -> int:
+        """Input frames from a position's first own frame to the centre of its receptive field
+        (rounded down). A head that mixes the whole clip (X3D's squeeze-excitation) has all of it as
+        its field; its local layers are centred, so the middle of the position's own frames stands for it."""
+        if not self.chunkable:
+            return (self.stride - 1) // 2
+        return (self.stride - 1 + self.after - self.before) // 2
+
+    def field(self, position: int) -> tuple[int, int]:
+        """First and last input frame that `position` depends on (unbounded by the clip)."""
+        return position * self.stride - self.before, position * self.stride + self.stride - 1 + self.after
+
     def chunk_frames(self, budget_mb: float = DEFAULT_BUDGET_MB) -> int:
         """Input frames per chunk whose activations fit `budget_mb`. Three live copies of the largest
         activation (a block's input, output and residual) are assumed."""

@@ -20,8 +20,13 @@ def user_errors_exit_2(main: Callable[..., int]) -> Callable[..., int]:
         try:
             return main(*args, **kwargs)
         except SFCError as error:
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            print(f"error: {message}", file=sys.stderr)
+            print(f"error: {one_line(error)}", file=sys.stderr)
             return EXIT_USER_ERROR
 
     return wrapper
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message as a CLI prints it: its first line (its type's name when it has none)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

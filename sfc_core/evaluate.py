@@ -4,8 +4,12 @@
 
 Reports top-1 of dense 30-view sampling, of a single centre clip and of SFC (same frozen
 backbone), the selection hit rate (fraction of SFC's kept positions whose frame lies inside the
-ground-truth action window) against the rate a uniform choice gets and the best any choice can get,
-and the FLOPs, time and memory ratios measured on the first `profile_clips` clips.
+ground-truth action window) against the rate a random choice gets on average and the best any choice
+can get, and the FLOPs, time and memory ratios measured on the first `profile_clips` clips.
+
+`strategies`: every way of choosing the kept positions (`sfc_core.selection`) on the same clips, with
+the same head features and the same tail: `top1`, `hit_rate` and `flops` (head + selection + tail,
+counted on the first clip) of each; "random" is the mean over `random_draws` draws per clip.
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ from tqdm import tqdm
 from . import hub, synth
 from .cli import user_errors_exit_2
 from .pipeline import load_views, positions_inside
-from .profiling import ratio
+from .profiling import count_flops, ratio
+from .selection import Selector
 from .sfc import TRAINING_FREE_SCORES
+
+EVALUATED_STRATEGIES = ("sfc", *TRAINING_FREE_SCORES, "uniform", "random", "oracle")
 
 
 def evaluate(
@@ -38,16 +45,21 @@ def evaluate(
     profile_clips: int = 3,
     length: int | None = None,
     device: str | torch.device | None = None,
+    random_draws: int = 5,
+    synth_version: int = synth.VERSION,
 ) -> dict:
     """`backbone` and `sfc` as in `hub.load` (e.g. sfc="training-free:change")."""
     loaded = hub.load(model, backbone, sfc, device, length=length)
     dense, centre = loaded.dense_recognizer(), loaded.dense_recognizer(clips=1, crops=1)
     recognizer = loaded.sfc_recognizer()
-    hits, uniform, ceiling, correct = [], [], [], {"dense": 0, "centre": 0, "sfc": 0}
-    agreement = 0
+    selector = Selector(recognizer.sfc, recognizer.tail, recognizer.geometry)
+    correct = {"dense": 0, "centre": 0, **dict.fromkeys(EVALUATED_STRATEGIES, 0.0)}  # random: mean over draws
+    hits: dict[str, list[float]] = {name: [] for name in EVALUATED_STRATEGIES}
+    flops: dict[str, int] = {}
+    uniform, ceiling, agreement = [], [], 0
     profiles = {"dense": [], "sfc": []}
     with tempfile.TemporaryDirectory() as scratch:
-        specs = synth.write_dataset(Path(scratch), num_clips, seed)
+        specs = synth.write_dataset(Path(scratch), num_clips, seed, version=synth_version)
         for spec in tqdm(specs, desc="evaluate"):
             path = synth.clip_path(scratch, spec)
             predictions = {}
@@ -55,17 +67,32 @@ def evaluate(
                 _, inputs = load_views(path, loaded.config, dense_like.plan)
                 predictions[name] = int(dense_like.classify(inputs.views).argmax())
             _, inputs = load_views(path, loaded.config, recognizer.plan)
-            probs, out = recognizer.classify(inputs.views)
-            predictions["sfc"] = int(probs.argmax())
-            for name, predicted in predictions.items():
-                correct[name] += predicted == spec.label
+            with torch.inference_mode():
+                features, head_flops = count_flops(lambda: recognizer.features(inputs.views))
+            sampled, window = inputs.frame_indices[0], (spec.window_start, spec.window_end)
+            inside = positions_inside(sampled, features.shape[2], window, recognizer.geometry)
+            for name in EVALUATED_STRATEGIES:
+                draws = range(random_draws) if name == "random" else range(1)
+                selections = []
+                for draw in draws:
+                    def select(name=name, draw=draw):
+                        return selector.select(name, features, seed=spec.index * random_draws + draw,
+                                               sampled=sampled, window=window)
+                    if name in flops:
+                        selections.append(select())
+                    else:  # counted once: every clip's head output has the same shape
+                        selection, counted = count_flops(select)
+                        selections.append(selection)
+                        flops[name] = head_flops + counted
+                correct[name] += np.mean([int(s.probabilities.argmax()) == spec.label for s in selections])
+                hits[name].append(float(np.mean([inside[s.kept].mean() for s in selections])))
+                if name == "sfc":
+                    predictions["sfc"] = int(selections[0].probabilities.argmax())
+            correct["dense"] += predictions["dense"] == spec.label
+            correct["centre"] += predictions["centre"] == spec.label
             agreement += predictions["sfc"] == predictions["dense"]
-            window = (spec.window_start, spec.window_end)
-            inside = positions_inside(inputs.frame_indices[0], out.scores.shape[1], window)
-            kept = out.kept[0].cpu().numpy()
-            hits.append(inside[kept].mean())
             uniform.append(inside.mean())
-            ceiling.append(min(1.0, inside.sum() / len(kept)))  # short actions span fewer than K positions
+            ceiling.append(min(1.0, inside.sum() / recognizer.sfc.keep))  # short actions span fewer than K
             if spec.index < profile_clips:
                 profiles["dense"].append(dense(path).measurement)
                 profiles["sfc"].append(recognizer(path).measurement)
@@ -81,13 +108,17 @@ def evaluate(
         "length": loaded.settings.length,
         "seed": seed,
         "num_clips": num_clips,
+        "synth_version": synth_version,
         "dense_top1": correct["dense"] / num_clips,
         "center_top1": correct["centre"] / num_clips,
         "sfc_top1": correct["sfc"] / num_clips,
         "sfc_agreement_with_dense": agreement / num_clips,
-        "hit_rate": float(np.mean(hits)),
+        "hit_rate": float(np.mean(hits["sfc"])),
         "uniform_hit_rate": float(np.mean(uniform)),
         "hit_rate_ceiling": float(np.mean(ceiling)),
+        "strategies": {name: {"top1": correct[name] / num_clips, "hit_rate": float(np.mean(hits[name])),
+                              "flops": flops.get(name)} for name in EVALUATED_STRATEGIES},
+        "random_draws": random_draws,
         "flops_ratio": median_ratio("flops"),
         "time_ratio": median_ratio("model_time_s"),
         "memory_ratio": median_ratio("peak_memory_bytes"),
@@ -107,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="evaluate this training-free SFC instead")
     parser.add_argument("--seed", type=int, default=100)
     parser.add_argument("--num-clips", type=int, default=200)
+    parser.add_argument("--synth-version", type=int, choices=(1, 2), default=synth.VERSION,
+                        help="SynthActions version (2: with distractors that fool change-based selection)")
+    parser.add_argument("--random-draws", type=int, default=5, help="draws averaged for the random strategy")
     parser.add_argument("--length", type=int, default=None, help="SFC long-clip length (default: as trained)")
     parser.add_argument("--profile-clips", type=int, default=3, help="clips on which time/memory/FLOPs are measured")
     parser.add_argument("--device", default=None)
@@ -114,9 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sfc_choice = args.sfc_weights or (f"{hub.TRAINING_FREE}{args.training_free}" if args.training_free else hub.AUTO)
     result = evaluate(args.model, args.weights or hub.AUTO, sfc_choice, seed=args.seed, num_clips=args.num_clips,
-                      profile_clips=args.profile_clips, length=args.length, device=args.device)
+                      profile_clips=args.profile_clips, length=args.length, device=args.device,
+                      random_draws=args.random_draws, synth_version=args.synth_version)
     for key, value in result.items():
-        print(f"{key:>26}: {value:.3f}" if isinstance(value, float) else f"{key:>26}: {value}")
+        if key != "strategies":
+            print(f"{key:>26}: {value:.3f}" if isinstance(value, float) else f"{key:>26}: {value}")
+    print(f"\n{'strategy':>16}  top-1  hit rate  GFLOPs")
+    for name, row in result["strategies"].items():
+        print(f"{name:>16}  {row['top1']:.3f}  {row['hit_rate']:8.3f}  {row['flops'] / 1e9:6.2f}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from captum.attr import LayerGradCam
 from matplotlib import colormaps
 
-from .pipeline import Result, position_centres, position_windows
+from .pipeline import Result
 from .profiling import EXCLUSIVE
 from .video import write_h264
 
@@ -39,7 +39,7 @@ def overlay(frames: np.ndarray, maps: np.ndarray, alpha: float = 0.5, cmap: str 
 def position_maps(result: Result) -> np.ndarray:
     """SFC attention for each of the clip's sampled frames: (L, crop, crop) in [0, 1]."""
     frames = result.display_frames
-    windows = position_windows(len(frames), result.attention.shape[0])
+    windows = result.position_windows
     per_position = upsample_maps(result.attention, frames.shape[1])
     maps = np.empty(frames.shape[:3], dtype=np.float32)
     for position, window in enumerate(windows):
@@ -49,8 +49,7 @@ def position_maps(result: Result) -> np.ndarray:
 
 def kept_slots(result: Result) -> list[int]:
     """Index into `result.display_frames` of the frame that stands for each kept position."""
-    centres = position_centres(len(result.display_frames), len(result.scores))
-    return [centres[p] for p in result.kept.positions]
+    return [result.position_centres[p] for p in result.kept.positions]
 
 
 def kept_overlays(result: Result) -> list[np.ndarray]:
@@ -62,8 +61,7 @@ def kept_overlays(result: Result) -> list[np.ndarray]:
 def attention_video(result: Result, path: str | Path, size: int = 256, fps: int = 8) -> Path:
     """Every sampled frame with its attention overlay; kept frames framed in green. H.264 MP4."""
     frames = overlay(result.display_frames, position_maps(result))
-    windows = position_windows(len(frames), result.attention.shape[0])
-    kept = {i for p in result.kept.positions for i in windows[p]}
+    kept = {i for p in result.kept.positions for i in result.position_windows[p]}
     tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
     big = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)
     big = big.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy().copy()

@@ -34,7 +34,7 @@ from .chunked_head import DEFAULT_BUDGET_MB, TemporalGeometry, temporal_geometry
 from .device import pick_device
 from .errors import ConfigError
 from .models import ModelConfig, StagedBackbone
-from .pipeline import DenseRecognizer, Result, SFCRecognizer, head_output_shape
+from .pipeline import DecodedVideo, DenseRecognizer, Result, SFCRecognizer, head_output_shape
 from .report import Report
 from .sfc import DEFAULT_TRAINING_FREE, LEARNED, SFC, TRAINING_FREE_SCORES, load_sfc
 from .weights import Progress
@@ -111,9 +111,10 @@ class SFCModel:
     def labels(self) -> list[str]:
         return self.config.labels()
 
-    def sfc_recognizer(self, repeats: int = 1, precision: str = "fp32") -> SFCRecognizer:
+    def sfc_recognizer(self, repeats: int = 1, precision: str = "fp32", measure: str = "full") -> SFCRecognizer:
         return SFCRecognizer(self.backbone, self.config, self.device, self.sfc, self.settings.length,
-                             self.settings.split, repeats, self.geometry, self.settings.head_chunk_frames, precision)
+                             self.settings.split, repeats, self.geometry, self.settings.head_chunk_frames, precision,
+                             measure)
 
     @property
     def geometry(self) -> TemporalGeometry:
@@ -122,33 +123,44 @@ class SFCModel:
 
     def dense_recognizer(self, clips: int = DEFAULT_CLIPS, crops: int = DEFAULT_CROPS,
                          batch_size: int | str | None = AUTO, repeats: int = 1,
-                         precision: str = "fp32") -> DenseRecognizer:
+                         precision: str = "fp32", measure: str = "full") -> DenseRecognizer:
         """Dense sampling, `batch_size` views at a time (None: all at once; "auto": `dense_batch_size`)."""
         return DenseRecognizer(self.backbone, self.config, self.device, clips, crops,
                                dense_batch_size(self.device) if batch_size == AUTO else batch_size, repeats,
-                               precision)
+                               precision, measure)
 
-    def predict(self, video: str | Path, mode: str = "both", *, clips: int = DEFAULT_CLIPS,
-                crops: int = DEFAULT_CROPS, batch_size: int | str | None = AUTO, repeats: int = 1,
-                precision: str = "fp32") -> Report:
-        """Classify `video` with SFC, dense sampling or both, measured side by side (`precision`
-        fp16/bf16: autocast, CUDA only)."""
+    def recognizers(self, mode: str = "both", *, clips: int = DEFAULT_CLIPS, crops: int = DEFAULT_CROPS,
+                    batch_size: int | str | None = AUTO, repeats: int = 1, precision: str = "fp32",
+                    measure: str = "full") -> dict[str, DenseRecognizer | SFCRecognizer]:
+        """The recognizers `mode` runs, by name ("dense" first, then "sfc"); see `predict`."""
         if mode not in MODES:
             raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        dense = sfc = None
-        batch_size = dense_batch_size(self.device) if batch_size == AUTO else batch_size
+        chosen = {}
         if mode in ("dense", "both"):
-            dense = self.dense_recognizer(clips, crops, batch_size, repeats, precision)(video)
+            chosen["dense"] = self.dense_recognizer(clips, crops, batch_size, repeats, precision, measure)
         if mode in ("sfc", "both"):
-            sfc = self.sfc_recognizer(repeats, precision)(video)
-        return self.report(dense, sfc, clips=clips, crops=crops, batch_size=batch_size, repeats=repeats,
-                           precision=precision)
+            chosen["sfc"] = self.sfc_recognizer(repeats, precision, measure)
+        return chosen
+
+    def predict(self, video: str | Path | DecodedVideo, mode: str = "both", *, clips: int = DEFAULT_CLIPS,
+                crops: int = DEFAULT_CROPS, batch_size: int | str | None = AUTO, repeats: int = 1,
+                precision: str = "fp32", measure: str = "full") -> Report:
+        """Classify `video` (a file, or its frames decoded ahead by `pipeline.decode_ahead`) with SFC,
+        dense sampling or both, measured side by side (`precision` fp16/bf16: autocast, CUDA only;
+        `measure="time"`: timed only, no warm-up, FLOPs or memory call)."""
+        chosen = self.recognizers(mode, clips=clips, crops=crops, batch_size=batch_size, repeats=repeats,
+                                  precision=precision, measure=measure)
+        results = {name: recognize(video) for name, recognize in chosen.items()}
+        return self.report(results.get("dense"), results.get("sfc"), clips=clips, crops=crops,
+                           batch_size=dense_batch_size(self.device) if batch_size == AUTO else batch_size,
+                           repeats=repeats, precision=precision, measure=measure)
 
     def report(self, dense: Result | None, sfc: Result | None, *, clips: int, crops: int,
-               batch_size: int | None = None, repeats: int = 1, precision: str = "fp32") -> Report:
+               batch_size: int | None = None, repeats: int = 1, precision: str = "fp32",
+               measure: str = "full") -> Report:
         """The report of results this model produced, with the settings they ran with."""
         settings = {**asdict(self.settings), "clips": clips, "crops": crops, "batch_size": batch_size,
-                    "repeats": repeats, "precision": precision}
+                    "repeats": repeats, "precision": precision, "measure": measure}
         return Report(self.name, dict(self.provenance), settings, dense, sfc)
 
     def replace(self, *, sfc: str | Path | None = None, length: int | None = None, split: str | None = None,

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 @dataclass(frozen=True)
 class ObjectiveWeights:
     distill: float = 1.0  # weight of the distillation term
-    selection: float = 1.0  # weight of the selection term
+    selection: float = 3.0  # weight of the selection term
     temperature: float = 2.0  # distillation temperature
     usefulness_temperature: float = 0.5  # sharpness of the selection target
 

@@ -6,21 +6,29 @@ decoded and preprocessed chunk by chunk as the head asks for it (`chunked_head`)
 head's output to the temporal size the tail expects as it arrives, the tail once.
 Each request is measured whole (`profiling.measure`): input time (probe + decode + preprocess) and
 model time separately, one peak memory for all of it.
+
+A recognizer reads a video file, or a `DecodedVideo` whose planned frames `decode_ahead` decoded
+beforehand (in another thread, process or machine: `sfc-batch` overlaps decoding with the model); the
+time that took is charged to the request's input time.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 from . import sampling, transforms
-from .chunked_head import TemporalGeometry, collect, head_chunks
+from .chunked_head import TemporalGeometry, collect, head_chunks, temporal_geometry
 from .device import autocast, check_precision, prepare
+from .errors import ConfigError
 from .models import ModelConfig, StagedBackbone
 from .models.registry import InputSpec
 from .profiling import Measurement, Stopwatch, measure
@@ -29,6 +37,9 @@ from .sfc import SFC, SFCOutput
 from .video import DecodedFrames, FrameReader, VideoInfo, probe
 
 TOP_K = 5
+MEASURES = ("full", "time")  # full: warm-up, FLOPs, peak memory, timed calls; time: the timed calls only
+Planner = Callable[[int], SamplingPlan]  # a recognizer's plan for a video of that many frames
+T = TypeVar("T")
 
 
 @dataclass
@@ -57,6 +68,8 @@ class Result:
     attention: np.ndarray | None = None  # (T_head, Hk, Wk) mean attention per key position
     display_frames: np.ndarray | None = None  # (T, crop, crop, 3) uint8: the SFC clip as the model saw it
     tail_input: torch.Tensor | None = None  # SFC's output, kept for attributions (explain.gradcam)
+    position_centres: list[int] | None = None  # per head position: the sampled frame at its field's centre
+    position_windows: list[list[int]] | None = None  # per head position: the sampled frames it stands for
 
     @property
     def decode_time_s(self) -> float:
@@ -86,6 +99,7 @@ class Result:
                 kept_timestamps_s=self.kept.timestamps_s,
                 kept_positions=self.kept.positions,
                 scores=self.scores,
+                position_frames=[self.frame_indices[0][c] for c in self.position_centres],
                 sampled_frames=self.frame_indices[0],
             )
         return data
@@ -126,8 +140,61 @@ def clip_views(decoded: DecodedFrames, crops: tuple[str, ...], spec: InputSpec,
     return views, torch.cat(shown).permute(0, 2, 3, 1).numpy()
 
 
+def _max_short_side(spec: InputSpec) -> int:
+    """Frames are decoded at most this large: enough for the resize, bounded for huge resolutions."""
+    return 2 * spec.short_side
+
+
 def _reader(path: str | Path, plan: SamplingPlan, spec: InputSpec) -> FrameReader:
-    return FrameReader(path, plan.unique_indices(), max_short_side=2 * spec.short_side)
+    return FrameReader(path, plan.unique_indices(), max_short_side=_max_short_side(spec))
+
+
+@dataclass
+class DecodedVideo:
+    """A video probed and the frames of one or more plans decoded ahead of the model; picklable."""
+
+    info: VideoInfo
+    frames: dict[int, tuple[np.ndarray, int, float]]  # planned index -> (RGB frame, source index, time)
+    notes: list[str]
+    decode_time_s: float  # probe + decode, wherever it ran
+
+    def reader(self) -> "_HeldFrames":
+        return _HeldFrames(self)
+
+
+def decode_ahead(path: str | Path, planners: Iterable[Planner], spec: InputSpec) -> DecodedVideo:
+    """Probe `path` and decode every frame the plans of `planners` (recognizers' `.plan`) need."""
+    begin = time.perf_counter()
+    info = probe(path)
+    wanted = sorted({i for plan_for in planners for i in plan_for(info.num_frames).unique_indices()})
+    with FrameReader(path, wanted, max_short_side=_max_short_side(spec)) as reader:
+        decoded = reader.take(wanted)
+        notes = reader.notes
+    frames = dict(zip(wanted, zip(decoded.frames, decoded.source_indices, decoded.timestamps_s)))
+    return DecodedVideo(info, frames, notes, time.perf_counter() - begin)
+
+
+class _HeldFrames:
+    """`FrameReader`'s interface over the frames of a `DecodedVideo`."""
+
+    def __init__(self, video: DecodedVideo) -> None:
+        self._video, self.notes = video, video.notes
+
+    def __enter__(self) -> "_HeldFrames":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def take(self, indices: list[int]) -> DecodedFrames:
+        missing = sorted(set(indices) - self._video.frames.keys())
+        if missing:
+            raise ValueError(f"frames {missing[:5]} were not decoded ahead: decode_ahead had other plans")
+        used = [self._video.frames[i] for i in indices]
+        return DecodedFrames([u[0] for u in used], [u[1] for u in used], [u[2] for u in used], self.notes)
+
+    def forget_before(self, index: int) -> None:
+        pass  # every mode reading this video shares its frames
 
 
 def load_views(path: str | Path, config: ModelConfig, plan_for) -> tuple[SamplingPlan, PreparedInputs]:
@@ -155,25 +222,37 @@ class _Run:
 
 
 class _Recognizer:
+    plan: Planner
+
     def __init__(
         self, model: StagedBackbone, config: ModelConfig, device: torch.device, repeats: int = 1,
-        precision: str = "fp32",
+        precision: str = "fp32", measure: str = "full",
     ) -> None:
         check_precision(precision, device)
+        if measure not in MEASURES:
+            raise ConfigError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
         prepare(device)
         self.model = model.to(device).eval()
         if device.type == "cpu":  # oneDNN's channels-last kernels: 1.3-1.4x faster on a 2-core CPU, dense and SFC alike
             self.model.to(memory_format=torch.channels_last_3d)
         self.config, self.device, self.repeats, self.precision = config, device, repeats, precision
+        self.measure = measure
 
     def _autocast(self):
         return autocast(self.precision, self.device)
 
-    def _open(self, path: str | Path, watch: Stopwatch) -> tuple[VideoInfo, SamplingPlan, FrameReader]:
+    def _measure(self, fn: Callable[[Stopwatch], T]) -> tuple[T, Measurement]:
+        return measure(fn, self.device, self.repeats, profile=self.measure == "full")
+
+    def _open(self, source: str | Path | DecodedVideo,
+              watch: Stopwatch) -> tuple[VideoInfo, SamplingPlan, FrameReader | _HeldFrames]:
+        if isinstance(source, DecodedVideo):
+            watch.add("input", source.decode_time_s)
+            return source.info, self.plan(source.info.num_frames), source.reader()
         with watch.part("input"):
-            info = probe(path)
+            info = probe(source)
             plan = self.plan(info.num_frames)
-            return info, plan, _reader(path, plan, self.config.input_spec)
+            return info, plan, _reader(source, plan, self.config.input_spec)
 
     def _to_device(self, views: torch.Tensor) -> torch.Tensor:
         if self.device.type == "cuda":  # pinned host memory: the copy overlaps with queued GPU work
@@ -222,12 +301,11 @@ class DenseRecognizer(_Recognizer):
         batch_size: int | None = None,
         repeats: int = 1,
         precision: str = "fp32",
+        measure: str = "full",
     ) -> None:
-        super().__init__(model, config, device, repeats, precision)
+        super().__init__(model, config, device, repeats, precision, measure)
         self.num_clips, self.num_crops, self.batch_size = num_clips, num_crops, batch_size
-
-    def plan(self, num_frames: int) -> SamplingPlan:
-        return sampling.dense_plan(num_frames, self.config.input_spec, self.num_clips, self.num_crops)
+        self.plan = partial(sampling.dense_plan, spec=config.input_spec, num_clips=num_clips, num_crops=num_crops)
 
     def _mean_softmax(self, batches: Iterable[torch.Tensor]) -> torch.Tensor:
         total, count = None, 0
@@ -244,10 +322,10 @@ class DenseRecognizer(_Recognizer):
         return self._mean_softmax(views.split(self.batch_size or len(views)))
 
     @torch.inference_mode()
-    def _run(self, path: str | Path, watch: Stopwatch) -> _Run:
+    def _run(self, source: str | Path | DecodedVideo, watch: Stopwatch) -> _Run:
         """One request: decode a clip at a time (its frames only), classify views in batches as they
         fill, so one view at a time holds one clip's frames, not the whole plan's."""
-        info, plan, reader = self._open(path, watch)
+        info, plan, reader = self._open(source, watch)
         sources, stamps = [], []
 
         def clips() -> Iterator[torch.Tensor]:
@@ -265,8 +343,8 @@ class DenseRecognizer(_Recognizer):
             probs = self._mean_softmax(_rebatch(clips(), self.batch_size))
         return _Run(info, plan, probs, sources, stamps, list(plan.notes) + reader.notes)
 
-    def __call__(self, path: str | Path) -> Result:
-        run, measurement = measure(lambda watch: self._run(path, watch), self.device, self.repeats)
+    def __call__(self, source: str | Path | DecodedVideo) -> Result:
+        run, measurement = self._measure(lambda watch: self._run(source, watch))
         return self._result("dense", run, measurement)
 
 
@@ -285,29 +363,30 @@ class SFCRecognizer(_Recognizer):
         geometry: TemporalGeometry | None = None,
         head_chunk_frames: int | None = None,
         precision: str = "fp32",
+        measure: str = "full",
     ) -> None:
         """`sfc` fits the head that ends after stage `split` (`sfc_core.hub` decides which SFC
-        runs); `length` is the long clip's number of frames. With the head's `geometry` and
-        `head_chunk_frames`, the head runs in exact temporal chunks (see `chunked_head`)."""
-        super().__init__(model, config, device, repeats, precision)
+        runs); `length` is the long clip's number of frames. The head's `geometry` (measured when not
+        given) maps its positions to frames; with `head_chunk_frames`, the head runs in exact temporal
+        chunks (see `chunked_head`)."""
+        super().__init__(model, config, device, repeats, precision, measure)
         self.length, self.split = length, split
+        self.plan = partial(sampling.sfc_plan, length=length)
         self.head, self.tail = self.model.split(split)
         self.sfc = sfc.to(device).eval()
-        self.geometry, self.head_chunk_frames = geometry, head_chunk_frames
+        self.geometry = geometry or temporal_geometry(self.head, config.input_spec.crop)
+        self.head_chunk_frames = head_chunk_frames
 
     def _blocks(self, read: Callable[[int, int], torch.Tensor], frames: int) -> Iterator[torch.Tensor]:
         return head_chunks(self.head, read, frames, self.geometry, self.head_chunk_frames)
 
     def _capacity(self, frames: int) -> int:
-        return math.ceil(frames / (self.geometry.stride if self.geometry else 1)) + 1
+        return math.ceil(frames / self.geometry.stride) + 1
 
     def features(self, clip: torch.Tensor) -> torch.Tensor:
         """The head's output for a long clip in memory (B, 3, L, H, W), in chunks when configured."""
         blocks = self._blocks(lambda first, last: self._to_device(clip[:, :, first:last]), clip.shape[2])
         return collect(blocks, self._capacity(clip.shape[2]))
-
-    def plan(self, num_frames: int) -> SamplingPlan:
-        return sampling.sfc_plan(num_frames, self.length)
 
     def _compress_and_classify(self, read: Callable[[int, int], torch.Tensor], frames: int):
         with self._autocast():
@@ -321,10 +400,10 @@ class SFCRecognizer(_Recognizer):
         return self._compress_and_classify(lambda first, last: self._to_device(clip[:, :, first:last]), clip.shape[2])
 
     @torch.inference_mode()
-    def _run(self, path: str | Path, watch: Stopwatch) -> tuple[_Run, SFCOutput, np.ndarray]:
+    def _run(self, source: str | Path | DecodedVideo, watch: Stopwatch) -> tuple[_Run, SFCOutput, np.ndarray]:
         """One request: the head asks for the long clip's frames chunk by chunk; each chunk is decoded
         and preprocessed only then, and SFC keeps what it needs of the head's output as it comes."""
-        info, plan, reader = self._open(path, watch)
+        info, plan, reader = self._open(source, watch)
         clip = plan.clips[0]
         sources, stamps, shown = [], [], []
 
@@ -344,13 +423,13 @@ class SFCRecognizer(_Recognizer):
         run = _Run(info, plan, probs, [sources], [stamps], list(plan.notes) + reader.notes)
         return run, out, np.concatenate(shown)
 
-    def __call__(self, path: str | Path) -> Result:
-        (run, out, display), measurement = measure(lambda watch: self._run(path, watch), self.device, self.repeats)
+    def __call__(self, source: str | Path | DecodedVideo) -> Result:
+        (run, out, display), measurement = self._measure(lambda watch: self._run(source, watch))
         sampled, stamps = run.frame_indices[0], run.timestamps_s[0]
         positions = out.scores.shape[1]
         kept_positions = out.kept[0].tolist()
         scores = out.scores[0].float().cpu()
-        centre = position_centres(len(sampled), positions)
+        centre = position_centres(len(sampled), positions, self.geometry)
         kept = KeptFrames(
             positions=kept_positions,
             frame_indices=[sampled[centre[p]] for p in kept_positions],
@@ -366,6 +445,8 @@ class SFCRecognizer(_Recognizer):
             attention=out.attention[0].float().cpu().numpy(),
             display_frames=display,
             tail_input=out.features.detach().cpu(),
+            position_centres=centre,
+            position_windows=position_windows(len(sampled), positions, self.geometry),
         )
 
 
@@ -380,24 +461,23 @@ def head_output_shape(head: torch.nn.Module, frames: int) -> tuple[int, int]:
     return out.shape[1], out.shape[2]
 
 
-def position_centres(num_samples: int, num_positions: int) -> list[int]:
-    """The sampled frame (0..num_samples-1) that stands for each head temporal position."""
-    return [window[len(window) // 2] for window in position_windows(num_samples, num_positions)]
+def position_centres(num_samples: int, num_positions: int, geometry: TemporalGeometry) -> list[int]:
+    """The sampled frame (0..num_samples-1) that stands for each head temporal position: the centre of
+    its receptive field (`TemporalGeometry.centre_offset`), kept within the clip."""
+    return [min(num_samples - 1, max(0, t * geometry.stride + geometry.centre_offset)) for t in range(num_positions)]
 
 
-def representative_frames(sampled: list[int], num_positions: int) -> list[int]:
-    """The source frame that stands for each of the head's temporal positions."""
-    return [sampled[c] for c in position_centres(len(sampled), num_positions)]
+def position_windows(num_samples: int, num_positions: int, geometry: TemporalGeometry) -> list[list[int]]:
+    """The sampled frames each position stands for on a timeline: those nearer its centre than any
+    other position's (a position whose centre another shares at the clip's end gets its centre)."""
+    centres = np.array(position_centres(num_samples, num_positions, geometry))
+    nearest = np.abs(np.arange(num_samples)[:, None] - centres[None, :]).argmin(axis=1)
+    return [[int(f) for f in np.flatnonzero(nearest == t)] or [int(centres[t])] for t in range(num_positions)]
 
 
-def positions_inside(sampled: list[int], num_positions: int, window: tuple[int, int]) -> np.ndarray:
-    """(num_positions,) bool: whether each position's representative frame lies in `window`
+def positions_inside(sampled: list[int], num_positions: int, window: tuple[int, int],
+                     geometry: TemporalGeometry) -> np.ndarray:
+    """(num_positions,) bool: whether each position's representative source frame lies in `window`
     (first and last frame, inclusive); a selection's hit rate is the mean over its kept positions."""
     start, end = window
-    return np.array([start <= frame <= end for frame in representative_frames(sampled, num_positions)])
-
-
-def position_windows(num_samples: int, num_positions: int) -> list[list[int]]:
-    """Which sampled frames (0..num_samples-1) each head temporal position covers."""
-    edges = np.linspace(0, num_samples, num_positions + 1).round().astype(int)
-    return [list(range(edges[t], max(edges[t] + 1, edges[t + 1]))) for t in range(num_positions)]
+    return np.array([start <= sampled[c] <= end for c in position_centres(len(sampled), num_positions, geometry)])

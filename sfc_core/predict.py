@@ -19,6 +19,7 @@ from pathlib import Path
 from . import hub, models, weights
 from .cli import user_errors_exit_2
 from .device import PRECISIONS
+from .pipeline import MEASURES
 from .report import Report, format_table
 from .sfc import TRAINING_FREE_SCORES
 
@@ -61,6 +62,9 @@ def add_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=_batch_size, default=hub.AUTO,
                         help="dense: views per batch, or all (default: auto: one at a time on a CPU, all on a GPU)")
     parser.add_argument("--repeats", type=int, default=1, help="timed repeats after the warm-up")
+    parser.add_argument("--measure", choices=MEASURES, default="full",
+                        help="full: warm-up, FLOPs, peak memory and timed repeats; time: the timed runs only "
+                        "(no warm-up; FLOPs and memory not measured)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
                         help="fp16/bf16: mixed precision for both modes (CUDA only)")
@@ -78,17 +82,26 @@ def _batch_size(text: str) -> int | str | None:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of views, 'all' or 'auto'") from None
 
 
-def load_from_args(args: argparse.Namespace) -> hub.SFCModel:
+def load_settings(args: argparse.Namespace) -> dict:
+    """`hub.load`'s keyword arguments from the parsed settings."""
     backbone = hub.RANDOM if args.random_weights else (args.weights or hub.AUTO)
     sfc = args.sfc_weights or (f"{hub.TRAINING_FREE}{args.training_free}" if args.training_free else hub.AUTO)
-    return hub.load(args.model, backbone, sfc, args.device, length=args.length, split=args.split,
-                    spatial_stride=args.spatial_stride, head_budget_mb=args.head_budget_mb,
-                    progress=weights.progress_bar(args.model))
+    return {"name": args.model, "backbone": backbone, "sfc": sfc, "device": args.device, "length": args.length,
+            "split": args.split, "spatial_stride": args.spatial_stride, "head_budget_mb": args.head_budget_mb}
+
+
+def predict_settings(args: argparse.Namespace) -> dict:
+    """`SFCModel.predict`'s keyword arguments from the parsed settings."""
+    return {"mode": args.mode, "clips": args.clips, "crops": args.crops, "batch_size": args.batch_size,
+            "repeats": args.repeats, "precision": args.precision, "measure": args.measure}
+
+
+def load_from_args(args: argparse.Namespace) -> hub.SFCModel:
+    return hub.load(**load_settings(args), progress=weights.progress_bar(args.model))
 
 
 def predict_from_args(model: hub.SFCModel, video: Path, args: argparse.Namespace) -> Report:
-    return model.predict(video, args.mode, clips=args.clips, crops=args.crops, batch_size=args.batch_size,
-                         repeats=args.repeats, precision=args.precision)
+    return model.predict(video, **predict_settings(args))
 
 
 @user_errors_exit_2

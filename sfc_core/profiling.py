@@ -23,6 +23,9 @@ model time, peak memory and FLOPs, the same way for every mode.
   its own mapping, returned when freed: repeated peaks agree within a few per cent), and the timed
   calls with a fixed 32 MiB threshold (freed memory is reused without page faults: the mapping
   per tensor made SlowOnly's SFC 1.7x slower).
+
+`measure(..., profile=False)` is for throughput (`sfc-batch`): the calls are timed as they run, with
+no warm-up, FLOPs or memory call (those are None): a corpus pays for one pass per video, not three.
 """
 
 from __future__ import annotations
@@ -56,14 +59,14 @@ class Measurement:
     model_time_s: float  # median over timed repeats
     model_times_s: tuple[float, ...]
     input_time_s: float  # median over the same repeats: probe, decode, preprocess
-    peak_memory_bytes: int
-    flops: int
+    peak_memory_bytes: int | None  # None: not measured (profile=False)
+    flops: int | None
     device: str
 
 
-def ratio(dense: float, sfc: float) -> float | None:
-    """How many times more `dense` costs than `sfc` (None when SFC's cost is zero: nothing to divide)."""
-    return dense / sfc if sfc > 0 else None
+def ratio(dense: float | None, sfc: float | None) -> float | None:
+    """How many times more `dense` costs than `sfc` (None when SFC's cost is zero or either was not measured)."""
+    return dense / sfc if dense is not None and sfc is not None and sfc > 0 else None
 
 
 def format_ratio(value: float | None) -> str:
@@ -201,6 +204,10 @@ class Stopwatch:
             self._switch()
             self._open.pop()
 
+    def add(self, name: str, seconds: float) -> None:
+        """Charge time spent outside this request's thread (frames decoded ahead) to part `name`."""
+        self.seconds[name] += seconds
+
     def _switch(self) -> None:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
@@ -216,19 +223,24 @@ class Stopwatch:
 EXCLUSIVE = threading.RLock()
 
 
-def measure(fn: Callable[[Stopwatch], T], device: torch.device, repeats: int = 1) -> tuple[T, Measurement]:
-    """Warm up once (counting FLOPs), record the peak memory of one call, then time `repeats` calls.
-    `fn(watch)` runs one request, opening `watch.part("input")` and `watch.part("model")` around its parts.
+def measure(fn: Callable[[Stopwatch], T], device: torch.device, repeats: int = 1,
+            profile: bool = True) -> tuple[T, Measurement]:
+    """Warm up once (counting FLOPs), record the peak memory of one call, then time `repeats` calls
+    (`profile=False`: only the timed calls). `fn(watch)` runs one request, opening `watch.part("input")`
+    and `watch.part("model")` around its parts.
 
     One measurement at a time per process (see EXCLUSIVE), so every number is the cost of one run
     alone, even when several app users are served at once."""
     if repeats < 1:
         raise ConfigError("repeats must be >= 1")
+    flops = peak = None
     with EXCLUSIVE:
         _mmap_threshold(FAST_MMAP_THRESHOLD)
-        _, flops = count_flops(lambda: fn(Stopwatch(device)))
-        with PeakMemory(device) as memory:
-            fn(Stopwatch(device))
+        if profile:
+            _, flops = count_flops(lambda: fn(Stopwatch(device)))
+            with PeakMemory(device) as memory:
+                fn(Stopwatch(device))
+            peak = memory.peak_bytes
         watches = [Stopwatch(device) for _ in range(repeats)]
         for watch in watches:
             result = fn(watch)
@@ -237,7 +249,7 @@ def measure(fn: Callable[[Stopwatch], T], device: torch.device, repeats: int = 1
         model_time_s=statistics.median(times),
         model_times_s=times,
         input_time_s=statistics.median(watch.seconds["input"] for watch in watches),
-        peak_memory_bytes=memory.peak_bytes,
+        peak_memory_bytes=peak,
         flops=flops,
         device=describe(device),
     )

@@ -3,9 +3,9 @@
 Top level: `model`, `weights` (the backbone checkpoint, or "random"), `sfc_weights` (the trained SFC
 file, or how the untrained SFC chose), `provenance` (`backbone` and `sfc`: kind, source, verified),
 `video`, `settings` (what ran), `dense` and `sfc` (null when that mode did not run), each with `top5`
-(`[label, probability]` pairs), `model_time_s`, `decode_time_s`, `peak_memory_bytes`, `flops`,
-`device`; `sfc` also has `kept_frames`, `kept_timestamps_s`, `kept_positions` and `scores`; and
-`ratios` (dense / SFC) with `time`, `memory`, `flops`.
+(`[label, probability]` pairs), `model_time_s`, `decode_time_s`, `peak_memory_bytes`, `flops` (null
+when run with `measure="time"`), `device`; `sfc` also has `kept_frames`, `kept_timestamps_s`,
+`kept_positions`, `scores` and `position_frames`; and `ratios` (dense / SFC) with `time`, `memory`, `flops`.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ class Report:
         }
 
 
+def _amount(value: float | None, unit: float, form: str) -> str:
+    return form.format(value / unit) if value is not None else "not measured"
+
+
 def format_table(data: dict) -> str:
     """The report as the predict CLI prints it: top-5 and costs side by side, then the ratios."""
     modes = [m for m in ("dense", "sfc") if data[m]]
@@ -71,8 +75,8 @@ def format_table(data: dict) -> str:
         ("views", *[str(data[m]["num_views"]) for m in modes]),
         ("model time", *[f"{data[m]['model_time_s']:.3f} s" for m in modes]),
         ("decode time", *[f"{data[m]['decode_time_s']:.3f} s" for m in modes]),
-        ("peak memory", *[f"{data[m]['peak_memory_bytes'] / 2**20:.0f} MiB" for m in modes]),
-        ("FLOPs", *[f"{data[m]['flops'] / 1e9:.1f} G" for m in modes]),
+        ("peak memory", *[_amount(data[m]["peak_memory_bytes"], 2**20, "{:.0f} MiB") for m in modes]),
+        ("FLOPs", *[_amount(data[m]["flops"], 1e9, "{:.1f} G") for m in modes]),
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]

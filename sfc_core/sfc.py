@@ -8,7 +8,10 @@ number of temporal positions the tail was trained on, so the unchanged tail clas
 1. Abstraction: 1x1x1 conv C -> Ca (default min(128, C)), GroupNorm, ReLU, temporal (3,1,1) conv, ReLU: a cheap
    description of every position with a little temporal context.
 2. Selective TopK: a linear score per temporal position (abstraction features averaged over
-   space); the top K positions are kept in temporal order. The kept features are multiplied by
+   space); the top K positions are kept in temporal order. With `priors`, the score also weighs the
+   three training-free scores of the position (standardised over the clip), starting from "change"
+   alone (the linear part starts at zero): training learns a correction to the heuristic, and
+   where the heuristic is right there is nothing to unlearn. The kept features are multiplied by
    exp(log p - stop_grad(log p)) with p = softmax(scores): exactly 1 in the forward pass, but it
    carries the loss gradient into every score (kept and dropped), so the selection is learned.
 3. Attention: queries from the kept abstraction features (K x H/s x W/s), keys from all
@@ -173,6 +176,7 @@ class SFC(nn.Module):
         chunk_elements: int = ATTENTION_CHUNK,
         selection_noise: float = 0.0,
         scoring: str = LEARNED,
+        priors: bool = False,
     ) -> None:
         super().__init__()
         if keep < 1 or spatial_stride < 1 or kv_stride < 1:
@@ -184,6 +188,7 @@ class SFC(nn.Module):
         self.abstraction_channels = abstraction_channels or min(128, channels)
         self.spatial_stride, self.kv_stride, self.chunk_elements = spatial_stride, kv_stride, chunk_elements
         self.selection_noise = selection_noise  # Gumbel scale for exploring selections; training only
+        self.priors = priors and scoring == LEARNED
         if scoring != LEARNED:
             return  # training-free: no weights at all
         width = self.abstraction_channels
@@ -195,6 +200,12 @@ class SFC(nn.Module):
             nn.ReLU(inplace=True),
         )
         self.scorer = nn.Linear(width, 1)
+        if self.priors:  # score = change (standardised) + 0 x the others + a learned correction, at first
+            self.prior = nn.Linear(len(TRAINING_FREE_SCORES), 1, bias=False)
+            with torch.no_grad():
+                self.prior.weight.copy_(torch.tensor([[1.0, 0.0, 0.0]]))
+                self.scorer.weight.zero_()
+                self.scorer.bias.zero_()
         self.query = nn.Linear(width, width, bias=False)
         self.key = nn.Linear(width, width, bias=False)
         self.value = nn.Linear(channels, width, bias=False)
@@ -213,7 +224,7 @@ class SFC(nn.Module):
         if self.scoring != LEARNED:
             return self._distinctiveness(x)
         abstract = self.abstraction(x)
-        scores = self.scorer(abstract.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1)  # (B, T)
+        scores = self.scorer(abstract.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1) + self._prior(x)  # (B, T)
         ranking = scores
         if self.training and self.selection_noise > 0:  # explore: sometimes keep lower-scored positions
             gumbel = -torch.log(-torch.log(torch.rand_like(scores).clamp_min(1e-9)))
@@ -251,6 +262,12 @@ class SFC(nn.Module):
         if key_weight is not None:
             attention = key_weight.view(batch, frames, *key_abstract.shape[-2:])
         return SFCOutput(features=features, kept=kept, scores=scores, attention=attention)
+
+    def _prior(self, x: torch.Tensor) -> torch.Tensor | float:
+        """The weighted training-free scores of every position (B, T), or 0 without priors."""
+        if not self.priors:
+            return 0.0
+        return self.prior(training_free_scores(x).transpose(1, 2)).squeeze(-1)
 
     def compress(self, blocks: Iterable[torch.Tensor], capacity: int) -> SFCOutput:
         """SFC over head features that arrive as consecutive temporal blocks (`chunked_head.head_chunks`),
@@ -304,7 +321,7 @@ class SFC(nn.Module):
             if self.kv_stride > 1:
                 block = F.avg_pool3d(block, (1, self.kv_stride, self.kv_stride), ceil_mode=True)
             keys.append(self.key(_tokens(block)))
-        scores = torch.cat(scores, dim=1)
+        scores = torch.cat(scores, dim=1) + self._prior(x)
         kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
         kept_abstract = torch.stack([torch.cat([abstract(slice(b, b + 1), t, t + 1)[0] for t in row], dim=1)
                                      for b, row in enumerate(kept.tolist())])
@@ -359,6 +376,19 @@ class SFC(nn.Module):
         return SFCOutput(features=features, kept=kept, scores=scores, attention=attention)
 
 
+def training_free_scores(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, T): the "change", "distinctiveness" and "energy" score of every position of head features
+    x (B, C, T, H, W), as the training-free SFC computes them, each standardised over the clip."""
+    change = _ChangeScore()
+    parts = change.update(x) + change.finish()
+    scores = torch.stack([
+        torch.cat([maps for maps, _ in parts], dim=1).mean(dim=(2, 3)),
+        (x - x.mean(dim=2, keepdim=True)).norm(dim=1).mean(dim=(2, 3)),
+        x.norm(dim=1).mean(dim=(2, 3)),
+    ], dim=1)
+    return (scores - scores.mean(dim=2, keepdim=True)) / (scores.std(dim=2, keepdim=True) + 1e-6)
+
+
 def sfc_config(module: SFC) -> dict[str, int | str]:
     """The constructor arguments that an SFC checkpoint must record to be rebuilt."""
     return {
@@ -368,6 +398,7 @@ def sfc_config(module: SFC) -> dict[str, int | str]:
         "spatial_stride": module.spatial_stride,
         "kv_stride": module.kv_stride,
         "scoring": module.scoring,
+        "priors": module.priors,
     }
 
 

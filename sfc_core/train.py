@@ -3,8 +3,8 @@
 The embedded model is reproduced by these two commands (the defaults; also in README and in
 assets/models/tiny_synth.json, which records the commands that were run):
 
-    python -m sfc_core.train backbone --clips 600 --epochs 16 --seed 0 --out assets/models/tiny_synth.pth
-    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 12 --seed 1 --cache /tmp/sfc_cache.pt --out assets/models/tiny_synth_sfc.pth
+    python -m sfc_core.train backbone --clips 600 --epochs 16 --seed 0 --synth-version 2 --out assets/models/tiny_synth.pth
+    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 --lr 0.003 --selection 3 --seed 1 --synth-version 2 --scorer-priors --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc.pth
 
 SFC for any registered backbone on your own folder of videos (labels optional: without them SFC
 learns by distillation from the dense teacher), on one process or many; state is saved every
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="what", required=True)
     backbone = sub.add_parser("backbone", help="train a backbone on SynthActions (the tiny default)")
     backbone.add_argument("--model", default=_BACKBONE.model)
-    for name in ("clips", "val_clips", "epochs", "batch_size", "seed"):
+    for name in ("clips", "val_clips", "epochs", "batch_size", "seed", "synth_version"):
         backbone.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(_BACKBONE, name))
     backbone.add_argument("--lr", type=float, default=_BACKBONE.lr)
     backbone.add_argument("--out", type=Path, required=True)
@@ -51,15 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     sfc.add_argument("--clips", type=int, default=_SFC.clips, help="SynthActions clips when --videos is not given")
     sfc.add_argument("--length", type=int, default=_SFC.length)
     sfc.add_argument("--split", default=None)
-    for name in ("spatial_stride", "epochs", "batch_size", "seed"):
+    for name in ("spatial_stride", "epochs", "batch_size", "seed", "synth_version"):
         sfc.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(_SFC, name))
     sfc.add_argument("--lr", type=float, default=_SFC.lr)
     sfc.add_argument("--temperature", type=float, default=_OBJECTIVE.temperature)
     sfc.add_argument("--distill", type=float, default=_OBJECTIVE.distill, help="weight of the distillation loss")
     sfc.add_argument("--selection", type=float, default=_OBJECTIVE.selection, help="weight of the selection loss")
     sfc.add_argument("--usefulness-temperature", type=float, default=_OBJECTIVE.usefulness_temperature)
+    sfc.add_argument("--usefulness-window", type=int, default=_SFC.usefulness_window,
+                     help="head positions per window of the selection target (default: the kept count)")
     sfc.add_argument("--selection-noise", type=float, default=_SFC.selection_noise,
                      help="Gumbel noise on scores while training")
+    sfc.add_argument("--scorer-priors", action=argparse.BooleanOptionalAction, default=_SFC.scorer_priors,
+                     help="score positions by the training-free scores plus a learned correction (starts as 'change')")
     sfc.add_argument("--cache", type=Path, default=None, help="save/reuse the per-video targets (and features) here")
     sfc.add_argument("--features", choices=("memory", "recompute"), default=_SFC.features,
                      help="keep head features in memory (fast, ~64 MB per SlowOnly video), or keep only the "

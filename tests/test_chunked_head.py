@@ -9,7 +9,9 @@ import torch
 from torch import nn
 
 from sfc_core import models
+from sfc_core.models import x3d
 from sfc_core.chunked_head import run_head, temporal_geometry
+from sfc_core.pipeline import position_centres
 from tests.references import randomize_
 
 
@@ -91,3 +93,31 @@ def test_chunk_size_follows_the_memory_budget() -> None:
     geometry = temporal_geometry(head, crop=256)
     small, large = geometry.chunk_frames(64), geometry.chunk_frames(512)
     assert 1 <= small < large
+
+
+@pytest.mark.parametrize("name", ["tiny", "r3d_18", "r2plus1d_18", "slowonly_r50", "x3d_s"])
+def test_each_position_stands_for_the_centre_of_the_frames_that_influence_it(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The frames whose values change head position t (its gradient's support, in float64) are its
+    receptive field, and the frame the page and the JSON show for t is that field's centre."""
+    model = randomize_(models.create(name), seed=5).double().eval()
+    head, _ = model.split(models.get_config(name).default_split)
+    geometry = temporal_geometry(head, crop=64)
+    field = geometry
+    if name.startswith("x3d"):
+        # Squeeze-excitation lets every frame influence every position (so the head is not streamed);
+        # without it, what remains is the local field whose centre stands for each position.
+        assert not geometry.chunkable
+        monkeypatch.setattr(x3d.SqueezeExcitation, "forward", lambda self, x: x)
+        field = temporal_geometry(head, crop=64)
+    frames = 24
+    clip = torch.randn(1, 3, frames, 32, 32, dtype=torch.float64, requires_grad=True)
+    out = head(clip)
+    centres = position_centres(frames, out.shape[2], geometry)
+    for t in range(out.shape[2]):
+        (grad,) = torch.autograd.grad(out[:, :, t].abs().sum(), clip, retain_graph=True)
+        support = grad.abs().sum(dim=(0, 1, 3, 4)).nonzero().flatten()
+        first, last = field.field(t)
+        assert (int(support.min()), int(support.max())) == (max(0, first), min(frames - 1, last)), (name, t)
+        if first >= 0 and last < frames:
+            assert centres[t] == (first + last) // 2, (name, t)

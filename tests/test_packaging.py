@@ -44,7 +44,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", cwd=root).stdout.strip())
     (site / "dev_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     wheel = next((root / "dist").glob("sfc_studio-*.whl"))
-    _run(sys.executable, "-m", "pip", "--python", python, "install", "--no-index", f"{wheel}[app]", cwd=root)
+    _run(sys.executable, "-m", "pip", "--python", python, "install", "--no-index", f"{wheel}[app,cluster]",
+         cwd=root)
     return venv
 
 
@@ -63,6 +64,11 @@ def test_the_wheel_runs_the_embedded_model_offline_from_outside_the_checkout(ins
     data = json.loads((tmp_path / "out.json").read_text())
     assert data["sfc"]["top5"][0][0] == "grow" and data["dense"]["num_views"] == 30
     assert data["sfc_weights"].startswith(str(installed))
+
+    _run(installed / "bin" / "sfc-batch", video, "--out", "table.parquet", cwd=tmp_path)
+    rows = json.loads(_run(python, "-c", "import json, pyarrow.parquet as pq; "
+                           "print(json.dumps(pq.read_table('table.parquet').to_pylist()))", cwd=tmp_path).stdout)
+    assert [(row["status"], row["sfc_top1"]) for row in rows] == [("ok", "grow")]
 
 
 def test_every_console_script_starts(installed: Path, tmp_path: Path) -> None:
@@ -84,9 +90,9 @@ def test_the_installed_app_finds_its_examples_and_benchmark_reports(installed: P
 def _pins(lines: list[str]) -> dict[str, str]:
     pins = {}
     for line in lines:
-        match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", line.strip())
+        match = re.match(r"^([A-Za-z0-9_.-]+)(\[[a-z,]+\])?==([^\s;#]+)", line.strip())
         if match:
-            pins[match.group(1).lower()] = match.group(2)
+            pins[match.group(1).lower()] = match.group(3)
     return pins
 
 
@@ -97,3 +103,5 @@ def test_requirement_files_and_pyproject_pin_the_same_versions() -> None:
     dev = _pins(project["optional-dependencies"]["dev"])
     assert dev == {**_pins((REPO / "requirements-dev.txt").read_text().splitlines()), "gradio": declared["gradio"]}
     assert declared["torch"] == "2.13.0"
+    cluster = _pins(project["optional-dependencies"]["cluster"])
+    assert cluster == {"ray": dev["ray"], "pyarrow": dev["pyarrow"]} and not cluster.keys() & declared.keys()

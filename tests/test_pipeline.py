@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from sfc_core import hub, models, sampling, transforms
-from sfc_core.pipeline import DenseRecognizer, load_views, position_windows
+from sfc_core.chunked_head import TemporalGeometry
+from sfc_core.pipeline import DenseRecognizer, load_views, position_centres, position_windows
 from sfc_core.profiling import count_flops
 from sfc_core.video import decode_frames
 from tests.references import randomize_
@@ -76,20 +77,27 @@ def test_sfc_diagnostics_map_back_to_source_frames(tiny, ramp_clip: Path) -> Non
     assert sampled == list(sampling.sfc_plan(110, 64).clips[0])
     assert len(result.scores) == 32 and result.attention.shape == (32, 16, 16)  # training-free: head resolution
     assert result.attention.sum() == pytest.approx(1.0, abs=1e-4)
-    windows = position_windows(64, 32)
+    assert result.position_centres == [2 * t for t in range(32)]  # tiny halves time; its field centres on 2t
     for position, frame, stamp in zip(result.kept.positions, result.kept.frame_indices, result.kept.timestamps_s):
-        assert frame == sampled[windows[position][1]]  # centre of a 2-frame window
+        assert frame == sampled[2 * position]
         assert stamp == pytest.approx(frame / 30)
     assert result.kept.scores == [result.scores[p] for p in result.kept.positions]
     data = result.to_dict()
     assert data["kept_frames"] == result.kept.frame_indices and len(data["top5"]) == 5
+    assert data["position_frames"] == [sampled[2 * t] for t in range(32)]
 
 
 def test_position_windows_cover_every_sample_once() -> None:
-    assert position_windows(8, 4) == [[0, 1], [2, 3], [4, 5], [6, 7]]
-    assert position_windows(64, 64)[5] == [5]
-    windows = position_windows(10, 4)
+    halving = TemporalGeometry(stride=2, before=2, after=1, activation_bytes_per_frame=1.0, new_stream=lambda: None)
+    assert position_centres(8, 4, halving) == [0, 2, 4, 6]
+    assert position_windows(8, 4, halving) == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    framewise = TemporalGeometry(stride=1, before=0, after=0, activation_bytes_per_frame=1.0, new_stream=lambda: None)
+    assert position_windows(64, 64, framewise)[5] == [5]
+    windows = position_windows(10, 5, halving)
     assert sum(windows, []) == list(range(10))
+    late = TemporalGeometry(stride=2, before=0, after=5, activation_bytes_per_frame=1.0, new_stream=lambda: None)
+    assert position_centres(8, 4, late) == [3, 5, 7, 7]  # centres past the clip stay on its last frame
+    assert position_windows(8, 4, late)[3] == [7] and sum(position_windows(8, 4, late), [])[:7] == list(range(7))
 
 
 def test_slowonly_default_protocol_sfc_is_at_least_6x_fewer_flops() -> None:

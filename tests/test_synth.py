@@ -90,3 +90,28 @@ def _blocks(image: np.ndarray) -> np.ndarray:
     """4x4 block means: removes sensor noise and chroma subsampling, keeps content and jitter."""
     height, width = image.shape[:2]
     return image.reshape(height // 4, 4, width // 4, 4, 3).mean(axis=(1, 3))
+
+
+def test_version_2_adds_distractors_outside_the_window_and_nothing_else() -> None:
+    specs = [synth.clip_spec(0, i, version=2) for i in range(300)]
+    kinds = [kind for spec in specs for kind, _, _ in spec.distractors]
+    assert set(kinds) == set(synth.DISTRACTORS) and all(1 <= len(s.distractors) <= 2 for s in specs[:50])
+    for spec in specs:
+        v1 = synth.clip_spec(0, spec.index, version=1)
+        assert (v1.label, v1.num_frames, v1.window_start, v1.window_end) == (
+            spec.label, spec.num_frames, spec.window_start, spec.window_end) and v1.distractors == ()
+        spans = sorted((first, last) for _, first, last in spec.distractors)
+        for first, last in spans:
+            assert 0 <= first <= last < spec.num_frames
+            margin = synth.DISTRACTOR_MARGIN
+            assert last < spec.window_start - margin or first > spec.window_end + margin
+        assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))  # never overlapping
+    for spec in specs[:8]:  # the pixels: version 1's outside the events, changed inside every event
+        with_events, without = synth.render(spec, 0), synth.render(synth.clip_spec(0, spec.index, version=1), 0)
+        outside = np.ones(spec.num_frames, dtype=bool)
+        for kind, first, last in spec.distractors:
+            outside[first : last + 1] = False
+            difference = np.abs(with_events[first : last + 1].astype(int) - without[first : last + 1]).sum(-1)
+            changed_pixels = (difference > 60).sum(axis=(1, 2)).max()  # in the frame it changes most
+            assert changed_pixels >= 80, (kind, changed_pixels)  # at least a 9x9 patch, clearly
+        assert np.array_equal(with_events[outside], without[outside])

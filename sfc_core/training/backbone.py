@@ -28,6 +28,7 @@ class BackboneTrainingConfig:
     batch_size: int = 24
     lr: float = 3e-3
     seed: int = 0
+    synth_version: int = synth.VERSION
 
 
 @dataclass
@@ -68,9 +69,9 @@ def train_backbone(config: BackboneTrainingConfig) -> dict:
     model_config = models.get_config(config.model)
     spec = model_config.input_spec
     span = (spec.frames - 1) * spec.stride + 1
-    specs = [synth.clip_spec(config.seed, i) for i in range(config.clips)]
+    specs = [synth.clip_spec(config.seed, i, version=config.synth_version) for i in range(config.clips)]
     data = [_window_frames(s, config.seed, span, spec.short_side) for s in tqdm(specs, desc="render clips")]
-    held_out = [synth.clip_spec(config.seed + 1000, i) for i in range(config.val_clips)]
+    held_out = [synth.clip_spec(config.seed + 1000, i, version=config.synth_version) for i in range(config.val_clips)]
     val = [_window_frames(s, config.seed + 1000, span, spec.short_side) for s in held_out]
     val_views = torch.stack([_sample_clip(v, spec, np.random.default_rng(i)) for i, v in enumerate(val)])
     val_labels = torch.tensor([v.label for v in val])

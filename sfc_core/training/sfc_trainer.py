@@ -41,16 +41,19 @@ class SFCTrainingConfig:
     length: int = hub.DEFAULT_LENGTH
     split: str | None = None
     spatial_stride: int = 1
-    epochs: int = 12
+    epochs: int = 40
     batch_size: int = 16
-    lr: float = 1e-3
+    lr: float = 3e-3
     objective: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     selection_noise: float = 0.5  # Gumbel noise on the scores while training, to explore selections
+    scorer_priors: bool = True  # score = training-free scores (from "change") + a learned correction
+    usefulness_window: int | None = None  # positions per tail window of the selection target (None: keep)
     cache: Path | None = None  # save (or reuse) the per-video targets and features here
     features: str = "memory"  # "memory": cache head features; "recompute": from the videos at every step
     checkpoint: Path | None = None  # resumable state (default: `out` with .ckpt.pt)
     resume: bool = False
     seed: int = 1
+    synth_version: int = synth.VERSION  # SynthActions version, when `videos` is None
 
 
 @dataclass
@@ -120,12 +123,12 @@ def _targets(config: SFCTrainingConfig, model: hub.SFCModel, context: distribute
         directory, labels_csv = config.videos, config.labels
         if directory is None:  # SynthActions, labelled, with ground-truth windows
             directory = Path(scratch) / "train"
-            synth.write_dataset(directory, config.clips, config.seed)
+            synth.write_dataset(directory, config.clips, config.seed, version=config.synth_version)
             labels_csv = directory / "labels.csv"
         videos = list_videos(directory)[context.rank :: context.world_size]
         labels, windows = read_labels(labels_csv, model.labels), read_action_windows(directory)
         cached = cache_videos(videos, labels, windows, model.dense_recognizer(), model.sfc_recognizer(),
-                              keep_features=config.features == "memory")
+                              keep_features=config.features == "memory", usefulness_window=config.usefulness_window)
     if config.cache is not None and context.world_size == 1:
         torch.save([vars(item) for item in cached], config.cache)
     return cached
@@ -166,7 +169,7 @@ def train_sfc(config: SFCTrainingConfig) -> dict:
 
     torch.manual_seed(config.seed)  # the same initial SFC on every rank (DDP also broadcasts rank 0's)
     sfc = SFC(model.sfc.channels, model.settings.keep, spatial_stride=model.settings.spatial_stride,
-              selection_noise=config.selection_noise).to(context.device)
+              selection_noise=config.selection_noise, priors=config.scorer_priors).to(context.device)
     optimizer = torch.optim.AdamW(sfc.parameters(), lr=config.lr, weight_decay=1e-4)
     checkpoint_path = config.checkpoint or config.out.with_suffix(".ckpt.pt")
     start_epoch, step, log = 0, 0, []

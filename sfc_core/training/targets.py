@@ -31,7 +31,8 @@ class CachedVideo:
 def position_usefulness(tail: torch.nn.Module, features: torch.Tensor, keep: int, target: int) -> torch.Tensor:
     """Selection target per head position, from the frozen tail itself: run the tail on every window
     of `keep` consecutive positions, take log p(target); a position's usefulness is the mean over the
-    windows that contain it. Label-free when `target` is the dense teacher's answer."""
+    windows that contain it (a shorter window localises the evidence more sharply). Label-free when
+    `target` is the dense teacher's answer."""
     frames = features.shape[1]
     starts = range(frames - keep + 1)
     with torch.inference_mode():
@@ -75,7 +76,7 @@ def read_action_windows(directory: Path) -> dict[str, tuple[int, int]]:
 
 def cache_videos(
     videos: list[Path], labels: dict[str, int], windows: dict[str, tuple[int, int]],
-    dense: DenseRecognizer, sfc: SFCRecognizer, keep_features: bool = True,
+    dense: DenseRecognizer, sfc: SFCRecognizer, keep_features: bool = True, usefulness_window: int | None = None,
 ) -> list[CachedVideo]:
     """Run the frozen head (long clip), the dense teacher and the usefulness target once per video.
     Without `keep_features` only the small targets stay (a few KB per video, not tens of MB) and
@@ -88,12 +89,13 @@ def cache_videos(
             features = sfc.features(sfc_inputs.views)[0]
         in_window = None
         if path.name in windows:
-            inside = positions_inside(sfc_inputs.frame_indices[0], features.shape[1], windows[path.name])
+            inside = positions_inside(sfc_inputs.frame_indices[0], features.shape[1], windows[path.name],
+                                      sfc.geometry)
             in_window = torch.from_numpy(inside)
         teacher = dense.classify(dense_inputs.views).cpu()
         label = labels.get(path.name)
         target = label if label is not None else int(teacher.argmax())
-        usefulness = position_usefulness(sfc.tail, features, sfc.sfc.keep, target).cpu()
+        usefulness = position_usefulness(sfc.tail, features, usefulness_window or sfc.sfc.keep, target).cpu()
         kept = features.half().cpu() if keep_features else None
         cached.append(CachedVideo(str(path), kept, teacher, label, in_window, usefulness))
     return cached

@@ -1,0 +1,97 @@
+"""Selection strategies: hand-computed choices, the learned and training-free strategies agree with the
+recognizers that run them, and evaluate reports every strategy on the same clips."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import sfc_core
+from sfc_core import hub
+from sfc_core.chunked_head import TemporalGeometry
+from sfc_core.errors import ConfigError
+from sfc_core.evaluate import EVALUATED_STRATEGIES, evaluate
+from sfc_core.pipeline import load_views
+from sfc_core.resources import EXAMPLES_DIR
+from sfc_core.selection import STRATEGIES, Selector, manual, oracle, random_positions, uniform
+
+FRAMEWISE = TemporalGeometry(stride=1, before=0, after=0, activation_bytes_per_frame=1.0, new_stream=lambda: None)
+HALVING = TemporalGeometry(stride=2, before=2, after=1, activation_bytes_per_frame=1.0, new_stream=lambda: None)
+
+
+def test_hand_computed_choices() -> None:
+    assert uniform(32, 8) == [2, 6, 10, 14, 18, 22, 26, 30]
+    assert uniform(5, 5) == [0, 1, 2, 3, 4]
+    draws = [random_positions(32, 8, seed) for seed in range(20)]
+    assert all(len(set(d)) == 8 and d == sorted(d) and 0 <= d[0] and d[-1] < 32 for d in draws)
+    assert random_positions(32, 8, 3) == random_positions(32, 8, 3) and len({tuple(d) for d in draws}) > 15
+    assert manual([5, 1, 5], 8) == [1, 5]
+    with pytest.raises(ConfigError):
+        manual([8], 8)
+    sampled = list(range(0, 64, 2))  # 32 samples of a 64-frame video, one per position (frame-wise head)
+    assert oracle(sampled, 32, 3, (21, 27), FRAMEWISE) == [11, 12, 13]  # frames 22, 24, 26 are inside
+    # a head that halves time: position t sees samples 2t-2..2t+2 (clipped); its centre is sample 2t
+    assert oracle(sampled, 16, 2, (16, 30), HALVING) == [5, 6]  # fields of samples 8-12 and 10-14: all inside
+
+
+@pytest.fixture(scope="module")
+def tiny() -> hub.SFCModel:
+    return sfc_core.load("tiny", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def clip_features(tiny: hub.SFCModel):
+    recognizer = tiny.sfc_recognizer()
+    path = EXAMPLES_DIR / "bounce.mp4"
+    _, inputs = load_views(path, tiny.config, recognizer.plan)
+    with torch.inference_mode():
+        return recognizer, path, inputs, recognizer.features(inputs.views)
+
+
+def test_the_sfc_strategy_reproduces_the_recognizer(clip_features) -> None:
+    recognizer, path, _, features = clip_features
+    selector = Selector(recognizer.sfc, recognizer.tail, recognizer.geometry)
+    selection = selector.select("sfc", features)
+    result = recognizer(path)
+    assert selection.kept == result.kept.positions
+    torch.testing.assert_close(selection.probabilities.numpy(), result.probabilities, rtol=0, atol=1e-5)
+    fewer = selector.select("sfc", features, keep=4)  # another K: the SFC's four best-scored positions
+    best = sorted(torch.tensor(result.scores).topk(4).indices.tolist())
+    assert fewer.kept == best and fewer.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("score", ["change", "distinctiveness", "energy"])
+def test_training_free_strategies_keep_what_that_sfc_keeps(tiny: hub.SFCModel, clip_features, score: str) -> None:
+    recognizer, path, _, features = clip_features
+    selector = Selector(recognizer.sfc, recognizer.tail, recognizer.geometry)
+    expected = tiny.replace(sfc=f"training-free:{score}").sfc_recognizer()(path)
+    selection = selector.select(score, features)
+    assert selection.kept == expected.kept.positions
+    torch.testing.assert_close(selection.probabilities.numpy(), expected.probabilities, rtol=0, atol=1e-5)
+
+
+def test_every_strategy_runs_and_bad_requests_are_refused(clip_features) -> None:
+    recognizer, _, inputs, features = clip_features
+    selector = Selector(recognizer.sfc, recognizer.tail, recognizer.geometry)
+    for strategy in STRATEGIES:
+        selection = selector.select(strategy, features, keep=6, seed=1, sampled=inputs.frame_indices[0],
+                                    window=(60, 90), positions=[3, 9])
+        assert len(selection.kept) == (2 if strategy == "manual" else 6 if strategy != "sfc" else 6)
+        assert selection.probabilities.shape == (10,)
+    with pytest.raises(ConfigError, match="ground-truth"):
+        selector.select("oracle", features)
+    with pytest.raises(ConfigError, match="keep must be"):
+        selector.select("uniform", features, keep=33)
+    with pytest.raises(ConfigError, match="unknown strategy"):
+        selector.select("best", features)
+
+
+def test_evaluate_reports_every_strategy_on_the_same_clips() -> None:
+    result = evaluate(seed=777, num_clips=6, profile_clips=0, random_draws=3)
+    table = result["strategies"]
+    assert list(table) == list(EVALUATED_STRATEGIES)
+    assert table["sfc"]["top1"] == result["sfc_top1"] and table["sfc"]["hit_rate"] == result["hit_rate"]
+    assert table["oracle"]["hit_rate"] >= 0.95 * result["hit_rate_ceiling"]  # the best possible, or nearly
+    assert all(table["oracle"]["hit_rate"] >= row["hit_rate"] for row in table.values())
+    assert table["sfc"]["flops"] > table["uniform"]["flops"] == table["change"]["flops"]  # attention costs
+    assert result["time_ratio"] is None and result["profiled_clips"] == 0
