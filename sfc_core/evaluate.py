@@ -19,6 +19,7 @@ import json
 import statistics
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -67,23 +68,19 @@ def evaluate(
                 _, inputs = load_views(path, loaded.config, dense_like.plan)
                 predictions[name] = int(dense_like.classify(inputs.views).argmax())
             _, inputs = load_views(path, loaded.config, recognizer.plan)
-            with torch.inference_mode():
-                features, head_flops = count_flops(lambda: recognizer.features(inputs.views))
+            head = partial(recognizer.features, inputs.views)
+            with torch.inference_mode():  # FLOPs counted on the first clip only: every clip has the same shape
+                features, head_flops = (head(), None) if flops else count_flops(head)
             sampled, window = inputs.frame_indices[0], (spec.window_start, spec.window_end)
             inside = positions_inside(sampled, features.shape[2], window, recognizer.geometry)
+            if not flops:
+                for name in EVALUATED_STRATEGIES:
+                    flops[name] = head_flops + count_flops(
+                        partial(selector.select, name, features, sampled=sampled, window=window))[1]
             for name in EVALUATED_STRATEGIES:
                 draws = range(random_draws) if name == "random" else range(1)
-                selections = []
-                for draw in draws:
-                    def select(name=name, draw=draw):
-                        return selector.select(name, features, seed=spec.index * random_draws + draw,
-                                               sampled=sampled, window=window)
-                    if name in flops:
-                        selections.append(select())
-                    else:  # counted once: every clip's head output has the same shape
-                        selection, counted = count_flops(select)
-                        selections.append(selection)
-                        flops[name] = head_flops + counted
+                selections = [selector.select(name, features, seed=spec.index * random_draws + draw,
+                                              sampled=sampled, window=window) for draw in draws]
                 correct[name] += np.mean([int(s.probabilities.argmax()) == spec.label for s in selections])
                 hits[name].append(float(np.mean([inside[s.kept].mean() for s in selections])))
                 if name == "sfc":
