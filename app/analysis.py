@@ -34,10 +34,12 @@ from sfc_core.profiling import format_ratio, ratio
 from sfc_core.report import Report
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.sfc import DEFAULT_TRAINING_FREE
+from sfc_core.synth_classes import SYNTH_ACTION_CLASSES
 from sfc_core.video import probe
 
 from . import figures
 from .config import LIMITS, Limits
+from .explorer import Clip
 
 OUTPUT_DIR = Path(tempfile.gettempdir()) / f"sfc-studio-outputs-{os.getpid()}"
 DEFAULT_MODEL = "tiny"
@@ -67,8 +69,12 @@ class Analysis:
     heatmaps: list[tuple[np.ndarray, str]]
     heatmap_video: str
     explanations: Figure
+    attention_matrix: Figure | None  # None for a training-free SFC (no attention)
+    moments: list[tuple[np.ndarray, str]]  # every head position's frame, for picking moments by hand
     report: dict
     summary: str
+    model_note: str  # what the model knows, when the video may be outside it ("" otherwise)
+    clip: Clip  # kept for this session's explorer
     notes: list[str] = field(default_factory=list)
 
 
@@ -226,7 +232,42 @@ def public_report(report: Report) -> dict:
     return data
 
 
-def _thumbnails(sfc: Result) -> list[tuple[np.ndarray, str]]:
+def model_note(settings: Settings, truth: dict | None) -> str:
+    """On the embedded model, anything but a bundled example may be outside what it knows: say so, and
+    where the real-world models are."""
+    if settings.model != DEFAULT_MODEL or truth is not None:
+        return ""
+    others = ", ".join(f"`{label.split(':')[0]}`" for label, name in model_choices() if name != DEFAULT_MODEL)
+    return (f"**About this model:** the embedded `{DEFAULT_MODEL}` model knows only the {len(SYNTH_ACTION_CLASSES)} "
+            f"synthetic SynthActions motions ({', '.join(SYNTH_ACTION_CLASSES)}). On any other video it still "
+            "answers with the nearest of those, which says nothing about the real action. For real actions pick a "
+            f"Kinetics-400 model ({others}) in **Model**: its weights download once on first use (when this "
+            "machine is online), and SFC then runs training-free.")
+
+
+def heatmap_captions(sfc: Result) -> list[str]:
+    """Each kept frame's time and its share of all the attention SFC paid."""
+    shares = explain.attention_shares(sfc)
+    return [f"frame {f} at {t:.1f} s · {share:.0%} of attention"
+            for f, t, share in zip(sfc.kept.frame_indices, sfc.kept.timestamps_s, shares)]
+
+
+def heatmaps(clip: Clip, scale: str = "frame") -> tuple[list[tuple[np.ndarray, str]], Figure]:
+    """The kept frames' attention overlays (a gallery) and the attention vs Grad-CAM figure, on `scale`."""
+    captions = heatmap_captions(clip.sfc)
+    attention = explain.kept_overlays(clip.sfc, scale)
+    gradcam = explain.gradcam_overlays(clip.sfc, clip.cams, scale)
+    return list(zip(attention, captions)), figures.explanations(attention, gradcam, captions, scale)
+
+
+def moments(sfc: Result) -> list[tuple[np.ndarray, str]]:
+    """Every head position's frame, captioned with the source frame and time (for manual picking)."""
+    kept = set(sfc.kept.positions)
+    return [(sfc.display_frames[c], f"{'kept · ' if p in kept else ''}frame {sfc.frame_indices[0][c]} at "
+             f"{sfc.timestamps_s[0][c]:.1f} s") for p, c in enumerate(sfc.position_centres)]
+
+
+def kept_thumbnails(sfc: Result) -> list[tuple[np.ndarray, str]]:
     centres = sfc.position_centres
     kept = set(sfc.kept.positions)
     dropped = [p for p in range(len(centres)) if p not in kept]
@@ -258,14 +299,14 @@ def analyze(
     sfc_recognizer = model.sfc_recognizer()
     sfc = sfc_recognizer(path)
     progress(0.65, "explanations: attention heatmaps and captum Grad-CAM")
-    attention = explain.kept_overlays(sfc)
-    cams = explain.upsample_maps(explain.gradcam(sfc_recognizer.tail, sfc), sfc.display_frames.shape[1])
-    gradcam = list(explain.overlay(sfc.display_frames[explain.kept_slots(sfc)], cams, cmap="viridis"))
-    captions = [f"frame {f} ({t:.1f} s)" for f, t in zip(sfc.kept.frame_indices, sfc.kept.timestamps_s)]
+    features = sfc_recognizer.head_features(path)  # for the explorer: other selections without the head
+    matrix = sfc_recognizer.sfc.position_attention(features, torch.tensor([sfc.kept.positions], device=features.device))
+    cams = explain.gradcam(sfc_recognizer.tail, sfc)
     video_path = explain.attention_video(sfc, _output_path(".mp4", output_dir))
     progress(0.85, "plots")
     truth = ground_truth(path)
-    window = (truth["window_start"], truth["window_end"]) if truth else None
+    clip = Clip(settings, features.cpu(), sfc, dense, cams, truth)
+    gallery, explanations = heatmaps(clip)
     report = model.report(dense, sfc, clips=settings.clips, crops=settings.crops,
                           batch_size=dense_recognizer.batch_size)
     protocol = "one view at a time" if dense_recognizer.batch_size == 1 else "all views in one batch"
@@ -275,20 +316,24 @@ def analyze(
         f"**Device:** {describe(model.device)} · **backbone:** {settings.model} "
         f"({model.provenance['backbone'].describe()}) · **SFC:** {model.provenance['sfc'].describe()}, "
         f"head {head} · **dense:** {dense.plan.num_views} views, {protocol} (the fastest way on this device)"
-        + (f" · **ground truth:** {truth['label_name']}, frames {window[0]}-{window[1]}" if truth else "")
+        + (f" · **ground truth:** {truth['label_name']}, frames {clip.window[0]}-{clip.window[1]}" if truth else "")
     )
     analysis = Analysis(
         sfc_top5=_top5(sfc),
         dense_top5=_top5(dense),
         table=_table(dense, sfc),
         measurements=figures.measurements(dense, sfc),
-        timeline=figures.timeline(sfc, dense, window),
-        thumbnails=_thumbnails(sfc),
-        heatmaps=list(zip(attention, captions)),
+        timeline=figures.timeline(sfc, dense, clip.window),
+        thumbnails=kept_thumbnails(sfc),
+        heatmaps=gallery,
         heatmap_video=str(video_path),
-        explanations=figures.explanations(attention, gradcam, captions),
+        explanations=explanations,
+        attention_matrix=None if matrix is None else figures.attention_matrix(sfc, matrix[0].float().cpu().numpy()),
+        moments=moments(sfc),
         report=public_report(report),
         summary=summary,
+        model_note=model_note(settings, truth),
+        clip=clip,
         notes=report.notes,
     )
     progress(1.0, "done")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from sfc_core.errors import SFCError
+from sfc_core.video import probe
+
 
 def _env_number(name: str, default: float) -> float:
     value = os.environ.get(name)
@@ -35,3 +38,26 @@ class Limits:
 
 
 LIMITS = Limits.from_env()
+
+
+# ZeroGPU: seconds of GPU to request for one analysis, from the work it does. A request is refused above
+# the Space's maximum and a shorter one is queued earlier, so ask for what the video and model need.
+GPU_SECONDS_FIXED = 12.0  # model to the GPU, first-call kernels, plots, the attention video
+GPU_SECONDS_PER_VIEW = {"tiny": 0.05, "x3d_s": 0.15, "x3d_m": 0.25, "r3d_18": 0.2, "r2plus1d_18": 0.25,
+                        "slowonly_r50": 0.4}  # one clip through the whole network, measured passes included
+GPU_SECONDS_PER_VIDEO_SECOND = 0.05  # decoding and seeking grow with the video's length
+GPU_SECONDS_MAX = 120.0
+
+
+def gpu_seconds(video, model, length, spatial_stride, clips, crops, progress=None) -> float:
+    """The GPU time to request for `/analyze` with these inputs (the same arguments as the call): a
+    conservative sum of fixed costs, dense's views and SFC's long clip (counted as length / 16 views),
+    each run three times (FLOPs count, memory pass, timed pass), and decoding; clamped to 20-120 s."""
+    try:
+        duration = probe(video).duration_s if video else 0.0
+    except SFCError:
+        duration = 0.0  # the analysis itself will say what is wrong with the file, quickly
+    per_view = GPU_SECONDS_PER_VIEW.get(model, max(GPU_SECONDS_PER_VIEW.values()))
+    views = int(clips) * int(crops) + int(length) / 16
+    estimate = GPU_SECONDS_FIXED + 3 * per_view * views + GPU_SECONDS_PER_VIDEO_SECOND * duration
+    return float(min(GPU_SECONDS_MAX, max(20.0, estimate)))

@@ -5,16 +5,20 @@ themes (white figure background) and on a projector (large fonts)."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
+from sfc_core import explain
 from sfc_core.pipeline import Result
 from sfc_core.profiling import format_ratio, ratio
 
 DENSE_COLOUR, SFC_COLOUR, KEPT_COLOUR, TRUTH_COLOUR = "#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e"
+DENSE_ROW = 0.09  # height of one dense clip's row on the timeline
 
 
-def _figure(width: float, height: float) -> Figure:
+def blank_figure(width: float, height: float) -> Figure:
     figure = Figure(figsize=(width, height), facecolor="white")
     figure.set_layout_engine("constrained")
     return figure
@@ -25,16 +29,18 @@ def _normalised(values: np.ndarray) -> np.ndarray:
     return (values - values.min()) / span if span > 0 else np.zeros_like(values)
 
 
-def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | None = None) -> Figure:
-    """The whole video on a time axis: SFC's score per position, where its attention went, the
-    positions it kept, the frames it sampled, dense's clips, and the ground-truth window."""
+def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | None = None,
+             chooser: str = "SFC") -> Figure:
+    """The whole video on a time axis: SFC's score per position, where its attention went (when the
+    kept positions are SFC's own), the positions `chooser` kept, the frames SFC sampled, each of
+    dense's clips on its own row, and the ground-truth window."""
     fps = sfc.video.fps
     sampled_times = np.array(sfc.timestamps_s[0])
     windows, centres = sfc.position_windows, sfc.position_centres
     position_times = sampled_times[centres]
     scores = _normalised(np.array(sfc.scores))
-    attention = _normalised(sfc.attention.sum(axis=(1, 2)))
-    figure = _figure(11, 4.2)
+    clips = dense.timestamps_s if dense is not None else []
+    figure = blank_figure(11, 4.2 + 0.18 * len(clips))
     ax = figure.add_subplot()
     if truth is not None:
         ax.axvspan(truth[0] / fps, (truth[1] + 1) / fps, color=TRUTH_COLOUR, alpha=0.25, label="ground-truth action")
@@ -42,21 +48,25 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
     for i, position in enumerate(sfc.kept.positions):
         window = windows[position]
         start, end = sampled_times[window[0]] - step / 2, sampled_times[window[-1]] + step / 2
-        ax.axvspan(start, end, color=KEPT_COLOUR, alpha=0.3, label="kept by SFC" if i == 0 else None)
+        ax.axvspan(start, end, color=KEPT_COLOUR, alpha=0.3, label=f"kept by {chooser}" if i == 0 else None)
     ax.plot(position_times, scores, "-o", color=SFC_COLOUR, markersize=3, label="SFC selection score")
-    ax.plot(position_times, attention, "--", color="#9467bd", label="attention received")
+    if sfc.attention is not None:
+        attention = _normalised(sfc.attention.sum(axis=(1, 2)))
+        ax.plot(position_times, attention, "--", color="#9467bd", label="attention received")
     ax.plot(sampled_times, np.full_like(sampled_times, -0.08), "|", color="black", markersize=8,
             label=f"{len(sampled_times)} frames SFC decoded")
-    if dense is not None:
-        for i, clip in enumerate(dense.timestamps_s):
-            row = -0.17 - 0.06 * (i % 2)  # alternate rows: overlapping clips stay distinguishable
-            ax.plot([clip[0], clip[-1]], [row, row], color=DENSE_COLOUR, linewidth=4, solid_capstyle="butt",
-                    label=f"{len(dense.timestamps_s)} dense clips" if i == 0 else None)
-    ax.set_xlim(0, max(sfc.video.duration_s, sampled_times[-1] + step))
-    ax.set_ylim(-0.3, 1.12)
+    shades = colormaps["cividis"](np.linspace(0.0, 0.55, len(clips)))  # dark blue to grey: not the bands' colours
+    for i, clip in enumerate(clips):  # one row per clip: overlapping clips stay apart
+        row = -0.2 - DENSE_ROW * i
+        ax.plot([clip[0], clip[-1]], [row, row], color=shades[i], linewidth=5, solid_capstyle="butt",
+                label=f"{len(clips)} dense clips (one row each)" if i == 0 else None)
+        ax.text(clip[-1], row, f" {i + 1}: {clip[0]:.1f}-{clip[-1]:.1f} s", va="center", fontsize=7)
+    ax.set_xlim(0, max(sfc.video.duration_s, sampled_times[-1] + step) * (1.12 if clips else 1.0))
+    ax.set_ylim(-0.3 - DENSE_ROW * len(clips), 1.12)
+    ax.set_yticks([0, 0.5, 1])
     ax.set_xlabel("time in the video (s)")
     ax.set_ylabel("normalised score / attention")
-    ax.set_title("Which moments SFC kept")
+    ax.set_title(f"Which moments {chooser} kept")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     return figure
 
@@ -68,7 +78,7 @@ def measurements(dense: Result, sfc: Result) -> Figure:
         ("peak memory (MiB)", dense.measurement.peak_memory_bytes / 2**20, sfc.measurement.peak_memory_bytes / 2**20),
         ("GFLOPs", dense.measurement.flops / 1e9, sfc.measurement.flops / 1e9),
     )
-    figure = _figure(11, 3.6)
+    figure = blank_figure(11, 3.6)
     axes = figure.subplots(1, 3)
     for ax, (title, dense_value, sfc_value) in zip(axes, panels):
         bars = ax.bar(["dense", "SFC"], [dense_value, sfc_value], color=[DENSE_COLOUR, SFC_COLOUR])
@@ -83,10 +93,12 @@ def measurements(dense: Result, sfc: Result) -> Figure:
     return figure
 
 
-def explanations(attention: list[np.ndarray], gradcam: list[np.ndarray], captions: list[str]) -> Figure:
-    """Two rows over the kept frames: where SFC's attention went, and captum Grad-CAM."""
+def explanations(attention: list[np.ndarray], gradcam: list[np.ndarray], captions: list[str],
+                 scale: str = "frame") -> Figure:
+    """Two rows over the kept frames: where SFC's attention went, and captum Grad-CAM, drawn the
+    same way (`sfc_core.explain.overlay`) and read with one colour bar."""
     columns = len(attention)
-    figure = _figure(1.6 * columns + 1.0, 3.9)
+    figure = blank_figure(2.0 * columns + 1.6, 5.0)
     axes = figure.subplots(2, columns, squeeze=False)
     for column in range(columns):
         for row, (images, name) in enumerate(((attention, "SFC attention"), (gradcam, "Grad-CAM (captum)"))):
@@ -97,35 +109,55 @@ def explanations(attention: list[np.ndarray], gradcam: list[np.ndarray], caption
             if column == 0:
                 ax.set_ylabel(name)
             if row == 0:
-                ax.set_title(captions[column], fontsize=8)
-    figure.suptitle("Where SFC looked vs what the classifier used (brighter = more)")
+                ax.set_title(captions[column].replace(" · ", "\n"), fontsize=8)
+    colour_bar = figure.colorbar(ScalarMappable(cmap=explain.COLOUR_MAP), ax=axes, fraction=0.03, pad=0.02)
+    colour_bar.set_label(explain.SCALES[scale], fontsize=9)
+    figure.suptitle("Where SFC looked vs what the classifier used (kept frames, in grey under the colour)")
     return figure
 
 
-def diagram() -> Figure:
-    """Dense sampling and SFC as block diagrams, drawn (not an image from elsewhere)."""
-    figure = _figure(11, 4.4)
+def attention_matrix(sfc: Result, matrix: np.ndarray) -> Figure:
+    """Where each kept moment gathered its evidence: rows are the kept positions (their frames at the
+    left), columns every position of the long clip on the video's time axis."""
+    stamps = np.array(sfc.timestamps_s[0])[sfc.position_centres]
+    step = np.median(np.diff(stamps)) if len(stamps) > 1 else 1.0
+    rows = len(sfc.kept.positions)
+    figure = blank_figure(11, 1.0 + 0.62 * rows)
     ax = figure.add_subplot()
-    ax.set_xlim(0, 11)
-    ax.set_ylim(0, 4.4)
-    ax.axis("off")
-    rows = (
-        (3.3, "Dense sampling", [("30 short views\n10 clips x 3 crops", DENSE_COLOUR),
-                                 ("whole network\nrun 30 times", DENSE_COLOUR), ("average the\n30 predictions", DENSE_COLOUR)]),
-        (1.1, "SFC", [("1 long clip\n(e.g. 64 frames)", SFC_COLOUR), ("head\n(first stages)", SFC_COLOUR),
-                      ("SFC: score moments,\nkeep top-K, attend\nto all positions", KEPT_COLOUR),
-                      ("tail\n(last stages)", SFC_COLOUR), ("one prediction", SFC_COLOUR)]),
-    )
-    for y, title, boxes in rows:
-        ax.text(0.05, y + 0.75, title, fontsize=13, fontweight="bold")
-        width = 10.6 / len(boxes)
-        for i, (text, colour) in enumerate(boxes):
-            x = 0.1 + i * width
-            ax.add_patch(FancyBboxPatch((x, y - 0.45), width - 0.45, 0.9, boxstyle="round,pad=0.05",
-                                        facecolor=colour, alpha=0.25, edgecolor=colour))
-            ax.text(x + (width - 0.45) / 2, y, text, ha="center", va="center", fontsize=10)
-            if i < len(boxes) - 1:
-                ax.add_patch(FancyArrowPatch((x + width - 0.42, y), (x + width + 0.08, y), arrowstyle="-|>",
-                                             mutation_scale=14, color="black"))
-    ax.set_title("Dense: whole network on 30 views.  SFC: head once, tail once.")
+    image = ax.imshow(matrix, aspect="auto", cmap=explain.COLOUR_MAP, interpolation="nearest",
+                      extent=(stamps[0] - step / 2, stamps[-1] + step / 2, rows - 0.5, -0.5))
+    ax.set_yticks(range(rows), [f"{t:.1f} s" for t in sfc.kept.timestamps_s])
+    ax.tick_params(axis="y", pad=44)  # room for the thumbnails
+    for row, slot in enumerate(explain.kept_slots(sfc)):
+        thumbnail = OffsetImage(sfc.display_frames[slot], zoom=min(1.0, 40 / sfc.display_frames.shape[1]))
+        ax.add_artist(AnnotationBbox(thumbnail, (0, row), xycoords=("axes fraction", "data"), box_alignment=(1.05, 0.5),
+                                     frameon=False, annotation_clip=False))
+    ax.plot(stamps[sfc.kept.positions], range(rows), "s", markerfacecolor="none", markeredgecolor=KEPT_COLOUR,
+            markersize=9, label="the kept moment itself")
+    ax.set_xlabel("time in the video (s): every position of the long clip")
+    ax.set_ylabel("kept moment")
+    ax.set_title("Where each kept moment gathered its evidence (each row sums to 1)")
+    ax.legend(loc="upper right", fontsize=8)
+    figure.colorbar(image, ax=ax, fraction=0.03, pad=0.01).set_label("share of the row's attention", fontsize=9)
+    return figure
+
+
+def comparison(tried: dict[str, tuple[float, float | None]], reference: str, truth: str | None) -> Figure:
+    """The strategies tried on this clip: the probability each gave to SFC's answer (and to the true
+    class, when known)."""
+    names = list(tried)
+    figure = blank_figure(7, 1.4 + 0.42 * len(names))
+    ax = figure.add_subplot()
+    y = np.arange(len(names))
+    height = 0.38 if truth else 0.7
+    ax.barh(y - (height / 2 if truth else 0), [tried[n][0] for n in names], height, color=SFC_COLOUR,
+            label=f"p({reference}): SFC's answer")
+    if truth:
+        ax.barh(y + height / 2, [tried[n][1] for n in names], height, color=TRUTH_COLOUR, label=f"p({truth}): truth")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("probability")
+    ax.set_title("Strategies tried on this clip")
+    ax.legend(loc="lower right", fontsize=8)
     return figure

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import gradio as gr
+from matplotlib import colormaps
 from gradio.utils import get_upload_folder
 
 from sfc_core.device import describe
@@ -14,21 +15,28 @@ from sfc_core.errors import SFCError
 from sfc_core.profiling import release_memory
 from sfc_core.resources import BENCHMARKS_DIR, EXAMPLES_DIR
 
+from sfc_core import explain
+
 from . import figures
-from .analysis import DEFAULT_MODEL, Settings, analyze, device, model_choices
-from .config import LIMITS, Limits
+from .analysis import DEFAULT_MODEL, Settings, analyze, device, heatmaps, kept_thumbnails, model_choices, model_for
+from .config import LIMITS, Limits, gpu_seconds
+from .explorer import STRATEGY_NAMES, Clip, explore
+from .teaching import DIAGRAM_HTML, STEPS, walkthrough_step
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op decorator everywhere else
     import spaces
 
-    on_gpu = spaces.GPU(duration=120)
+    on_gpu, on_gpu_briefly = spaces.GPU(duration=gpu_seconds), spaces.GPU(duration=10)
 except ImportError:
 
     def on_gpu(function):
         return function
 
+    on_gpu_briefly = on_gpu
+
 
 DEFAULTS = Settings()
+MAX_KEEP = 64  # the explorer's slider; a head with fewer positions says so
 log = logging.getLogger("sfc_studio")
 
 HOW_IT_WORKS = """
@@ -49,12 +57,20 @@ HOW_IT_WORKS = """
   *dense / SFC* says how many times cheaper SFC was.
 - **Timeline**: the whole video from left to right. Green bands are the moments SFC kept; the blue line is its
   score for every moment; the dashed line is how much attention each moment received; ticks are the frames SFC
-  decoded; grey bars are dense sampling's 10 clips; an orange band (bundled examples) is where the action really is.
+  decoded; the coloured rows below are dense sampling's 10 clips, one row each with its time span; an orange
+  band (bundled examples) is where the action really is.
 - **Kept vs dropped**: the frames behind the kept and the dropped moments.
-- **Attention**: bright where SFC's attention went, overlaid on the kept frames; the video plays the whole long
-  clip with kept frames framed in green.
+- **Attention**: the kept frames in grey with SFC's attention in colour (the colour bar reads it). By default
+  each frame is coloured by rank within that frame, so you see where attention was strongest on every frame;
+  each caption says the frame's share of all the attention. Tick *one colour scale for all frames* to compare
+  frames instead. The video plays the whole long clip the same way, kept frames framed in green.
+- **Where each kept moment gathered its evidence**: one row per kept moment, one column per moment of the
+  long clip; bright cells are where that kept moment's attention went.
 - **SFC attention vs Grad-CAM**: Grad-CAM (from captum) shows which parts of the kept frames the *classifier*
   relied on; compare it with where the *SFC module* looked.
+- **Explore**: after Run, try other ways of choosing the moments (SFC's own, training-free scores, evenly
+  spaced, random, the oracle that knows where the action is, or your own picks by clicking frames) and how
+  many to keep; only SFC's selection and the tail run again, so answers come back in about a second.
 """
 
 
@@ -74,7 +90,8 @@ def _benchmark_markdown() -> str:
 
 @on_gpu
 def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr.Progress()):
-    """The `/analyze` endpoint: every output the page shows, plus the CLI's JSON."""
+    """The `/analyze` endpoint: every output the page shows, the CLI's JSON last; then the session's clip
+    for the explorer (a State, not part of the API)."""
     if not video:
         raise gr.Error("Upload a video, record one with the webcam, or pick an example first.")
     settings = Settings(model or DEFAULT_MODEL, int(length), int(spatial_stride), int(clips), int(crops))
@@ -101,13 +118,76 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
         result.heatmaps,
         result.heatmap_video,
         result.explanations,
+        result.attention_matrix,
+        result.moments,
+        len(result.clip.sfc.kept.positions),  # the explorer starts from SFC's own number of moments
+        None,  # a new clip: the explorer's answer and comparison start again
+        None,
+        result.model_note,
         result.report,
+        result.clip,
     )
+
+
+def _session_clip(clip: Clip | None) -> Clip:
+    if clip is None:
+        raise gr.Error("Run an analysis first: the explorer re-uses the analysed clip's head output.")
+    return clip
+
+
+@on_gpu_briefly
+def run_explore(strategy, keep, frames, clip=None):
+    """The `/explore` endpoint: another selection of the analysed clip, with only selection + tail run;
+    the last output is JSON with strategy, kept_frames, top5 and time_s."""
+    clip = _session_clip(clip)
+    try:
+        found = explore(model_for(clip.settings), clip, strategy, int(keep or 1), frames or "")
+    except SFCError as error:
+        raise gr.Error(str(error)) from None
+    name = STRATEGY_NAMES[found.report["strategy"]].split(" (")[0]
+    return (
+        figures.timeline(found.result, clip.dense, clip.window, chooser=name),
+        kept_thumbnails(found.result),
+        {label: p for label, p in found.result.top(5)},
+        found.comparison,
+        found.report,
+    )
+
+
+def pick_moment(frames: str, clip, evt: gr.SelectData):
+    """Clicking a moment adds its frame to the manual picks (or removes it) and switches to "manual"."""
+    frame = _session_clip(clip).position_frames[evt.index]
+    picked = [int(f) for f in (frames or "").replace(";", ",").split(",") if f.strip().isdigit()]
+    picked = sorted(set(picked) ^ {frame})
+    return ", ".join(str(f) for f in picked), "manual"
+
+
+def redraw_heatmaps(one_scale: bool, clip):
+    """The kept frames' attention and Grad-CAM again, each frame on its own scale or one for all."""
+    return heatmaps(_session_clip(clip), "shared" if one_scale else "frame")
+
+
+def walk(step: int, move: int, clip):
+    step = max(0, min(len(STEPS) - 1, step + move))
+    text, figure = walkthrough_step(clip, step)
+    return step, text, figure
+
+
+def _colour_bar_html() -> str:
+    """The attention colour map as a bar, with what its ends mean (HTML: it follows the page's theme)."""
+    stops = ", ".join(f"rgb({r * 255:.0f},{g * 255:.0f},{b * 255:.0f})"
+                      for r, g, b, _ in (colormaps[explain.COLOUR_MAP](x / 8) for x in range(9)))
+    return (f'<div id="colour-bar" style="color:var(--body-text-color)">'
+            f'<div style="height:16px;border-radius:4px;background:linear-gradient(to right, {stops})"></div>'
+            '<div style="display:flex;justify-content:space-between;font-size:0.9rem">'
+            "<span>least attention</span><span>colour over the frame in grey</span><span>most attention</span>"
+            "</div></div>")
 
 
 def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
     age = int(limits.output_max_age_s)
     with gr.Blocks(title="SFC Studio", delete_cache=(max(60, age // 4), age)) as demo:
+        clip = gr.State(None)  # this session's analysed clip, for the explorer and the walk-through
         gr.Markdown(
             "# SFC Studio\nSelective Feature Compression (ICCV 2021): classify an action by running a video "
             "network's head once on one long clip, keeping only the informative moments, instead of running the "
@@ -138,23 +218,59 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                             gr.Examples(examples, inputs=[video], label="Examples (SynthActions, ground truth known)")
                     with gr.Column(scale=2):
                         summary = gr.Markdown(elem_id="summary")
+                        model_note = gr.Markdown(elem_id="model-note")
                         with gr.Row():
                             sfc_top5 = gr.Label(num_top_classes=5, label="SFC top-5", elem_id="sfc-top5")
                             dense_top5 = gr.Label(num_top_classes=5, label="Dense sampling top-5", elem_id="dense-top5")
                         table = gr.Dataframe(headers=["", "dense", "SFC", "dense / SFC"], label="Side by side",
                                              interactive=False, elem_id="metrics-table")
                         measurements = gr.Plot(label="Measurements")
-                        timeline = gr.Plot(label="Timeline: what SFC kept", elem_id="timeline")
-                        thumbnails = gr.Gallery(label="Kept vs dropped frames", columns=6, height="auto")
-                        with gr.Row():
-                            heatmaps = gr.Gallery(label="SFC attention on the kept frames", columns=4, height="auto")
-                            heatmap_video = gr.Video(label="Attention over the whole long clip", autoplay=True,
-                                                     loop=True, interactive=False, elem_id="heatmap-video")
-                        explanations = gr.Plot(label="SFC attention vs captum Grad-CAM")
-                        report = gr.JSON(label="Result JSON (the same as the CLI's --json)")
+                        timeline = gr.Plot(label="Timeline: what was kept", elem_id="timeline")
+                        thumbnails = gr.Gallery(label="Kept vs dropped frames", columns=6, height="auto",
+                                                elem_id="thumbnails")
+                with gr.Accordion("Explore: what if other moments were kept?", open=True, elem_id="explorer"):
+                    gr.Markdown("After **Run**, pick another way of choosing moments or how many to keep, or click "
+                                "frames below to choose them yourself: only the selection and the network's tail "
+                                "run again. The timeline, kept frames and top-5 above update.")
+                    with gr.Row():
+                        strategy = gr.Radio([(name, key) for key, name in STRATEGY_NAMES.items()], value="sfc",
+                                            label="Strategy", elem_id="strategy", scale=3)
+                        with gr.Column(scale=1, min_width=220):
+                            keep = gr.Slider(1, MAX_KEEP, value=8, step=1, label="Moments to keep", elem_id="keep")
+                            frames = gr.Textbox(label="Manual picks (source frame numbers)", placeholder="e.g. 12, 40",
+                                                elem_id="manual-frames")
+                            try_it = gr.Button("Try it", elem_id="try-it")
+                    moment_gallery = gr.Gallery(label="Every moment of the long clip: click to pick it (manual)",
+                                                columns=8, height="auto", allow_preview=False, elem_id="moments")
+                    with gr.Row():
+                        explore_top5 = gr.Label(num_top_classes=5, label="Explorer top-5", elem_id="explore-top5")
+                        comparison = gr.Plot(label="Strategies tried on this clip", elem_id="comparison")
+                        explored = gr.JSON(label="Explorer answer (the /explore endpoint's JSON)",
+                                           elem_id="explore-json")
+                with gr.Accordion("Attention", open=True):
+                    with gr.Row():
+                        one_scale = gr.Checkbox(False, label="Compare frames: one colour scale for all frames",
+                                                elem_id="one-scale")
+                        gr.HTML(_colour_bar_html())
+                    with gr.Row():
+                        heatmap_gallery = gr.Gallery(label="SFC attention on the kept frames", columns=4,
+                                                     height="auto", elem_id="heatmaps")
+                        heatmap_video = gr.Video(label="Attention over the whole long clip", autoplay=True,
+                                                 loop=True, interactive=False, elem_id="heatmap-video")
+                    matrix = gr.Plot(label="Where each kept moment gathered its evidence", elem_id="attention-matrix")
+                    explanations = gr.Plot(label="SFC attention vs captum Grad-CAM")
+                report = gr.JSON(label="Result JSON (the same as the CLI's --json)")
             with gr.Tab("How SFC works"):
-                gr.Plot(figures.diagram(), label="Dense sampling vs SFC")
+                gr.HTML(DIAGRAM_HTML)
                 gr.Markdown(HOW_IT_WORKS)
+                gr.Markdown("### Walk through your clip, step by step")
+                step = gr.State(-1)  # Next shows step 0 first
+                with gr.Row():
+                    back = gr.Button("Back", elem_id="walk-back")
+                    forward = gr.Button("Next", elem_id="walk-next")
+                walk_text = gr.Markdown("Run an analysis on the **Analyze** tab, then press **Next**.",
+                                        elem_id="walk-text")
+                walk_figure = gr.Plot(label="This step")
             with gr.Tab("Benchmark"):
                 gr.Markdown(_benchmark_markdown())
                 for image in sorted(BENCHMARKS_DIR.glob("*/bench.png")):
@@ -162,12 +278,30 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
         run.click(
             run_analysis,
             inputs=[video, model, length, spatial, clips, crops],
-            outputs=[summary, sfc_top5, dense_top5, table, measurements, timeline, thumbnails, heatmaps,
-                     heatmap_video, explanations, report],
+            outputs=[summary, sfc_top5, dense_top5, table, measurements, timeline, thumbnails, heatmap_gallery,
+                     heatmap_video, explanations, matrix, moment_gallery, keep, explore_top5, comparison, model_note,
+                     report, clip],
             api_name="analyze",
             concurrency_limit=limits.concurrency,
             concurrency_id="model",
-        )
+        ).then(lambda: (-1, "Press **Next** to walk through this clip.", "", "sfc"),
+               outputs=[step, walk_text, frames, strategy], api_visibility="private")
+        explore_outputs = [timeline, thumbnails, explore_top5, comparison, explored]
+        try_it.click(run_explore, inputs=[strategy, keep, frames, clip], outputs=explore_outputs, api_name="explore",
+                     concurrency_limit=limits.concurrency, concurrency_id="model")
+        for control in (strategy, keep):
+            control.input(run_explore, inputs=[strategy, keep, frames, clip], outputs=explore_outputs,
+                          api_visibility="private", concurrency_limit=limits.concurrency, concurrency_id="model")
+        moment_gallery.select(pick_moment, inputs=[frames, clip], outputs=[frames, strategy],
+                              api_visibility="private").then(
+            run_explore, inputs=[strategy, keep, frames, clip], outputs=explore_outputs, api_visibility="private",
+            concurrency_limit=limits.concurrency, concurrency_id="model")
+        one_scale.change(redraw_heatmaps, inputs=[one_scale, clip], outputs=[heatmap_gallery, explanations],
+                         api_visibility="private")
+        back.click(lambda s, c: walk(s, -1, c), inputs=[step, clip], outputs=[step, walk_text, walk_figure],
+                   api_visibility="private")
+        forward.click(lambda s, c: walk(s, +1, c), inputs=[step, clip], outputs=[step, walk_text, walk_figure],
+                      api_visibility="private")
         reset.click(
             lambda: (DEFAULTS.length, DEFAULTS.spatial_stride, DEFAULTS.clips, DEFAULTS.crops),
             outputs=[length, spatial, clips, crops],

@@ -20,31 +20,66 @@ from .profiling import EXCLUSIVE
 from .video import write_h264
 
 
-def upsample_maps(maps: np.ndarray, size: int) -> np.ndarray:
-    """(N, h, w) non-negative maps -> (N, size, size) in [0, 1], scaled by the largest value of all
-    maps so that frames can be compared with each other."""
+COLOUR_MAP = "magma"  # perceptual: brightness grows with the value, also for colour-blind readers
+OPACITY = 0.6  # the map's share of every pixel: the same everywhere, so a colour reads as a value
+SHOWN_SIZE = 256  # frames are enlarged to this many pixels (at least 224) to be readable on a projector
+SCALES = {  # how a map's values become colours, and what the colour bar says
+    "frame": "rank within this frame (1 = where it was strongest)",
+    "shared": "value / the largest value on any kept frame",
+}
+
+
+def upsample_maps(maps: np.ndarray, size: int, scale: str = "frame") -> np.ndarray:
+    """(N, h, w) non-negative maps -> (N, size, size) in [0, 1] on one of `SCALES`:
+    "frame": each pixel's rank among its frame's pixels (the share of them with a lower value; 0 where
+    the map is 0). Attention is a softmax, so a few cells hold most of it; ranks show where it was
+    strongest on every frame, however peaky. "shared": values over the largest of all maps, so frames
+    can be compared with each other."""
     tensor = torch.from_numpy(np.asarray(maps, dtype=np.float32))[:, None]
-    resized = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)[:, 0]
-    peak = resized.max()
-    return (resized / peak if peak > 0 else resized).clamp(0, 1).numpy()
+    resized = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)[:, 0].clamp_min(0)
+    if scale == "shared":
+        peak = resized.max()
+        return (resized / peak if peak > 0 else resized).numpy()
+    if scale != "frame":
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
+    flat = resized.flatten(1)
+    ordered = flat.sort(dim=1).values
+    below = torch.searchsorted(ordered, flat.contiguous(), side="left")  # pixels with a lower value
+    ranks = below.float() / max(1, flat.shape[1] - 1) * (flat > 0)
+    return ranks.view_as(resized).numpy()
 
 
-def overlay(frames: np.ndarray, maps: np.ndarray, alpha: float = 0.5, cmap: str = "inferno") -> np.ndarray:
-    """Blend [0, 1] maps (N, H, W) over uint8 frames (N, H, W, 3) with a colour map."""
+def overlay(frames: np.ndarray, maps: np.ndarray, opacity: float = OPACITY, cmap: str = COLOUR_MAP) -> np.ndarray:
+    """[0, 1] maps (N, H, W) over uint8 frames (N, H, W, 3), coloured by `cmap` at a fixed opacity over
+    the frames in grey, so every colour on the picture is the map's (read it with a colour bar)."""
+    grey = (frames.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
     colours = colormaps[cmap](maps)[..., :3] * 255
-    weight = alpha * maps[..., None] ** 0.5  # faint where attention is low
-    return (frames * (1 - weight) + colours * weight).round().clip(0, 255).astype(np.uint8)
+    return (grey * (1 - opacity) + colours * opacity).round().clip(0, 255).astype(np.uint8)
 
 
-def position_maps(result: Result) -> np.ndarray:
+def enlarge(frames: np.ndarray, size: int = SHOWN_SIZE) -> np.ndarray:
+    """uint8 frames (N, h, w, 3) resized to (N, size, size, 3), so small model inputs read on a screen."""
+    tensor = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+    big = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)
+    return big.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy().copy()
+
+
+def position_maps(result: Result, scale: str = "frame") -> np.ndarray:
     """SFC attention for each of the clip's sampled frames: (L, crop, crop) in [0, 1]."""
     frames = result.display_frames
     windows = result.position_windows
-    per_position = upsample_maps(result.attention, frames.shape[1])
+    per_position = upsample_maps(result.attention, frames.shape[1], scale)
     maps = np.empty(frames.shape[:3], dtype=np.float32)
     for position, window in enumerate(windows):
         maps[window] = per_position[position]
     return maps
+
+
+def attention_shares(result: Result) -> list[float]:
+    """Each kept position's share of all the attention SFC paid, over every position of the clip."""
+    per_position = result.attention.sum(axis=(1, 2))
+    total = per_position.sum()
+    return [float(per_position[p] / total) if total > 0 else 0.0 for p in result.kept.positions]
 
 
 def kept_slots(result: Result) -> list[int]:
@@ -52,19 +87,23 @@ def kept_slots(result: Result) -> list[int]:
     return [result.position_centres[p] for p in result.kept.positions]
 
 
-def kept_overlays(result: Result) -> list[np.ndarray]:
-    """The kept frames with SFC's attention overlaid, in temporal order."""
+def kept_overlays(result: Result, scale: str = "frame") -> list[np.ndarray]:
+    """The kept frames with SFC's attention overlaid, in temporal order, enlarged to SHOWN_SIZE."""
     picks = kept_slots(result)
-    return list(overlay(result.display_frames[picks], position_maps(result)[picks]))
+    return list(enlarge(overlay(result.display_frames[picks], position_maps(result, scale)[picks])))
 
 
-def attention_video(result: Result, path: str | Path, size: int = 256, fps: int = 8) -> Path:
-    """Every sampled frame with its attention overlay; kept frames framed in green. H.264 MP4."""
-    frames = overlay(result.display_frames, position_maps(result))
+def gradcam_overlays(result: Result, cams: np.ndarray, scale: str = "frame") -> list[np.ndarray]:
+    """Grad-CAM maps (K, h, w) (see `gradcam`) on the kept frames, drawn as `kept_overlays` draws attention."""
+    cams = upsample_maps(cams, result.display_frames.shape[1], scale)
+    return list(enlarge(overlay(result.display_frames[kept_slots(result)], cams)))
+
+
+def attention_video(result: Result, path: str | Path, size: int = SHOWN_SIZE, fps: int = 8) -> Path:
+    """Every sampled frame with its attention overlay (ranked within the frame); the kept ones
+    framed in green. H.264 MP4."""
+    big = enlarge(overlay(result.display_frames, position_maps(result)), size)
     kept = {i for p in result.kept.positions for i in result.position_windows[p]}
-    tensor = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
-    big = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)
-    big = big.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy().copy()
     border = max(2, size // 40)
     green = np.array([40, 220, 60], dtype=np.uint8)
     for i in kept:

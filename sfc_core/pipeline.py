@@ -423,6 +423,22 @@ class SFCRecognizer(_Recognizer):
         run = _Run(info, plan, probs, [sources], [stamps], list(plan.notes) + reader.notes)
         return run, out, np.concatenate(shown)
 
+    @torch.inference_mode()
+    def head_features(self, source: str | Path | DecodedVideo) -> torch.Tensor:
+        """The head's output (1, C, T, H, W) for `source`, computed exactly as a request computes it
+        (same frames, chunks and precision), not measured: the input of `selection.Selector`, so other
+        selections of the same clip need only SFC and the tail."""
+        info, plan, reader = self._open(source, Stopwatch(self.device))
+        clip = plan.clips[0]
+
+        def read(first: int, last: int) -> torch.Tensor:
+            decoded = reader.take(list(clip[first:last]))
+            reader.forget_before(clip[first])
+            return self._to_device(clip_views(decoded, plan.crops, self.config.input_spec)[0])
+
+        with reader, self._autocast():
+            return collect(self._blocks(read, len(clip)), self._capacity(len(clip)))
+
     def __call__(self, source: str | Path | DecodedVideo) -> Result:
         (run, out, display), measurement = self._measure(lambda watch: self._run(source, watch))
         sampled, stamps = run.frame_indices[0], run.timestamps_s[0]

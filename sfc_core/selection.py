@@ -106,8 +106,8 @@ class Selector:
         """Kept positions and the tail's probabilities on them (keep: the SFC's by default; "sfc" at
         another keep ranks positions by the SFC's own scores and gives the tail their features)."""
         keep = keep or self.sfc.keep
-        if strategy == "sfc" and keep == self.sfc.keep:
-            out = self.sfc(features, diagnostics=False)
+        if strategy == "sfc" and keep == self.sfc.keep:  # exactly as a request runs it
+            out = self.sfc.compress(iter([features]), features.shape[2])
             return Selection(strategy, out.kept[0].tolist(), self._classify(out.features))
         if strategy == "sfc":  # another K: SFC's own scores, ranked
             scores = self.sfc(features, diagnostics=False).scores[0]

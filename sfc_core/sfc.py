@@ -233,18 +233,7 @@ class SFC(nn.Module):
         log_p = scores.log_softmax(dim=1).gather(1, kept)
         gate = (log_p - log_p.detach()).exp()  # == 1 exactly; carries the scores' gradient
 
-        kept_abstract, kept_x = _take(abstract, kept), _take(x, kept)
-        if self.spatial_stride > 1:
-            pool = (1, self.spatial_stride, self.spatial_stride)
-            kept_abstract, kept_x = F.avg_pool3d(kept_abstract, pool), F.avg_pool3d(kept_x, pool)
-        key_abstract, key_x = abstract, x
-        if self.kv_stride > 1:
-            pool = (1, self.kv_stride, self.kv_stride)
-            key_abstract = F.avg_pool3d(abstract, pool, ceil_mode=True)
-            key_x = F.avg_pool3d(x, pool, ceil_mode=True)
-
-        q = self.query(_tokens(kept_abstract))
-        k, v = self.key(_tokens(key_abstract)), self.value(_tokens(key_x))
+        q, k, v, kept_x, key_size = self._attention_inputs(abstract, x, kept)
         key_weight = None
         if torch.is_grad_enabled():  # training: fused attention with a memory-efficient backward
             attended = F.scaled_dot_product_attention(q, k, v)
@@ -260,8 +249,37 @@ class SFC(nn.Module):
         features = (kept_x + delta) * gate.view(batch, 1, self.keep, 1, 1)
         attention = None
         if key_weight is not None:
-            attention = key_weight.view(batch, frames, *key_abstract.shape[-2:])
+            attention = key_weight.view(batch, frames, *key_size)
         return SFCOutput(features=features, kept=kept, scores=scores, attention=attention)
+
+    def _attention_inputs(self, abstract: torch.Tensor, x: torch.Tensor, kept: torch.Tensor):
+        """Queries from the kept positions' abstraction, keys and values from every position (pooled by
+        `kv_stride`): (q, k, v, the kept features, the keys' spatial size)."""
+        kept_abstract, kept_x = _take(abstract, kept), _take(x, kept)
+        if self.spatial_stride > 1:
+            pool = (1, self.spatial_stride, self.spatial_stride)
+            kept_abstract, kept_x = F.avg_pool3d(kept_abstract, pool), F.avg_pool3d(kept_x, pool)
+        key_abstract, key_x = abstract, x
+        if self.kv_stride > 1:
+            pool = (1, self.kv_stride, self.kv_stride)
+            key_abstract = F.avg_pool3d(abstract, pool, ceil_mode=True)
+            key_x = F.avg_pool3d(x, pool, ceil_mode=True)
+        q = self.query(_tokens(kept_abstract))
+        k, v = self.key(_tokens(key_abstract)), self.value(_tokens(key_x))
+        return q, k, v, kept_x, key_abstract.shape[-2:]
+
+    @torch.inference_mode()
+    def position_attention(self, x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor | None:
+        """Where each kept position gathered its evidence: (B, K, T), row k the share of kept position
+        k's attention (averaged over its spatial queries) that went to each temporal position; rows sum
+        to 1. None for a training-free SFC, which has no attention."""
+        if self.scoring != LEARNED:
+            return None
+        q, k, _, _, key_size = self._attention_inputs(self.abstraction(x), x, kept)
+        weights = torch.softmax((q @ k.transpose(1, 2)) * q.shape[-1] ** -0.5, dim=-1)
+        batch, keep, frames = x.shape[0], kept.shape[1], x.shape[2]
+        per_time = weights.view(batch, keep, -1, frames, key_size[0] * key_size[1]).sum(dim=-1)
+        return per_time.mean(dim=2)
 
     def _prior(self, x: torch.Tensor) -> torch.Tensor | float:
         """The weighted training-free scores of every position (B, T), or 0 without priors."""

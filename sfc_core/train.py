@@ -4,7 +4,7 @@ The embedded model is reproduced by these two commands (the defaults; also in RE
 assets/models/tiny_synth.json, which records the commands that were run):
 
     python -m sfc_core.train backbone --clips 600 --epochs 16 --seed 0 --synth-version 2 --out assets/models/tiny_synth.pth
-    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 --lr 0.003 --selection 3 --seed 1 --synth-version 2 --scorer-priors --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc.pth
+    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 --lr 0.003 --selection 3 --seed 1 --synth-version 2 --scorer-priors --window-target 0.5 --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc.pth
 
 SFC for any registered backbone on your own folder of videos (labels optional: without them SFC
 learns by distillation from the dense teacher), on one process or many; state is saved every
@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     sfc.add_argument("--distill", type=float, default=_OBJECTIVE.distill, help="weight of the distillation loss")
     sfc.add_argument("--selection", type=float, default=_OBJECTIVE.selection, help="weight of the selection loss")
     sfc.add_argument("--usefulness-temperature", type=float, default=_OBJECTIVE.usefulness_temperature)
+    sfc.add_argument("--window-target", type=float, default=_OBJECTIVE.window_target,
+                     help="share of the selection target put on the known action window (SynthActions' ground "
+                          "truth; 0: the label-free target only)")
     sfc.add_argument("--usefulness-window", type=int, default=_SFC.usefulness_window,
                      help="head positions per window of the selection target (default: the kept count)")
     sfc.add_argument("--selection-noise", type=float, default=_SFC.selection_noise,

@@ -10,10 +10,10 @@ import gradio as gr
 import pytest
 import torch
 
-from app import analysis, figures, ui
+from app import analysis, ui
 from app.analysis import Settings, analyze, check_upload, ground_truth
 from app.config import LIMITS
-from sfc_core import models
+from sfc_core import explain, models
 from sfc_core.errors import InputRejected
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.models import registry
@@ -43,6 +43,9 @@ def test_analysis_of_an_example_returns_everything_the_page_shows(result) -> Non
     assert "ground truth:** move left" in result.summary and "trained" in result.summary
     kept = [caption for _, caption in result.thumbnails if caption.startswith("kept")]
     assert len(kept) == 8 and len(result.heatmaps) == 8
+    assert all(image.shape[0] >= 224 and "% of attention" in caption for image, caption in result.heatmaps)
+    assert len(result.moments) == len(result.clip.sfc.scores) == result.clip.features.shape[2]
+    assert result.model_note == ""  # a bundled example on the model that knows it
     report = result.report
     assert report["sfc"]["kept_frames"] and report["ratios"]["flops"] > 5
 
@@ -68,7 +71,34 @@ def test_figures_have_titles_axis_labels_and_legends(result) -> None:
     timeline_labels = [t.get_text() for t in result.timeline.axes[0].get_legend().get_texts()]
     assert "ground-truth action" in timeline_labels and "kept by SFC" in timeline_labels
     assert result.explanations.axes[0].get_ylabel() == "SFC attention"
-    assert figures.diagram().axes[0].get_title()
+    assert any(ax.get_ylabel() == explain.SCALES["frame"] for ax in result.explanations.axes)  # the colour bar
+    dense_rows = [line for line in result.timeline.axes[0].get_lines() if len(line.get_xdata()) == 2]
+    assert len(dense_rows) == 10 and len({line.get_ydata()[0] for line in dense_rows}) == 10  # a row per clip
+    matrix = result.attention_matrix.axes[0]
+    assert matrix.get_title() and matrix.get_xlabel() and len(matrix.get_yticks()) == 8
+
+
+def test_attention_can_be_redrawn_on_one_scale_for_all_frames(result) -> None:
+    gallery, figure = analysis.heatmaps(result.clip, "shared")
+    assert len(gallery) == 8 and any(ax.get_ylabel() == explain.SCALES["shared"] for ax in figure.axes)
+    assert any((a != b).any() for (a, _), (b, _) in zip(gallery, result.heatmaps))
+
+
+def test_a_video_outside_the_embedded_models_classes_says_so(tmp_path: Path) -> None:
+    note = analysis.model_note(Settings(), None)
+    assert note.startswith("**About this model:**") and "slowonly_r50" in note and "download" in note
+    assert analysis.model_note(Settings(), {"label_name": "grow"}) == ""
+    assert analysis.model_note(Settings(model="x3d_s"), None) == ""
+
+
+def test_zerogpu_duration_grows_with_the_work_and_is_clamped() -> None:
+    from app.config import gpu_seconds
+
+    small = gpu_seconds(str(EXAMPLE), "tiny", 64, 1, 10, 3)
+    big = gpu_seconds(str(EXAMPLE), "slowonly_r50", 64, 1, 10, 3)
+    assert 20 <= small < big <= 120
+    assert gpu_seconds(str(EXAMPLE), "slowonly_r50", 64, 1, 1, 1) < big
+    assert gpu_seconds(None, "tiny", 64, 1, 10, 3) == gpu_seconds("missing.mp4", "tiny", 64, 1, 10, 3) >= 20
 
 
 def test_examples_are_recognised_by_content_not_name(tmp_path: Path) -> None:
@@ -104,8 +134,9 @@ def test_callback_turns_bad_input_into_a_clear_ui_error(tmp_path: Path) -> None:
 
 def test_callback_outputs_line_up_with_the_page(result) -> None:
     outputs = ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
-    summary, sfc_top5, dense_top5, table, *_, report = outputs
-    assert len(outputs) == 11 and isinstance(sfc_top5, dict) and report["settings"]["length"] == 32
+    summary, sfc_top5, dense_top5, table, *_, note, report, clip = outputs
+    assert len(outputs) == 18 and max(sfc_top5, key=sfc_top5.get) == "move left" and report["settings"]["length"] == 32
+    assert isinstance(clip, ui.Clip) and clip.features.shape[2] == len(clip.sfc.scores) and note == ""
     assert table[0][1] == "2" and report["dense"]["num_views"] == 2
 
 

@@ -27,7 +27,7 @@ def url():
 def test_analyze_endpoint_with_just_a_video(url: str) -> None:
     client = Client(url, verbose=False)
     outputs = client.predict(handle_file(str(EXAMPLE)), api_name="/analyze")
-    summary, sfc_top5, dense_top5, table, *_, heatmap_video, explanations, report = outputs
+    summary, sfc_top5, dense_top5, table, *_, heatmap_video, explanations, _, _, _, _, _, _, report = outputs
     assert sfc_top5["label"] == "grow"
     assert report["sfc"]["top5"][0][0] == sfc_top5["label"]
     assert report["settings"] == {"length": 64, "split": "res3", "keep": 8, "spatial_stride": 1, "clips": 10,
@@ -45,3 +45,48 @@ def test_bad_file_through_the_api_is_an_app_error_with_the_message(url: str, tmp
     client = Client(url, verbose=False)
     with pytest.raises(Exception, match="could not be read as a video|still image"):
         client.predict(handle_file(str(bad)), api_name="/analyze")
+
+
+STRATEGY_KEEP = {"sfc": 8, "change": 4, "distinctiveness": 4, "energy": 6, "uniform": 4, "random": 5, "oracle": 8}
+
+
+def test_explore_every_strategy_in_the_same_session_without_the_head(url: str) -> None:
+    import time
+
+    client = Client(url, verbose=False)
+    report = client.predict(handle_file(str(EXAMPLE)), api_name="/analyze")[-1]
+    for strategy, keep in STRATEGY_KEEP.items():
+        begin = time.perf_counter()
+        *_, answer = client.predict(strategy, keep, "", api_name="/explore")
+        round_trip = time.perf_counter() - begin
+        assert answer["strategy"] == strategy and len(answer["kept_frames"]) == keep
+        assert len(answer["top5"]) == 5 and answer["time_s"] < round_trip < 10
+        if strategy == "sfc":  # at its own keep, exactly what /analyze answered
+            assert answer["kept_frames"] == report["sfc"]["kept_frames"] and answer["top5"] == report["sfc"]["top5"]
+    frames = report["sfc"]["position_frames"]
+    *_, manual = client.predict("manual", 3, f"{frames[2]}, {frames[20] + 1}", api_name="/explore")
+    assert manual["strategy"] == "manual" and manual["kept_frames"] == [frames[2], frames[20]]
+    with pytest.raises(Exception, match="frame numbers"):
+        client.predict("manual", 3, "two, five", api_name="/explore")
+
+
+def test_explore_before_analyze_says_what_to_do(url: str) -> None:
+    with pytest.raises(Exception, match="Run an analysis first"):
+        Client(url, verbose=False).predict("uniform", 4, "", api_name="/explore")
+
+
+def test_two_sessions_never_see_each_others_clip(url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    clips = {"grow": analysis.EXAMPLES_DIR / "grow.mp4", "bounce": analysis.EXAMPLES_DIR / "bounce.mp4"}
+    clients = {name: Client(url, verbose=False) for name in clips}
+
+    def session(name: str) -> tuple[dict, dict]:
+        report = clients[name].predict(handle_file(str(clips[name])), api_name="/analyze")[-1]
+        return report, clients[name].predict("sfc", 8, "", api_name="/explore")[-1]
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = dict(zip(clips, pool.map(session, clips)))
+    for name, (report, explored) in answers.items():
+        assert explored["kept_frames"] == report["sfc"]["kept_frames"] and explored["top5"][0][0] == name
+    assert answers["grow"][1]["kept_frames"] != answers["bounce"][1]["kept_frames"]

@@ -50,13 +50,19 @@ def _upload(page, path: Path) -> None:
     page.locator("#input-video input[type=file]").set_input_files(str(path))
 
 
-def test_upload_run_and_see_every_result(url: str, browser) -> None:
+def _analysed_page(url: str, browser):
+    """A page on which the example has been uploaded and analysed."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
     _upload(page, EXAMPLE)
     expect(page.locator("#input-video video")).to_have_count(1, timeout=60_000)
     page.locator("#run").click()
     expect(page.locator("#sfc-top5")).to_contain_text("rotate clockwise", timeout=ANALYSIS_TIMEOUT_MS)
+    return page
+
+
+def test_upload_run_and_see_every_result(url: str, browser) -> None:
+    page = _analysed_page(url, browser)
     expect(page.locator("#dense-top5")).not_to_be_empty()
     expect(page.locator("#metrics-table")).to_contain_text("FLOPs")
     expect(page.locator("#metrics-table")).to_contain_text("dense / SFC")
@@ -89,4 +95,44 @@ def test_page_renders_in_dark_theme_and_on_a_narrow_screen(url: str, browser, sc
     expect(page.get_by_text("SFC Studio").first).to_be_visible()
     page.get_by_role("tab", name="How SFC works").click()
     expect(page.get_by_text("What you are looking at")).to_be_visible()
+    diagram = page.locator("#sfc-diagram")
+    expect(diagram).to_be_visible()
+    box = diagram.bounding_box()
+    assert box["width"] <= width  # wraps on a phone instead of shrinking into an unreadable picture
+    colour = diagram.locator("b").first.evaluate("b => getComputedStyle(b).color")
+    background = page.evaluate("() => getComputedStyle(document.querySelector('gradio-app') || document.body)"
+                               ".backgroundColor")
+    assert colour != background  # the diagram's text follows the theme (light text on dark, dark on light)
+    diagram.screenshot(path=str(ARTIFACTS / f"diagram-{scheme}-{width}px.png"))
     page.screenshot(path=str(ARTIFACTS / f"page-{scheme}-{width}px.png"), full_page=True)
+
+
+def test_explorer_answers_a_slider_a_strategy_and_a_click(url: str, browser) -> None:
+    page = _analysed_page(url, browser)
+    answer = page.locator("#explore-json")
+    timeline = page.locator("#timeline img").first
+
+    def explored(text: str) -> None:
+        expect(answer).to_contain_text(text, timeout=60_000)
+        expect(page.locator("#explore-top5")).not_to_be_empty()
+
+    page.get_by_label("uniform (evenly spaced)").check()
+    explored('"uniform"')
+    before = timeline.get_attribute("src")
+    slider = page.locator("#keep input[type=number]")
+    slider.fill("3")
+    slider.press("Enter")
+    explored('"keep": 3')
+    expect(timeline).not_to_have_attribute("src", before or "", timeout=60_000)
+    page.locator("#moments button").nth(5).click()  # a thumbnail: the manual pick of that moment
+    explored('"manual"')
+    expect(page.locator("#manual-frames textarea, #manual-frames input").first).not_to_have_value("")
+    page.locator("#explorer").screenshot(path=str(ARTIFACTS / "explorer.png"))
+    page.locator("#attention-matrix").screenshot(path=str(ARTIFACTS / "attention-matrix.png"))
+    page.locator("#heatmaps").screenshot(path=str(ARTIFACTS / "attention-heatmaps.png"))
+    page.get_by_role("tab", name="How SFC works").click()
+    page.locator("#walk-next").click()
+    expect(page.locator("#walk-text")).to_contain_text("Step 1 of 5", timeout=60_000)
+    page.locator("#walk-next").click()
+    expect(page.locator("#walk-text")).to_contain_text("Step 2 of 5", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "walkthrough.png"), full_page=True)

@@ -62,7 +62,8 @@ def test_app(name: str, inputs: dict[str, Path]) -> None:
         with pytest.raises(gr.Error, match=expected.pattern):
             ui.run_analysis(str(inputs[name]), "tiny", 64, 1, 2, 1)
         return
-    *_, heatmap_video, _, report = ui.run_analysis(str(inputs[name]), "tiny", 64, 1, 2, 1)
+    outputs = ui.run_analysis(str(inputs[name]), "tiny", 64, 1, 2, 1)
+    heatmap_video, report = outputs[8], outputs[-2]
     assert len(report["sfc"]["top5"]) == 5 and Path(heatmap_video).stat().st_size > 0
     if expected.note:
         assert _has_note(report["sfc"]["notes"] + report["dense"]["notes"], expected.note)

@@ -95,3 +95,37 @@ def test_evaluate_reports_every_strategy_on_the_same_clips() -> None:
     assert all(table["oracle"]["hit_rate"] >= row["hit_rate"] for row in table.values())
     assert table["sfc"]["flops"] > table["uniform"]["flops"] == table["change"]["flops"]  # attention costs
     assert result["time_ratio"] is None and result["profiled_clips"] == 0
+
+
+def test_head_features_let_the_explorer_reproduce_a_request_exactly(tiny: hub.SFCModel, clip_features) -> None:
+    recognizer, path, _, in_memory = clip_features
+    features = recognizer.head_features(path)  # decoded again, chunk by chunk, as a request does
+    torch.testing.assert_close(features, in_memory, rtol=0, atol=1e-5)
+    result = recognizer(path)
+    selection = Selector(recognizer.sfc, recognizer.tail, recognizer.geometry).select("sfc", features)
+    assert selection.kept == result.kept.positions
+    assert (selection.probabilities.numpy() == result.probabilities).all()  # the same computation, bit for bit
+
+
+def test_position_attention_matches_the_attention_sfc_reports() -> None:
+    """Each kept position's attention over time, against a float64 loop over single queries and against
+    the per-key attention that `forward` reports (its mean over the kept positions)."""
+    torch.manual_seed(3)
+    sfc = sfc_core.sfc.SFC(16, 3, kv_stride=2).double().eval()
+    for parameter in sfc.parameters():  # a trained-looking module: nothing zero-initialised
+        torch.nn.init.normal_(parameter, std=0.3)
+    x = torch.randn(1, 16, 7, 6, 6, dtype=torch.float64)
+    with torch.inference_mode():
+        out = sfc(x)
+    matrix = sfc.position_attention(x, out.kept)[0]
+    assert matrix.shape == (3, 7)
+    torch.testing.assert_close(matrix.sum(dim=1), torch.ones(3, dtype=torch.float64))
+    torch.testing.assert_close(matrix.mean(dim=0), out.attention[0].sum(dim=(1, 2)))
+    with torch.inference_mode():
+        abstract = sfc.abstraction(x)
+        keys = sfc.key(torch.nn.functional.avg_pool3d(abstract, (1, 2, 2), ceil_mode=True)[0].flatten(1).T)
+        for row, position in enumerate(out.kept[0].tolist()):
+            queries = sfc.query(abstract[0, :, position].flatten(1).T)  # this position's 36 spatial queries
+            per_query = torch.softmax(queries @ keys.T / 4.0, dim=1).view(36, 7, 9).sum(dim=2)
+            torch.testing.assert_close(matrix[row], per_query.mean(dim=0))
+    assert sfc_core.sfc.SFC(16, 3, scoring="change").position_attention(x, out.kept) is None

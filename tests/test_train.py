@@ -75,3 +75,28 @@ def test_recompute_mode_keeps_only_targets_and_trains_from_the_videos(tmp_path: 
     same = json.loads(in_memory.with_suffix(".log.json").read_text())["log"][0]["train"]
     assert same["loss"] == pytest.approx(entry["loss"], rel=1e-2)  # only float16 storage differs
     assert train.main(["sfc", "--features", "recompute", "--epochs", "1", "--out", str(tmp_path / "x.pth")]) == 2
+
+
+def test_selection_target_mixes_in_the_known_action_window() -> None:
+    """Hand-computed: the target is (1 - w) softmax(usefulness / T) + w uniform over the window, and a
+    video whose window is unknown keeps the label-free target."""
+    import torch.nn.functional as F
+
+    from sfc_core.objective import ObjectiveWeights, sfc_objective
+
+    torch.manual_seed(0)
+    logits, teacher = torch.randn(2, 4), torch.softmax(torch.randn(2, 4), dim=1)
+    scores, usefulness = torch.randn(2, 5), torch.randn(2, 5)
+    in_window = torch.tensor([[False, True, True, False, False], [False] * 5])
+    labels = torch.tensor([-1, -1])
+    weights = ObjectiveWeights(distill=0.0, selection=1.0, window_target=0.25, usefulness_temperature=0.5)
+    free = F.softmax(usefulness / 0.5, dim=1)
+    target = free.clone()
+    target[0] = 0.75 * free[0] + 0.25 * torch.tensor([0, 0.5, 0.5, 0, 0])
+    expected = -(target * F.log_softmax(scores, dim=1)).sum(dim=1).mean()
+    terms = sfc_objective(logits, scores, teacher, usefulness, labels, weights, in_window)
+    assert terms.selection == pytest.approx(expected.item(), rel=1e-6)
+    unknown = sfc_objective(logits, scores, teacher, usefulness, labels, weights, in_window & False)
+    label_free = -(free * F.log_softmax(scores, dim=1)).sum(dim=1).mean()
+    assert unknown.selection == pytest.approx(label_free.item(), rel=1e-6)
+    assert ObjectiveWeights().window_target == 0.5  # the embedded model's setting

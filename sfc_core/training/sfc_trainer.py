@@ -93,10 +93,12 @@ def _epoch(sfc, recognizer: SFCRecognizer, cached: list[CachedVideo], optimizer,
         teacher = torch.stack([item.teacher for item in items]).to(device)
         usefulness = torch.stack([item.usefulness for item in items]).to(device)
         labels = torch.tensor([-1 if item.label is None else item.label for item in items], device=device)
+        in_window = torch.stack([torch.zeros_like(item.usefulness, dtype=torch.bool) if item.in_window is None
+                                 else item.in_window for item in items]).to(device)
         with torch.set_grad_enabled(train):
             out = sfc(x, diagnostics=False)
             logits = recognizer.tail(out.features)
-            terms = sfc_objective(logits, out.scores, teacher, usefulness, labels, config.objective)
+            terms = sfc_objective(logits, out.scores, teacher, usefulness, labels, config.objective, in_window)
             if train:
                 optimizer.zero_grad()
                 terms.loss.backward()

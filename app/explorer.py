@@ -1,0 +1,129 @@
+"""The explorer: after Run, ask "what if other moments had been kept?" without running the head again.
+
+`analyze` leaves one `Clip` per browser session (the head's output of the long clip, the results it
+showed, the ground truth when known); each question re-runs only a selection strategy and the tail
+(`sfc_core.selection.Selector`), and the answers collect in a small comparison for that clip.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from sfc_core.errors import ConfigError
+from sfc_core.hub import SFCModel
+from sfc_core.pipeline import KeptFrames, Result
+from sfc_core.selection import STRATEGIES, Selector
+
+from . import figures
+
+STRATEGY_NAMES = {
+    "sfc": "SFC (the model's own)",
+    "change": "training-free: change",
+    "distinctiveness": "training-free: distinctiveness",
+    "energy": "training-free: energy",
+    "uniform": "uniform (evenly spaced)",
+    "random": "random",
+    "oracle": "oracle (knows where the action is)",
+    "manual": "manual (your picks)",
+}
+assert tuple(STRATEGY_NAMES) == STRATEGIES
+
+
+@dataclass
+class Clip:
+    """What one session keeps of its last analysis (one clip: a new Run replaces it)."""
+
+    settings: object  # the analysis's app.analysis.Settings: which model, at which settings
+    features: torch.Tensor  # the head's output (1, C, T, H, W), on the CPU
+    sfc: Result
+    dense: Result
+    cams: np.ndarray  # Grad-CAM per kept position (K, h, w), for redrawing at another scale
+    truth: dict | None  # bundled example: label and action window
+    tried: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # answer -> (p, p of truth)
+
+    @property
+    def window(self) -> tuple[int, int] | None:
+        return (self.truth["window_start"], self.truth["window_end"]) if self.truth else None
+
+    @property
+    def truth_class(self) -> int | None:
+        """The true class's index, when the clip's label is one this model knows (a bundled SynthActions
+        example on a Kinetics-400 model has a known action window but a label outside its classes)."""
+        name = self.truth["label_name"] if self.truth else None
+        return self.sfc.labels.index(name) if name in self.sfc.labels else None
+
+    @property
+    def position_frames(self) -> list[int]:
+        """The source frame that stands for each head position."""
+        return [self.sfc.frame_indices[0][c] for c in self.sfc.position_centres]
+
+
+@dataclass
+class Exploration:
+    result: Result  # the SFC result with this strategy's kept positions and probabilities
+    label: str  # e.g. "uniform, keep 4"
+    comparison: Figure
+    report: dict  # strategy, keep, kept_frames, kept_positions, top5, time_s
+
+
+def positions_for_frames(clip: Clip, frames: str) -> list[int]:
+    """'12, 40' (source frame numbers) -> the head positions whose receptive fields are centred nearest."""
+    try:
+        wanted = [int(f) for f in frames.replace(";", ",").split(",") if f.strip()]
+    except ValueError:
+        raise ConfigError(f"frames must be frame numbers separated by commas, like '12, 40', not {frames!r}") from None
+    if not wanted:
+        raise ConfigError("manual: pick at least one moment (click a frame, or type frame numbers like '12, 40')")
+    centres = np.array(clip.position_frames)
+    return sorted({int(np.abs(centres - f).argmin()) for f in wanted})
+
+
+def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str = "", seed: int = 0) -> Exploration:
+    """Run `strategy` (keeping `keep` positions; `frames` for "manual") on the clip's head output and
+    classify with the same tail of `model` (the one that analysed the clip); the answer is added to the
+    clip's comparison."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if strategy == "oracle" and clip.window is None:
+        raise ConfigError("the oracle needs to know where the action is: run one of the bundled examples")
+    recognizer = model.sfc_recognizer()
+    selector = Selector(recognizer.sfc, recognizer.tail, recognizer.geometry)
+    sampled = clip.sfc.frame_indices[0]
+    positions = positions_for_frames(clip, frames) if strategy == "manual" else None
+    begin = time.perf_counter()
+    features = clip.features.to(recognizer.device)
+    selection = selector.select(strategy, features, int(keep), seed=seed, sampled=sampled, window=clip.window,
+                                positions=positions)
+    probabilities = selection.probabilities.float().cpu().numpy()
+    elapsed = time.perf_counter() - begin
+    centres, stamps = clip.sfc.position_centres, clip.sfc.timestamps_s[0]
+    kept = KeptFrames(
+        positions=selection.kept,
+        frame_indices=[sampled[centres[p]] for p in selection.kept],
+        timestamps_s=[stamps[centres[p]] for p in selection.kept],
+        scores=[clip.sfc.scores[p] for p in selection.kept],
+    )
+    same_as_run = strategy == "sfc" and selection.kept == clip.sfc.kept.positions
+    result = replace(clip.sfc, kept=kept, probabilities=probabilities,
+                     attention=clip.sfc.attention if same_as_run else None)
+    label = STRATEGY_NAMES[strategy].split(" (")[0] + ("" if strategy == "manual" else f", keep {len(kept.positions)}")
+    reference = int(np.argmax(clip.sfc.probabilities))
+    truth = clip.truth_class
+    clip.tried[label] = (float(probabilities[reference]), None if truth is None else float(probabilities[truth]))
+    comparison = figures.comparison(clip.tried, clip.sfc.labels[reference],
+                                    None if truth is None else clip.sfc.labels[truth])
+    report = {
+        "strategy": strategy,
+        "keep": len(kept.positions),
+        "kept_positions": kept.positions,
+        "kept_frames": kept.frame_indices,
+        "kept_timestamps_s": [round(t, 3) for t in kept.timestamps_s],
+        "top5": [[name, p] for name, p in result.top(5)],
+        "time_s": elapsed,
+    }
+    return Exploration(result, label, comparison, report)

@@ -1,0 +1,94 @@
+"""The explorer and the walk-through on a real analysed clip: other selections of the same head output."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import analysis, teaching
+from app.analysis import Settings, analyze
+from app.explorer import STRATEGY_NAMES, explore, positions_for_frames
+from sfc_core.errors import ConfigError
+from sfc_core.resources import EXAMPLES_DIR
+from sfc_core.selection import STRATEGIES
+
+
+@pytest.fixture(scope="module")
+def analysed() -> analysis.Analysis:
+    return analyze(EXAMPLES_DIR / "rotate_clockwise.mp4", Settings())
+
+
+@pytest.fixture(scope="module")
+def model(analysed):
+    return analysis.model_for(analysed.clip.settings)
+
+
+def test_sfc_at_its_own_keep_reproduces_the_analysis_exactly(analysed, model) -> None:
+    found = explore(model, analysed.clip, "sfc", 8)
+    assert found.report["kept_frames"] == analysed.report["sfc"]["kept_frames"]
+    assert found.report["top5"] == analysed.report["sfc"]["top5"]
+    assert found.result.attention is not None  # SFC's own choice: its attention is still the one shown
+
+
+def test_every_strategy_answers_and_the_comparison_collects_them(analysed, model) -> None:
+    clip = analysed.clip
+    for strategy in STRATEGIES:
+        found = explore(model, clip, strategy, 4, frames="30, 90")
+        expected = 2 if strategy == "manual" else 4
+        assert found.report["strategy"] == strategy and len(found.report["kept_frames"]) == expected
+        assert found.report["kept_positions"] == sorted(found.report["kept_positions"])
+        assert sum(p for _, p in found.report["top5"]) <= 1 + 1e-6 and 0 <= found.report["time_s"] < 5
+        assert found.result.attention is None or strategy == "sfc"
+    assert len(clip.tried) == len(STRATEGIES) + 1  # "sfc, keep 8" from the test above, then each at keep 4
+    assert all(truth is not None for _, truth in clip.tried.values())  # a bundled example: the truth is known
+    labels = [t.get_text() for t in found.comparison.axes[0].get_yticklabels()]
+    assert labels == list(clip.tried) and found.comparison.axes[0].get_legend() is not None
+    oracle = explore(model, clip, "oracle", 8).report
+    window = clip.window
+    inside = sum(window[0] <= f <= window[1] for f in oracle["kept_frames"])
+    possible = sum(window[0] <= f <= window[1] for f in clip.position_frames)
+    assert inside == min(8, possible) >= 3  # every position centred inside the action is kept
+
+
+def test_manual_frames_map_to_the_nearest_position(analysed) -> None:
+    clip = analysed.clip
+    frames = clip.position_frames
+    assert positions_for_frames(clip, f"{frames[3]}, {frames[3] + 1}; {frames[10]}") == [3, 10]
+    assert positions_for_frames(clip, "0") == [0] and positions_for_frames(clip, "99999") == [len(frames) - 1]
+    with pytest.raises(ConfigError, match="frame numbers"):
+        positions_for_frames(clip, "ten")
+    with pytest.raises(ConfigError, match="at least one"):
+        positions_for_frames(clip, " , ")
+
+
+def test_bad_requests_are_clear(analysed, model) -> None:
+    clip = analysed.clip
+    with pytest.raises(ConfigError, match="keep must be"):
+        explore(model, clip, "uniform", 999)
+    with pytest.raises(ConfigError, match="unknown strategy"):
+        explore(model, clip, "best", 4)
+    no_truth = type(clip)(clip.settings, clip.features, clip.sfc, clip.dense, clip.cams, None)
+    with pytest.raises(ConfigError, match="oracle needs"):
+        explore(model, no_truth, "oracle", 4)
+    # a bundled example on a model that does not know its label: the window still serves the oracle
+    other_label = type(clip)(clip.settings, clip.features, clip.sfc, clip.dense, clip.cams,
+                             {**clip.truth, "label_name": "juggling"})
+    assert len(explore(model, other_label, "oracle", 4).report["kept_frames"]) == 4
+    assert other_label.truth_class is None and list(other_label.tried.values()) == [(pytest.approx(
+        other_label.tried["oracle, keep 4"][0]), None)]
+    assert set(STRATEGY_NAMES) == set(STRATEGIES)
+
+
+def test_walkthrough_steps_follow_the_clip(analysed) -> None:
+    text, figure = teaching.walkthrough_step(None, 0)
+    assert "Run an analysis" in text and figure is None
+    for step in range(len(teaching.STEPS)):
+        text, figure = teaching.walkthrough_step(analysed.clip, step)
+        assert text.startswith(f"### Step {step + 1} of {len(teaching.STEPS)}") and figure.axes
+    assert "30 views" in teaching.walkthrough_step(analysed.clip, 0)[0]
+    assert teaching.walkthrough_step(analysed.clip, 99)[0].startswith("### Step 5")
+
+
+def test_the_diagram_follows_the_theme_and_wraps_on_a_phone() -> None:
+    html = teaching.DIAGRAM_HTML
+    assert "var(--body-text-color)" in html and "flex-wrap:wrap" in html and "<img" not in html
+    assert "background:white" not in html.replace(" ", "") and "#fff" not in html.lower()
