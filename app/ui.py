@@ -144,6 +144,9 @@ def run_explore(strategy, keep, frames, clip=None):
         found = explore(model_for(clip.settings), clip, strategy, int(keep or 1), frames or "")
     except SFCError as error:
         raise gr.Error(str(error)) from None
+    except Exception:
+        log.exception("explore failed (%s, keep %s, frames %r)", strategy, keep, frames)
+        raise gr.Error("Something went wrong while trying this choice; the details are in the server log.") from None
     name = STRATEGY_NAMES[found.report["strategy"]].split(" (")[0]
     return (
         figures.timeline(found.result, clip.dense, clip.window, chooser=name),
