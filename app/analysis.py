@@ -278,7 +278,8 @@ def kept_thumbnails(sfc: Result) -> list[tuple[np.ndarray, str]]:
         for p in positions:
             centre = centres[p]
             frame, stamp = sfc.frame_indices[0][centre], sfc.timestamps_s[0][centre]
-            items.append((sfc.display_frames[centre], f"{status}: frame {frame} at {stamp:.2f} s, score {sfc.scores[p]:.2f}"))
+            caption = f"{status}: frame {frame} at {stamp:.2f} s, score {sfc.scores[p]:.2f}"
+            items.append((sfc.display_frames[centre], caption))
     return items
 
 

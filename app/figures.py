@@ -112,6 +112,9 @@ def explanations(attention: list[np.ndarray], gradcam: list[np.ndarray], caption
                 ax.set_title(captions[column].replace(" · ", "\n"), fontsize=8)
     colour_bar = figure.colorbar(ScalarMappable(cmap=explain.COLOUR_MAP), ax=axes, fraction=0.03, pad=0.02)
     colour_bar.set_label(explain.SCALES[scale], fontsize=9)
+    if scale == "frame":  # name the ranks where they sit on the bar
+        ticks = [rank**explain.RANK_POWER for rank in explain.RANK_TICKS.values()]
+        colour_bar.set_ticks(ticks, labels=list(explain.RANK_TICKS))
     figure.suptitle("Where SFC looked vs what the classifier used (kept frames, in grey under the colour)")
     return figure
 

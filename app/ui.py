@@ -61,9 +61,10 @@ HOW_IT_WORKS = """
   band (bundled examples) is where the action really is.
 - **Kept vs dropped**: the frames behind the kept and the dropped moments.
 - **Attention**: the kept frames in grey with SFC's attention in colour (the colour bar reads it). By default
-  each frame is coloured by rank within that frame, so you see where attention was strongest on every frame;
-  each caption says the frame's share of all the attention. Tick *one colour scale for all frames* to compare
-  frames instead. The video plays the whole long clip the same way, kept frames framed in green.
+  each frame is coloured by rank within that frame (bright: its strongest quarter), so you see where attention
+  was strongest on every frame; each caption says the frame's share of all the attention. Tick *one colour
+  scale for all frames* to compare frames instead. The video plays the whole long clip the same way, kept
+  frames framed in green.
 - **Where each kept moment gathered its evidence**: one row per kept moment, one column per moment of the
   long clip; bright cells are where that kept moment's attention went.
 - **SFC attention vs Grad-CAM**: Grad-CAM (from captum) shows which parts of the kept frames the *classifier*

@@ -23,8 +23,10 @@ from .video import write_h264
 COLOUR_MAP = "magma"  # perceptual: brightness grows with the value, also for colour-blind readers
 OPACITY = 0.6  # the map's share of every pixel: the same everywhere, so a colour reads as a value
 SHOWN_SIZE = 256  # frames are enlarged to this many pixels (at least 224) to be readable on a projector
+RANK_POWER = 3  # "frame" scale: colour = rank^3, so the strongest quarter of a frame stands out, the median is dark
+RANK_TICKS = {"median": 0.5, "top 25%": 0.75, "top 10%": 0.9, "strongest": 1.0}  # ranks named on colour bars
 SCALES = {  # how a map's values become colours, and what the colour bar says
-    "frame": "rank within this frame (1 = where it was strongest)",
+    "frame": "rank within this frame",
     "shared": "value / the largest value on any kept frame",
 }
 
@@ -32,9 +34,9 @@ SCALES = {  # how a map's values become colours, and what the colour bar says
 def upsample_maps(maps: np.ndarray, size: int, scale: str = "frame") -> np.ndarray:
     """(N, h, w) non-negative maps -> (N, size, size) in [0, 1] on one of `SCALES`:
     "frame": each pixel's rank among its frame's pixels (the share of them with a lower value; 0 where
-    the map is 0). Attention is a softmax, so a few cells hold most of it; ranks show where it was
-    strongest on every frame, however peaky. "shared": values over the largest of all maps, so frames
-    can be compared with each other."""
+    the map is 0) to the power RANK_POWER. Attention is a softmax, so a few cells hold most of it;
+    ranks show where it was strongest on every frame, however peaky. "shared": values over the largest
+    of all maps, so frames can be compared with each other."""
     tensor = torch.from_numpy(np.asarray(maps, dtype=np.float32))[:, None]
     resized = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)[:, 0].clamp_min(0)
     if scale == "shared":
@@ -46,7 +48,7 @@ def upsample_maps(maps: np.ndarray, size: int, scale: str = "frame") -> np.ndarr
     ordered = flat.sort(dim=1).values
     below = torch.searchsorted(ordered, flat.contiguous(), side="left")  # pixels with a lower value
     ranks = below.float() / max(1, flat.shape[1] - 1) * (flat > 0)
-    return ranks.view_as(resized).numpy()
+    return ranks.pow(RANK_POWER).view_as(resized).numpy()
 
 
 def overlay(frames: np.ndarray, maps: np.ndarray, opacity: float = OPACITY, cmap: str = COLOUR_MAP) -> np.ndarray:

@@ -16,13 +16,13 @@ EXAMPLES = [item["file"] for item in json.loads((EXAMPLES_DIR / "examples.json")
 
 def test_maps_are_ranked_per_frame_or_on_one_scale() -> None:
     maps = np.array([[[0.0, 1.0], [4.0, 2.0]], [[0.5, 0.5], [0.5, 0.25]]], dtype=np.float32)
-    ranks = explain.upsample_maps(maps, 2)  # 2x2 -> 2x2: bilinear interpolation changes nothing
-    np.testing.assert_allclose(ranks[0], [[0, 1 / 3], [1, 2 / 3]])  # 0 stays 0; rank / (pixels - 1)
-    np.testing.assert_allclose(ranks[1], [[1 / 3, 1 / 3], [1 / 3, 0]])  # ties share the lower rank
+    ranks = explain.upsample_maps(maps, 2) ** (1 / explain.RANK_POWER)  # 2x2 -> 2x2: bilinear changes nothing
+    np.testing.assert_allclose(ranks[0], [[0, 1 / 3], [1, 2 / 3]], rtol=1e-6)  # 0 stays 0; rank / (pixels - 1)
+    np.testing.assert_allclose(ranks[1], [[1 / 3, 1 / 3], [1 / 3, 0]], rtol=1e-6)  # ties share the lower rank
     np.testing.assert_allclose(explain.upsample_maps(maps, 2, "shared"), maps / 4.0)
     rng = np.random.default_rng(0)
     peaky = np.exp(rng.normal(0, 3, (3, 4, 4))).astype(np.float32)  # a softmax-like map: one cell holds most
-    ranked = explain.upsample_maps(peaky, 16)
+    ranked = explain.upsample_maps(peaky, 16) ** (1 / explain.RANK_POWER)
     assert ranked.max(axis=(1, 2)).min() >= 0.95 and (ranked >= 0.85).mean(axis=(1, 2)).min() >= 0.1
     assert not explain.upsample_maps(np.zeros((1, 2, 2)), 4).any()  # no attention at all: no colour, no NaN
     with pytest.raises(ValueError, match="scale"):
