@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ from sfc_core.pipeline import KeptFrames, Result
 from sfc_core.selection import STRATEGIES, Selector
 
 from . import figures
+
+if TYPE_CHECKING:  # analysis imports this module
+    from .analysis import Settings
 
 STRATEGY_NAMES = {
     "sfc": "SFC (the model's own)",
@@ -34,11 +38,16 @@ STRATEGY_NAMES = {
 assert tuple(STRATEGY_NAMES) == STRATEGIES
 
 
+def short_name(strategy: str) -> str:
+    """"uniform" for "uniform (evenly spaced)": for titles and chart labels."""
+    return STRATEGY_NAMES[strategy].split(" (")[0]
+
+
 @dataclass
 class Clip:
     """What one session keeps of its last analysis (one clip: a new Run replaces it)."""
 
-    settings: object  # the analysis's app.analysis.Settings: which model, at which settings
+    settings: Settings  # which model the analysis ran, at which settings
     features: torch.Tensor  # the head's output (1, C, T, H, W), on the CPU
     sfc: Result
     dense: Result
@@ -111,7 +120,7 @@ def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str =
     same_as_run = strategy == "sfc" and selection.kept == clip.sfc.kept.positions
     result = replace(clip.sfc, kept=kept, probabilities=probabilities,
                      attention=clip.sfc.attention if same_as_run else None)
-    label = STRATEGY_NAMES[strategy].split(" (")[0] + ("" if strategy == "manual" else f", keep {len(kept.positions)}")
+    label = short_name(strategy) + ("" if strategy == "manual" else f", keep {len(kept.positions)}")
     reference = int(np.argmax(clip.sfc.probabilities))
     truth = clip.truth_class
     clip.tried[label] = (float(probabilities[reference]), None if truth is None else float(probabilities[truth]))

@@ -20,7 +20,7 @@ from sfc_core import explain
 from . import figures
 from .analysis import DEFAULT_MODEL, Settings, analyze, device, heatmaps, kept_thumbnails, model_choices, model_for
 from .config import LIMITS, Limits, gpu_seconds
-from .explorer import STRATEGY_NAMES, Clip, explore
+from .explorer import STRATEGY_NAMES, Clip, explore, short_name
 from .teaching import DIAGRAM_HTML, STEPS, walkthrough_step
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op decorator everywhere else
@@ -148,9 +148,8 @@ def run_explore(strategy, keep, frames, clip=None):
     except Exception:
         log.exception("explore failed (%s, keep %s, frames %r)", strategy, keep, frames)
         raise gr.Error("Something went wrong while trying this choice; the details are in the server log.") from None
-    name = STRATEGY_NAMES[found.report["strategy"]].split(" (")[0]
     return (
-        figures.timeline(found.result, clip.dense, clip.window, chooser=name),
+        figures.timeline(found.result, clip.dense, clip.window, chooser=short_name(strategy)),
         kept_thumbnails(found.result),
         {label: p for label, p in found.result.top(5)},
         found.comparison,
