@@ -40,6 +40,7 @@ from sfc_core.video import probe
 from . import figures
 from .config import LIMITS, Limits
 from .explorer import Clip
+from .words import WORDS
 
 OUTPUT_DIR = Path(tempfile.gettempdir()) / f"sfc-studio-outputs-{os.getpid()}"
 DEFAULT_MODEL = "tiny"
@@ -192,7 +193,7 @@ def _output_path(suffix: str, directory: Path | None) -> Path:
         for old in directory.iterdir():
             if old.stat().st_mtime < cutoff:
                 old.unlink(missing_ok=True)
-    return directory / f"sfc-attention-{uuid.uuid4().hex}{suffix}"
+    return directory / f"sfc-heatmap-{uuid.uuid4().hex}{suffix}"
 
 
 @atexit.register
@@ -232,32 +233,43 @@ def public_report(report: Report) -> dict:
     return data
 
 
-def model_note(settings: Settings, truth: dict | None) -> str:
-    """On the embedded model, anything but a bundled example may be outside what it knows: say so, and
-    where the real-world models are."""
-    if settings.model != DEFAULT_MODEL or truth is not None:
-        return ""
-    others = ", ".join(f"`{label.split(':')[0]}`" for label, name in model_choices() if name != DEFAULT_MODEL)
-    return (f"**About this model:** the embedded `{DEFAULT_MODEL}` model knows only the {len(SYNTH_ACTION_CLASSES)} "
+def model_note(settings: Settings, truth: dict | None, sfc_training: dict | None = None) -> str:
+    """What a visitor should know about the model that answered: on the embedded model, that anything
+    but a bundled example may be outside what it knows (and where the real-world models are); for any
+    trained SFC, when its training used action-window annotations, which the paper does not use."""
+    notes = []
+    if settings.model == DEFAULT_MODEL and truth is None:
+        others = ", ".join(f"`{label.split(':')[0]}`" for label, name in model_choices() if name != DEFAULT_MODEL)
+        notes.append(
+            f"**About this model:** the embedded `{DEFAULT_MODEL}` model knows only the {len(SYNTH_ACTION_CLASSES)} "
             f"synthetic SynthActions motions ({', '.join(SYNTH_ACTION_CLASSES)}). On any other video it still "
             "answers with the nearest of those, which says nothing about the real action. For real actions pick a "
             f"Kinetics-400 model ({others}) in **Model**: its weights download once on first use (when this "
             "machine is online), and SFC then runs training-free.")
+    if sfc_training and sfc_training.get("annotations_used"):
+        notes.append(
+            "**How this SFC was trained:** with action-window annotations (where in each training clip the action "
+            "happens) as part of what it learned to keep, which the paper does not use. An SFC trained the paper's "
+            "way, without them, is compared with it in the project's README.")
+    return "\n\n".join(notes)
 
 
 def heatmap_captions(sfc: Result) -> list[str]:
-    """Each kept frame's time and its share of all the attention SFC paid."""
+    """Each kept frame's time and its share of the whole heatmap: of all the attention a trained SFC
+    paid, or of a training-free score's map (no attention runs there)."""
     shares = explain.attention_shares(sfc)
-    return [f"frame {f} at {t:.1f} s · {share:.0%} of attention"
+    share_of = WORDS[sfc.heatmap_kind].share_of
+    return [f"frame {f} at {t:.1f} s · {share:.0%} of {share_of}"
             for f, t, share in zip(sfc.kept.frame_indices, sfc.kept.timestamps_s, shares)]
 
 
 def heatmaps(clip: Clip, scale: str = "frame") -> tuple[list[tuple[np.ndarray, str]], Figure]:
-    """The kept frames' attention overlays (a gallery) and the attention vs Grad-CAM figure, on `scale`."""
+    """The kept frames' heatmap overlays (a gallery) and the heatmap vs Grad-CAM figure, on `scale`."""
     captions = heatmap_captions(clip.sfc)
-    attention = explain.kept_overlays(clip.sfc, scale)
+    overlays = explain.kept_overlays(clip.sfc, scale)
     gradcam = explain.gradcam_overlays(clip.sfc, clip.cams, scale)
-    return list(zip(attention, captions)), figures.explanations(attention, gradcam, captions, scale)
+    return list(zip(overlays, captions)), figures.explanations(overlays, gradcam, captions, clip.sfc.heatmap_kind,
+                                                                scale)
 
 
 def moments(sfc: Result) -> list[tuple[np.ndarray, str]]:
@@ -299,7 +311,7 @@ def analyze(
     progress(0.45, "SFC: head on one long clip, compress, tail once")
     sfc_recognizer = model.sfc_recognizer()
     sfc = sfc_recognizer(path)
-    progress(0.65, "explanations: attention heatmaps and captum Grad-CAM")
+    progress(0.65, "explanations: SFC's heatmaps and captum Grad-CAM")
     features = sfc_recognizer.head_features(path)  # for the explorer: other selections without the head
     matrix = sfc_recognizer.sfc.position_attention(features, torch.tensor([sfc.kept.positions], device=features.device))
     cams = explain.gradcam(sfc_recognizer.tail, sfc)
@@ -333,7 +345,7 @@ def analyze(
         moments=moments(sfc),
         report=public_report(report),
         summary=summary,
-        model_note=model_note(settings, truth),
+        model_note=model_note(settings, truth, model.sfc_training),
         clip=clip,
         notes=report.notes,
     )

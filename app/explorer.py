@@ -17,8 +17,9 @@ from matplotlib.figure import Figure
 
 from sfc_core.errors import ConfigError
 from sfc_core.hub import SFCModel
-from sfc_core.pipeline import KeptFrames, Result
+from sfc_core.pipeline import KeptFrames, Result, heatmap_kind
 from sfc_core.selection import STRATEGIES, Selector
+from sfc_core.sfc import SFC
 
 from . import figures
 
@@ -77,7 +78,7 @@ class Exploration:
     result: Result  # the SFC result with this strategy's kept positions and probabilities
     label: str  # e.g. "uniform, keep 4"
     comparison: Figure
-    report: dict  # strategy, keep, kept_frames, kept_positions, top5, time_s
+    report: dict  # strategy, keep, kept_frames, kept_positions, top5, time_s, note
 
 
 def positions_for_frames(clip: Clip, frames: str) -> list[int]:
@@ -90,6 +91,15 @@ def positions_for_frames(clip: Clip, frames: str) -> list[int]:
         raise ConfigError("manual: pick at least one moment (click a frame, or type frame numbers like '12, 40')")
     centres = np.array(clip.position_frames)
     return sorted({int(np.abs(centres - f).argmin()) for f in wanted})
+
+
+def _scorer_only_note(sfc: SFC, strategy: str, keep: int) -> str:
+    """What differs from a request when a trained SFC is asked for another number of moments: the
+    selector ranks by its scores alone and the tail gets the raw kept features ("" otherwise)."""
+    if strategy != "sfc" or keep == sfc.keep or heatmap_kind(sfc) != "attention":
+        return ""
+    return (f"SFC at keep {keep} ≠ its trained keep {sfc.keep}: positions ranked by SFC's scores alone; "
+            "attention not run")
 
 
 def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str = "", seed: int = 0) -> Exploration:
@@ -134,5 +144,6 @@ def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str =
         "kept_timestamps_s": [round(t, 3) for t in kept.timestamps_s],
         "top5": [[name, p] for name, p in result.top(5)],
         "time_s": elapsed,
+        "note": _scorer_only_note(recognizer.sfc, strategy, len(kept.positions)),
     }
     return Exploration(result, label, comparison, report)

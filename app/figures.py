@@ -14,6 +14,8 @@ from sfc_core import explain
 from sfc_core.pipeline import Result
 from sfc_core.profiling import format_ratio, ratio
 
+from .words import WORDS
+
 DENSE_COLOUR, SFC_COLOUR, KEPT_COLOUR, TRUTH_COLOUR = "#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e"
 DENSE_ROW = 0.09  # height of one dense clip's row on the timeline
 
@@ -31,9 +33,10 @@ def _normalised(values: np.ndarray) -> np.ndarray:
 
 def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | None = None,
              chooser: str = "SFC") -> Figure:
-    """The whole video on a time axis: SFC's score per position, where its attention went (when the
-    kept positions are SFC's own), the positions `chooser` kept, the frames SFC sampled, each of
-    dense's clips on its own row, and the ground-truth window."""
+    """The whole video on a time axis: SFC's score per position, where a trained SFC's attention went
+    (when the kept positions are its own; a training-free map's total per position is the score line
+    itself), the positions `chooser` kept, the frames SFC sampled, each of dense's clips on its own
+    row, and the ground-truth window."""
     fps = sfc.video.fps
     sampled_times = np.array(sfc.timestamps_s[0])
     windows, centres = sfc.position_windows, sfc.position_centres
@@ -50,9 +53,9 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
         start, end = sampled_times[window[0]] - step / 2, sampled_times[window[-1]] + step / 2
         ax.axvspan(start, end, color=KEPT_COLOUR, alpha=0.3, label=f"kept by {chooser}" if i == 0 else None)
     ax.plot(position_times, scores, "-o", color=SFC_COLOUR, markersize=3, label="SFC selection score")
-    if sfc.attention is not None:
-        attention = _normalised(sfc.attention.sum(axis=(1, 2)))
-        ax.plot(position_times, attention, "--", color="#9467bd", label="attention received")
+    received = WORDS[sfc.heatmap_kind].received if sfc.attention is not None else None
+    if received:
+        ax.plot(position_times, _normalised(sfc.attention.sum(axis=(1, 2))), "--", color="#9467bd", label=received)
     ax.plot(sampled_times, np.full_like(sampled_times, -0.08), "|", color="black", markersize=8,
             label=f"{len(sampled_times)} frames SFC decoded")
     shades = colormaps["cividis"](np.linspace(0.0, 0.55, len(clips)))  # dark blue to grey: not the bands' colours
@@ -65,7 +68,7 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
     ax.set_ylim(-0.3 - DENSE_ROW * len(clips), 1.12)
     ax.set_yticks([0, 0.5, 1])
     ax.set_xlabel("time in the video (s)")
-    ax.set_ylabel("normalised score / attention")
+    ax.set_ylabel(f"normalised score / {received}" if received else "normalised score")
     ax.set_title(f"Which moments {chooser} kept")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     return figure
@@ -93,21 +96,22 @@ def measurements(dense: Result, sfc: Result) -> Figure:
     return figure
 
 
-def explanations(attention: list[np.ndarray], gradcam: list[np.ndarray], captions: list[str],
+def explanations(heatmaps: list[np.ndarray], gradcam: list[np.ndarray], captions: list[str], kind: str,
                  scale: str = "frame") -> Figure:
-    """Two rows over the kept frames: where SFC's attention went, and captum Grad-CAM, drawn the
-    same way (`sfc_core.explain.overlay`) and read with one colour bar."""
-    columns = len(attention)
+    """Two rows over the kept frames: SFC's heatmap (named by its `Result.heatmap_kind`) and captum
+    Grad-CAM, drawn the same way (`sfc_core.explain.overlay`) and read with one colour bar."""
+    name = WORDS[kind].name
+    columns = len(heatmaps)
     figure = blank_figure(2.0 * columns + 1.6, 5.0)
     axes = figure.subplots(2, columns, squeeze=False)
     for column in range(columns):
-        for row, (images, name) in enumerate(((attention, "SFC attention"), (gradcam, "Grad-CAM (captum)"))):
+        for row, (images, title) in enumerate(((heatmaps, name), (gradcam, "Grad-CAM (captum)"))):
             ax = axes[row, column]
             ax.imshow(images[column])
             ax.set_xticks([])
             ax.set_yticks([])
             if column == 0:
-                ax.set_ylabel(name)
+                ax.set_ylabel(title)
             if row == 0:
                 ax.set_title(captions[column].replace(" · ", "\n"), fontsize=8)
     colour_bar = figure.colorbar(ScalarMappable(cmap=explain.COLOUR_MAP), ax=axes, fraction=0.03, pad=0.02)
@@ -115,7 +119,7 @@ def explanations(attention: list[np.ndarray], gradcam: list[np.ndarray], caption
     if scale == "frame":  # name the ranks where they sit on the bar
         ticks = [rank**explain.RANK_POWER for rank in explain.RANK_TICKS.values()]
         colour_bar.set_ticks(ticks, labels=list(explain.RANK_TICKS))
-    figure.suptitle("Where SFC looked vs what the classifier used (kept frames, in grey under the colour)")
+    figure.suptitle(f"{name} vs what the classifier used (kept frames, in grey under the colour)")
     return figure
 
 

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 
 from . import figures
 from .explorer import Clip
+from .words import WORDS
 
 _BOX = ("flex:1 1 150px;min-width:130px;padding:10px 12px;border-radius:10px;border:2px solid {colour};"
         "background:{colour}22;color:var(--body-text-color);font-size:1rem;line-height:1.35")
@@ -29,7 +30,8 @@ DIAGRAM_HTML = '<div id="sfc-diagram">' + _row("Dense sampling: the whole networ
 ]) + _row("SFC: the head once, the tail once", [
     ("<b>1 long clip</b><br>e.g. 64 frames over the whole video", figures.SFC_COLOUR),
     ("<b>head</b><br>the network's first stages", figures.SFC_COLOUR),
-    ("<b>SFC</b><br>score every moment, keep the top K, attend to all of them", figures.KEPT_COLOUR),
+    ("<b>SFC</b><br>score every moment, keep the top K; a trained SFC lets them attend to all moments",
+     figures.KEPT_COLOUR),
     ("<b>tail</b><br>the last stages, on exactly the size they expect", figures.SFC_COLOUR),
     ("<b>one answer</b>", figures.SFC_COLOUR),
 ]) + "</div>"
@@ -50,11 +52,13 @@ def _strip(frames: np.ndarray, captions: list[str], title: str) -> Figure:
 
 
 def walkthrough_step(clip: Clip | None, step: int) -> tuple[str, Figure | None]:
-    """The text and picture of step `step` (0..len(STEPS)-1) for the session's clip."""
+    """The text and picture of step `step` (0..len(STEPS)-1) for the session's clip, worded for its SFC
+    (a trained one attends; a training-free one only scores)."""
     if clip is None:
         return "Run an analysis on the **Analyze** tab first: the walk-through follows your clip.", None
     step = max(0, min(step, len(STEPS) - 1))
     sfc, dense = clip.sfc, clip.dense
+    words = WORDS[sfc.heatmap_kind]
     heading = f"### Step {step + 1} of {len(STEPS)}: {STEPS[step]}\n"
     stamps = sfc.timestamps_s[0]
     if step == 0:
@@ -70,13 +74,11 @@ def walkthrough_step(clip: Clip | None, step: int) -> tuple[str, Figure | None]:
         return heading + text, _strip(sfc.display_frames[picks], [f"{stamps[i]:.1f} s" for i in picks],
                                       "8 of the long clip's frames")
     if step == 2:
-        text = (f"The head's output has **{len(sfc.scores)} moments** (temporal positions). SFC's small module gives "
-                "each a score: how useful it looks for recognising the action (the blue line).")
+        text = f"The head's output has **{len(sfc.scores)} moments** (temporal positions). {words.scoring}"
         return heading + text, figures.timeline(sfc, None, clip.window)
     if step == 3:
         slots = [sfc.position_centres[p] for p in sfc.kept.positions]
-        text = (f"SFC keeps the **{len(slots)} best-scored moments** (green), then lets each attend to every moment "
-                "of the clip, so evidence from the dropped ones still reaches the tail.")
+        text = f"SFC keeps the **{len(slots)} best-scored moments** (green), {words.tail}"
         return heading + text, _strip(sfc.display_frames[slots], [f"{t:.1f} s" for t in sfc.kept.timestamps_s],
                                       "the kept moments")
     ratio = dense.measurement.flops / sfc.measurement.flops if sfc.measurement.flops else float("nan")

@@ -22,6 +22,7 @@ from .analysis import DEFAULT_MODEL, Settings, analyze, device, heatmaps, kept_t
 from .config import LIMITS, Limits, gpu_seconds
 from .explorer import STRATEGY_NAMES, Clip, explore, short_name
 from .teaching import DIAGRAM_HTML, STEPS, walkthrough_step
+from .words import WORDS
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op decorator everywhere else
     import spaces
@@ -48,30 +49,32 @@ HOW_IT_WORKS = """
   clip to gather evidence. The network's last stages (the *tail*) then run once, on exactly the input size they
   were trained on. The network itself is never changed; only the small module is trained.
 - **Training-free SFC**: the Kinetics-400 models have no trained SFC module here, so they run SFC without
-  learned weights: it keeps the moments whose features change most between neighbouring moments and hands
-  those real features to the tail. The page says "training-free" whenever that is what ran.
+  learned weights: a score (by default, how much the features change between neighbouring moments) ranks the
+  moments, and the top ones' real features go to the tail as they are. **No attention runs**: the heatmaps then
+  show the score's own map, and the page calls them that. The page says "training-free" whenever that is what ran.
 
 ### The plots
 - **Top-5**: the five most likely actions for each method, with their probabilities.
 - **Side by side**: time, memory and FLOPs of both methods, measured in the same run on this machine;
   *dense / SFC* says how many times cheaper SFC was.
 - **Timeline**: the whole video from left to right. Green bands are the moments SFC kept; the blue line is its
-  score for every moment; the dashed line is how much attention each moment received; ticks are the frames SFC
-  decoded; the coloured rows below are dense sampling's 10 clips, one row each with its time span; an orange
+  score for every moment; the dashed line (trained SFC only) is how much attention each moment received; ticks
+  are the frames SFC decoded; the coloured rows below are dense sampling's 10 clips, one row each with its time span; an orange
   band (bundled examples) is where the action really is.
 - **Kept vs dropped**: the frames behind the kept and the dropped moments.
-- **Attention**: the kept frames in grey with SFC's attention in colour (the colour bar reads it). By default
-  each frame is coloured by rank within that frame (bright: its strongest quarter), so you see where attention
-  was strongest on every frame; each caption says the frame's share of all the attention. Tick *one colour
-  scale for all frames* to compare frames instead. The video plays the whole long clip the same way, kept
-  frames framed in green.
-- **Where each kept moment gathered its evidence**: one row per kept moment, one column per moment of the
-  long clip; bright cells are where that kept moment's attention went.
-- **SFC attention vs Grad-CAM**: Grad-CAM (from captum) shows which parts of the kept frames the *classifier*
-  relied on; compare it with where the *SFC module* looked.
+- **Heatmaps**: the kept frames in grey with SFC's heatmap in colour (the colour bar reads it): a trained SFC's
+  attention, or a training-free SFC's score map. By default each frame is coloured by rank within that frame
+  (bright: its strongest quarter), so you see where the map was strongest on every frame; each caption says the
+  frame's share of the whole map. Tick *one colour scale for all frames* to compare frames instead. The video
+  plays the whole long clip the same way, kept frames framed in green.
+- **Where each kept moment gathered its evidence** (trained SFC only): one row per kept moment, one column per
+  moment of the long clip; bright cells are where that kept moment's attention went.
+- **SFC's heatmap vs Grad-CAM**: Grad-CAM (from captum) shows which parts of the kept frames the *classifier*
+  relied on; compare it with what the *SFC module* singled out.
 - **Explore**: after Run, try other ways of choosing the moments (SFC's own, training-free scores, evenly
   spaced, random, the oracle that knows where the action is, or your own picks by clicking frames) and how
-  many to keep; only SFC's selection and the tail run again, so answers come back in about a second.
+  many to keep; only SFC's selection and the tail run again, so answers come back in about a second. A
+  trained SFC asked for another number of moments only ranks them by its scores (no attention), and says so.
 """
 
 
@@ -148,6 +151,8 @@ def run_explore(strategy, keep, frames, clip=None):
     except Exception:
         log.exception("explore failed (%s, keep %s, frames %r)", strategy, keep, frames)
         raise gr.Error("Something went wrong while trying this choice; the details are in the server log.") from None
+    if found.report["note"]:
+        gr.Info(found.report["note"])
     return (
         figures.timeline(found.result, clip.dense, clip.window, chooser=short_name(strategy)),
         kept_thumbnails(found.result),
@@ -176,15 +181,27 @@ def walk(step: int, move: int, clip):
     return step, text, figure
 
 
-def _colour_bar_html() -> str:
-    """The attention colour map as a bar, with what its ends mean (HTML: it follows the page's theme)."""
+def _colour_bar_html(least: str, most: str) -> str:
+    """The heatmaps' colour map as a bar, with what its ends mean (HTML: it follows the page's theme)."""
     stops = ", ".join(f"rgb({r * 255:.0f},{g * 255:.0f},{b * 255:.0f})"
                       for r, g, b, _ in (colormaps[explain.COLOUR_MAP](x / 8) for x in range(9)))
     return (f'<div id="colour-bar" style="color:var(--body-text-color)">'
             f'<div style="height:16px;border-radius:4px;background:linear-gradient(to right, {stops})"></div>'
             '<div style="display:flex;justify-content:space-between;font-size:0.9rem">'
-            "<span>least attention</span><span>colour over the frame in grey</span><span>most attention</span>"
+            f"<span>{least}</span><span>colour over the frame in grey</span><span>{most}</span>"
             "</div></div>")
+
+
+def name_heatmaps(clip: Clip) -> tuple[gr.HTML, gr.Gallery, gr.Video, gr.Plot, gr.Plot]:
+    """The heatmaps' colour bar and labels for the analysed clip's SFC: a trained SFC's attention or a
+    training-free score's map (which has no attention matrix to show)."""
+    kind = clip.sfc.heatmap_kind
+    words = WORDS[kind]
+    return (gr.HTML(_colour_bar_html(words.least, words.most)),
+            gr.Gallery(label=f"{words.name} on the kept frames"),
+            gr.Video(label=f"{words.name} over the whole long clip"),
+            gr.Plot(visible=kind == "attention"),
+            gr.Plot(label=f"{words.name} vs captum Grad-CAM"))
 
 
 def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
@@ -250,18 +267,18 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                         comparison = gr.Plot(label="Strategies tried on this clip", elem_id="comparison")
                         explored = gr.JSON(label="Explorer answer (the /explore endpoint's JSON)",
                                            elem_id="explore-json")
-                with gr.Accordion("Attention", open=True):
+                with gr.Accordion("SFC's heatmaps", open=True):  # named after each run by `name_heatmaps`
                     with gr.Row():
                         one_scale = gr.Checkbox(False, label="Compare frames: one colour scale for all frames",
                                                 elem_id="one-scale")
-                        gr.HTML(_colour_bar_html())
+                        colour_bar = gr.HTML(_colour_bar_html("low", "high"))
                     with gr.Row():
-                        heatmap_gallery = gr.Gallery(label="SFC attention on the kept frames", columns=4,
+                        heatmap_gallery = gr.Gallery(label="SFC's heatmap on the kept frames", columns=4,
                                                      height="auto", elem_id="heatmaps")
-                        heatmap_video = gr.Video(label="Attention over the whole long clip", autoplay=True,
+                        heatmap_video = gr.Video(label="SFC's heatmap over the whole long clip", autoplay=True,
                                                  loop=True, interactive=False, elem_id="heatmap-video")
                     matrix = gr.Plot(label="Where each kept moment gathered its evidence", elem_id="attention-matrix")
-                    explanations = gr.Plot(label="SFC attention vs captum Grad-CAM")
+                    explanations = gr.Plot(label="SFC's heatmap vs captum Grad-CAM")
                 report = gr.JSON(label="Result JSON (the same as the CLI's --json)")
             with gr.Tab("How SFC works"):
                 gr.HTML(DIAGRAM_HTML)
@@ -278,7 +295,7 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                 gr.Markdown(_benchmark_markdown())
                 for image in sorted(BENCHMARKS_DIR.glob("*/bench.png")):
                     gr.Image(str(image), label=str(image.relative_to(BENCHMARKS_DIR.parent)), interactive=False)
-        run.click(
+        analysed = run.click(
             run_analysis,
             inputs=[video, model, length, spatial, clips, crops],
             outputs=[summary, sfc_top5, dense_top5, table, measurements, timeline, thumbnails, heatmap_gallery,
@@ -287,8 +304,11 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
             api_name="analyze",
             concurrency_limit=limits.concurrency,
             concurrency_id="model",
-        ).then(lambda: (-1, "Press **Next** to walk through this clip.", "", "sfc"),
-               outputs=[step, walk_text, frames, strategy], api_visibility="private")
+        )
+        analysed.then(lambda: (-1, "Press **Next** to walk through this clip.", "", "sfc"),
+                      outputs=[step, walk_text, frames, strategy], api_visibility="private")
+        analysed.success(name_heatmaps, inputs=[clip], outputs=[colour_bar, heatmap_gallery, heatmap_video, matrix,
+                                                                explanations], api_visibility="private")
         explore_outputs = [timeline, thumbnails, explore_top5, comparison, explored]
         try_it.click(run_explore, inputs=[strategy, keep, frames, clip], outputs=explore_outputs, api_name="explore",
                      concurrency_limit=limits.concurrency, concurrency_id="model")

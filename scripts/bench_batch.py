@@ -19,6 +19,7 @@ import argparse
 import csv
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ from pathlib import Path
 from sfc_core import synth
 from sfc_core.corpus.tables import open_table
 from sfc_core.device import describe, pick_device
+from sfc_core.environment import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 300  # neither a training nor an evaluation seed
@@ -97,6 +99,8 @@ def main() -> None:
                                 engines["local"], None))
             print(runs[-1], flush=True)
     report = {
+        "command": shlex.join(["python", "-m", "scripts.bench_batch", *sys.argv[1:]]),
+        "environment": environment(),
         "machine": describe(pick_device("cpu")),
         "cpus": os.cpu_count(),
         "corpus": {"generator": "SynthActions", "seed": SEED, "size": f"{128 * SCALE}x{96 * SCALE}",
@@ -116,7 +120,7 @@ def to_markdown(report: dict) -> str:
         f"{report['corpus']['size']}, {report['corpus']['frames']}. Wall time of the whole command in a fresh "
         "process (model load and Ray start included); one video: the same command on one video (the fixed "
         "cost of a run); steady: the other videos over the other seconds; rerun: the same command on the "
-        "finished table.", "",
+        f"finished table. Regenerate: `{report['command']}`.", "",
         "| run | videos | wall | videos/s | one video | steady videos/s | model time / video | rerun | top-1 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import shlex
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from app import analysis, ui
 from app.explorer import Clip
 from sfc_core import explain, hub
 from sfc_core.device import describe, pick_device
+from sfc_core.environment import environment
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.selection import STRATEGIES
 
@@ -61,7 +64,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    report = {"device": describe(pick_device()), "example": EXAMPLE.name, "repeats": args.repeats, "models": {}}
+    report = {"command": shlex.join(["python", "-m", "scripts.explorer_latency", *sys.argv[1:]]),
+              "environment": environment(), "device": describe(pick_device()), "example": EXAMPLE.name,
+              "repeats": args.repeats, "models": {}}
     for name in ("tiny", "slowonly_r50"):
         clip, model = _clip(name, analysis.Settings(model=name))
         report["models"][name] = {"head_positions": clip.features.shape[2], "strategies": _time_answers(clip, model,
@@ -69,7 +74,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "report.json").write_text(json.dumps(report, indent=1))
     lines = ["# Explorer response times", "", f"Measured on {report['device']}, {EXAMPLE.name}, median of "
-             f"{args.repeats}; `python -m scripts.explorer_latency`. SlowOnly-R50 with random weights and its "
+             f"{args.repeats}; `{report['command']}`. SlowOnly-R50 with random weights and its "
              "training-free SFC (what the app runs for it).", "",
              "| model | strategy | selection + tail (s) | whole response (s) |", "|---|---|---|---|"]
     for name, data in report["models"].items():

@@ -15,17 +15,24 @@ Modules:
   sfc          the SFC module, training-free scores, SFC checkpoints
   pipeline     DenseRecognizer and SFCRecognizer, one Result type
   profiling    model time, peak memory, FLOPs; dense/SFC ratios
+  allocator    glibc's heap set up for honest CPU peaks (one arena, at import; mmap threshold per call)
+  environment  what a measurement ran on, recorded in every report
   weights      download, cache and verify checkpoints
   explain      attention heatmaps and video, captum Grad-CAM
   synth        SynthActions, the benchmark with ground-truth action windows
+  seeds        which SynthActions seeds train, validate and are held out
   objective    the SFC training objective
   training/    SFC training (selection targets, loop, checkpoints, DDP) and the SynthActions backbone trainer
   predict, bench, evaluate, train, weights   the command-line tools (sfc-predict, sfc-bench, ...)
 """
 
-from .errors import ConfigError, InputRejected, SFCError, VideoError, WeightsError
-from .hub import SFCModel, load
-from .report import Report
+from . import allocator
+
+allocator.configure()  # before torch or the decoder start threads: see sfc_core.allocator
+
+from .errors import ConfigError, InputRejected, SFCError, VideoError, WeightsError  # noqa: E402
+from .hub import SFCModel, load  # noqa: E402
+from .report import Report  # noqa: E402
 
 __version__ = "0.2.0"
 __all__ = ["ConfigError", "InputRejected", "Report", "SFCError", "SFCModel", "VideoError", "WeightsError", "load"]

@@ -11,9 +11,10 @@ whole request (decoding included), FLOPs, the dense/SFC ratios against both dens
 SFC agrees with dense (top-1, and rank correlation of the top-5), and top-1 accuracy where labels
 exist. Writes bench.json, bench.md and bench.png to --out.
 
-Peak memory is measured per configuration by `profiling.PeakMemory`, which resets the high-water mark
-before each call, so no configuration inherits another's peak. Without videos, the bench
-generates SynthActions clips (deterministic, labelled).
+Every configuration runs in a fresh process (as a user's `sfc-predict` call does), where
+`profiling.PeakMemory` resets the high-water mark before its memory call, so no configuration's peak
+depends on what ran before it. Without videos, the bench generates SynthActions clips
+(deterministic, labelled).
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import platform
+import shlex
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from matplotlib.figure import Figure
 from . import hub, models, synth
 from .cli import user_errors_exit_2
 from .device import PRECISIONS, check_precision, describe, pick_device
+from .environment import environment
 from .pipeline import Result
 from .profiling import format_ratio, ratio
 from .sfc import DEFAULT_TRAINING_FREE
@@ -101,13 +102,19 @@ def _row(config: BenchConfig, video: Path, result: Result, label: int | None) ->
     }
 
 
-def _summarise(config: BenchConfig, rows: list[dict], baselines: dict[str, list[dict]]) -> dict:
+def _summarise(config: BenchConfig, rows: list[dict], baselines: dict[str, list[dict]], sfc: str | None,
+               predictions_mean: bool) -> dict:
+    """Medians and ratios of one configuration. `sfc`: which SFC ran ("trained", "untrained" or
+    "training-free:<score>"; None for dense); accuracy and agreement are reported only where the
+    predictions mean something (`predictions_mean`: real backbone weights; and never for an untrained SFC)."""
     def median(key: str, of: list[dict]) -> float:
         return statistics.median(r[key] for r in of)
 
+    meaningful = predictions_mean and sfc != "untrained"
     summary = {
         "config": config.name,
         "kind": config.kind,
+        "sfc": sfc,
         "length": config.length if config.kind == "sfc" else None,
         "keep": config.keep,
         "spatial_stride": config.spatial_stride if config.kind == "sfc" else None,
@@ -117,7 +124,7 @@ def _summarise(config: BenchConfig, rows: list[dict], baselines: dict[str, list[
         "flops": median("flops", rows),
         "accuracy": None,
     }
-    if all(r["correct"] is not None for r in rows):
+    if meaningful and all(r["correct"] is not None for r in rows):
         summary["accuracy"] = sum(r["correct"] for r in rows) / len(rows)
     for base, base_rows in baselines.items():
         key = base.replace("dense ", "vs_")
@@ -127,47 +134,65 @@ def _summarise(config: BenchConfig, rows: list[dict], baselines: dict[str, list[
                                ("memory", "peak_memory_bytes"), ("flops", "flops"))
         }
     dense_rows = baselines["dense batched"]
-    summary["top1_agreement"] = float(np.mean([r["top1"] == d["top1"] for r, d in zip(rows, dense_rows)]))
-    summary["top5_rank_correlation"] = float(
-        np.mean([_spearman_top5(np.array(r["probabilities"]), np.array(d["probabilities"])) for r, d in zip(rows, dense_rows)])
-    )
+    summary["top1_agreement"] = summary["top5_rank_correlation"] = None
+    if meaningful:
+        summary["top1_agreement"] = float(np.mean([r["top1"] == d["top1"] for r, d in zip(rows, dense_rows)]))
+        summary["top5_rank_correlation"] = float(np.mean(
+            [_spearman_top5(np.array(r["probabilities"]), np.array(d["probabilities"])) for r, d in zip(rows, dense_rows)]))
     return summary
+
+
+def _run_configuration(name: str, bench_config: BenchConfig, videos: list[Path], labels: list[int | None], *,
+                       repeats: int, backbone: str | Path, device: str | torch.device | None,
+                       precision: str) -> tuple[list[dict], str | None]:
+    """One configuration on every video: its rows, and which SFC it ran ("trained", "untrained",
+    "training-free:<score>"; None for dense)."""
+    base = hub.load(name, backbone, hub.AUTO, device)
+    if bench_config.kind == "dense":
+        recognizer = base.dense_recognizer(batch_size=bench_config.batch_size, repeats=repeats, precision=precision)
+        ran = None
+    elif bench_config.training_free:
+        ran = f"{hub.TRAINING_FREE}{bench_config.training_free}"
+        recognizer = base.replace(sfc=ran, length=bench_config.length, keep=bench_config.keep).sfc_recognizer(
+            repeats, precision)
+    else:
+        trained = base.provenance["sfc"].kind == "trained"
+        fits_trained = trained and (bench_config.keep, bench_config.spatial_stride) == (
+            base.settings.keep, base.settings.spatial_stride)
+        ran = "trained" if fits_trained else "untrained"  # untrained: the learned module's cost, not its accuracy
+        model = base if fits_trained else base.replace(sfc=hub.UNTRAINED)
+        recognizer = model.replace(length=bench_config.length, keep=bench_config.keep,
+                                   spatial_stride=bench_config.spatial_stride).sfc_recognizer(repeats, precision)
+    return [_row(bench_config, video, recognizer(video), label) for video, label in zip(videos, labels)], ran
 
 
 def bench_model(name: str, videos: list[Path], labels: list[int | None], *, quick: bool = False, repeats: int = 3,
                 backbone: str | Path = hub.AUTO, device: str | torch.device | None = None,
                 precision: str = "fp32") -> dict:
-    """Every configuration of `configurations` on every video, with this backbone (as `hub.load`)."""
-    base = hub.load(name, backbone, hub.AUTO, device)
-    untrained = base.replace(sfc=hub.UNTRAINED)  # the learned module's cost, not its accuracy
-    native_keep = untrained.settings.keep
-    temporal_stride = base.config.input_spec.frames // native_keep
-    trained = base.provenance["sfc"].kind == "trained"
+    """Every configuration of `configurations` on every video, with this backbone (as `hub.load`), each
+    configuration in a fresh process: a process's peaks depend on what ran in it before (dense one view
+    at a time measured 45% more after the batched 30 views than in a fresh process), and a user's
+    `sfc-predict` call is a fresh process too."""
+    shipped = hub.load(name, backbone, hub.AUTO, device)
+    native_keep = shipped.replace(sfc=hub.UNTRAINED).settings.keep  # the tail's size, whatever SFC ships
+    temporal_stride = shipped.config.input_spec.frames // native_keep
     configs = configurations(native_keep, temporal_stride, quick)
     rows: dict[str, list[dict]] = {}
+    ran: dict[str, str | None] = {}  # which SFC each configuration ran
     for bench_config in configs:
-        if bench_config.kind == "dense":
-            recognizer = base.dense_recognizer(batch_size=bench_config.batch_size, repeats=repeats,
-                                               precision=precision)
-        else:
-            fits_trained = trained and (bench_config.keep, bench_config.spatial_stride) == (
-                base.settings.keep, base.settings.spatial_stride)
-            if bench_config.training_free:
-                model = base.replace(sfc=f"{hub.TRAINING_FREE}{bench_config.training_free}",
-                                     length=bench_config.length, keep=bench_config.keep)
-            else:
-                model = (base if fits_trained else untrained).replace(
-                    length=bench_config.length, keep=bench_config.keep, spatial_stride=bench_config.spatial_stride)
-            recognizer = model.sfc_recognizer(repeats, precision)
-        rows[bench_config.name] = [
-            _row(bench_config, video, recognizer(video), label) for video, label in zip(videos, labels)
-        ]
+        with multiprocessing.get_context("spawn").Pool(1) as worker:
+            rows[bench_config.name], ran[bench_config.name] = worker.apply(
+                _run_configuration, (name, bench_config, videos, labels),
+                {"repeats": repeats, "backbone": backbone, "device": device, "precision": precision})
         print(f"  {name}: {bench_config.name} done", flush=True)
     baselines = {base_name: rows[base_name] for base_name in BASELINES}
+    trained = shipped.provenance["sfc"].kind == "trained"
     return {
-        "weights": base.provenance["backbone"].describe(),
-        "sfc_weights": base.provenance["sfc"].describe() if trained else hub.Provenance("untrained").describe(),
-        "summary": [_summarise(c, rows[c.name], baselines) for c in configs],
+        "weights": shipped.provenance["backbone"].describe(),
+        "sfc_weights": shipped.provenance["sfc"].describe() if trained else hub.Provenance("untrained").describe(),
+        "sfc_training": shipped.sfc_training if trained else None,
+        "summary": [_summarise(c, rows[c.name], baselines, ran[c.name], shipped.provenance["backbone"].kind != "random")
+                    for c in configs],
         "rows": rows,
     }
 
@@ -179,15 +204,19 @@ def _ratio_cells(summary: dict) -> list[str]:
     return [format_ratio(summary[base][key]) for base, key in pairs]
 
 
+def _cell(value: float | None, form: str = "{:.2f}") -> str:
+    return "-" if value is None else form.format(value)
+
+
 def format_table(model: str, result: dict) -> str:
-    header = ("config", "model s", "e2e s", "peak MiB", "GFLOPs", "speed-up", "vs chunk", "mem save", "mem vs chunk",
-              "FLOPs ratio", "agree", "acc")
+    header = ("config", "SFC", "model s", "e2e s", "peak MiB", "GFLOPs", "speed-up", "vs chunk", "mem save",
+              "mem vs chunk", "FLOPs ratio", "agree", "acc")
     lines = [header]
     for s in result["summary"]:
         lines.append((
-            s["config"], f"{s['model_time_s']:.3f}", f"{s['end_to_end_s']:.3f}",
+            s["config"], s["sfc"] or "-", f"{s['model_time_s']:.3f}", f"{s['end_to_end_s']:.3f}",
             f"{s['peak_memory_bytes'] / 2**20:.0f}", f"{s['flops'] / 1e9:.1f}", *_ratio_cells(s),
-            f"{s['top1_agreement']:.2f}", "-" if s["accuracy"] is None else f"{s['accuracy']:.2f}",
+            _cell(s["top1_agreement"]), _cell(s["accuracy"]),
         ))
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     title = f"{model} (backbone: {result['weights']}; SFC: {result['sfc_weights']})"
@@ -195,68 +224,80 @@ def format_table(model: str, result: dict) -> str:
 
 
 def markdown(report: dict) -> str:
+    env = report["environment"]
     out = [
         "# SFC vs dense sampling benchmark",
         "",
-        f"Device: **{report['device']}**. Date: {report['date']}. Repeats: {report['repeats']} timed after one "
-        f"warm-up. Videos: {', '.join(report['videos'])}.",
+        f"Device: **{report['device']}** ({env['cpu']}; {', '.join(env['cpu_flags']) or 'no AVX'}; "
+        f"{env['torch_threads']} threads; torch {env['torch']}). Date: {env['date']}. Repeats: {report['repeats']} "
+        f"timed after one warm-up. Videos: {', '.join(report['videos'])}.",
         "",
-        "Ratios are dense / SFC model time, measured in the same run. *speed-up* and *mem save* compare with all "
+        f"Regenerate: `{report['command']}`.",
+        "",
+        "Ratios are dense / SFC, measured in the same run. *speed-up* and *mem save* compare with all "
         "30 views in one batch; *vs chunk* and *mem vs chunk* with one view at a time (dense's lowest memory, "
-        "and on a CPU often its fastest too). *agree*: fraction of videos where SFC's top-1 equals dense's; "
-        "*rho5*: rank correlation of their top-5 (both meaningless with random weights, whose predictions are "
-        "near uniform). *top-1 acc* on a handful of clips is a sanity check; the held-out evaluation "
-        "(`python -m sfc_core.evaluate`) is the accuracy measure.",
+        "and on a CPU often its fastest too). *SFC* says which SFC each row ran: the trained one, a "
+        "training-free score, or the learned module with untrained weights (its cost only: those rows have "
+        "no accuracy). *agree*: fraction of videos where SFC's top-1 equals dense's; *rho5*: rank correlation "
+        "of their top-5; both, and *top-1 acc*, only where the backbone's weights are real. Accuracy on a "
+        "handful of clips is a sanity check; the held-out evaluation (`python -m sfc_core.evaluate`) is the "
+        "accuracy measure.",
         "",
     ]
     for model, result in report["models"].items():
         out += [f"## {model}", "", f"Backbone weights: {result['weights']}. SFC: {result['sfc_weights']}.", ""]
-        out.append("| config | model time (s) | end-to-end (s) | decode fps | peak memory (MiB) | GFLOPs | speed-up | "
-                   "vs chunk | mem save | mem vs chunk | FLOPs ratio | agree | rho5 | top-1 acc |")
-        out.append("|" + "---|" * 14)
+        out.append("| config | SFC | model time (s) | end-to-end (s) | decode fps | peak memory (MiB) | GFLOPs | "
+                   "speed-up | vs chunk | mem save | mem vs chunk | FLOPs ratio | agree | rho5 | top-1 acc |")
+        out.append("|" + "---|" * 15)
         for s in result["summary"]:
-            acc = "-" if s["accuracy"] is None else f"{s['accuracy']:.2f}"
             out.append(
-                f"| {s['config']} | {s['model_time_s']:.3f} ({s['model_time_spread_s'][0]:.3f}-"
+                f"| {s['config']} | {s['sfc'] or '-'} | {s['model_time_s']:.3f} ({s['model_time_spread_s'][0]:.3f}-"
                 f"{s['model_time_spread_s'][1]:.3f}) | {s['end_to_end_s']:.3f} | {s['decode_fps']:.0f} | "
                 f"{s['peak_memory_bytes'] / 2**20:.0f} | {s['flops'] / 1e9:.1f} | {' | '.join(_ratio_cells(s))} | "
-                f"{s['top1_agreement']:.2f} | {s['top5_rank_correlation']:.2f} | {acc} |"
+                f"{_cell(s['top1_agreement'])} | {_cell(s['top5_rank_correlation'])} | {_cell(s['accuracy'])} |"
             )
         out.append("")
     return "\n".join(out)
 
 
+_MARKERS = {  # which SFC a row ran -> (marker, legend)
+    "trained": ("o", "trained SFC"),
+    "untrained": ("x", "learned module, untrained weights (cost only)"),
+    "training-free": ("s", "training-free score"),
+}
+
+
 def figure(report: dict, path: Path) -> None:
+    """Cost only, which every row measures: time and memory ratios against dense one view at a time."""
     names = list(report["models"])
     fig = Figure(figsize=(6.5 * len(names), 4.8))
     axes = fig.subplots(1, len(names), squeeze=False)
     for ax, model in zip(axes[0], names):
         sfc_rows = [s for s in report["models"][model]["summary"] if s["kind"] == "sfc"]
-        quality = [s["accuracy"] if s["accuracy"] is not None else s["top1_agreement"] for s in sfc_rows]
-        ylabel = "top-1 accuracy" if sfc_rows and sfc_rows[0]["accuracy"] is not None else "top-1 agreement with dense"
-        for key, marker, label in (("time", "o", "speed-up"), ("memory", "s", "memory saving")):
-            xs = [s["vs_batched"][key] for s in sfc_rows]
-            ax.scatter(xs, quality, marker=marker, label=f"SFC {label} vs 30-view batched dense")
-        for s, q in zip(sfc_rows, quality):
-            ax.annotate(s["config"].replace("sfc ", ""), (s["vs_batched"]["time"], q), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
-        dense = next(s for s in report["models"][model]["summary"] if s["config"] == "dense batched")
-        if dense["accuracy"] is not None:
-            ax.axhline(dense["accuracy"], color="gray", linestyle="--", label="dense 30-view accuracy")
+        for kind, (marker, legend) in _MARKERS.items():
+            chosen = [s for s in sfc_rows if (s["sfc"] or "").startswith(kind)]
+            if chosen:
+                ax.scatter([s["vs_chunked"]["time"] for s in chosen], [s["vs_chunked"]["memory"] for s in chosen],
+                           marker=marker, label=legend)
+        for s in sfc_rows:
+            ax.annotate(s["config"].replace("sfc ", "").replace(" training-free", ""),
+                        (s["vs_chunked"]["time"], s["vs_chunked"]["memory"]), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
         ax.axvline(1.0, color="black", linewidth=0.8)
-        ax.set_xlabel("dense / SFC (higher is better)")
-        ax.set_ylabel(ylabel)
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_xlabel("time: dense one view at a time / SFC (higher is better)")
+        ax.set_ylabel("peak memory: dense one view at a time / SFC")
         ax.set_title(f"{model} on {report['device']}")
-        ax.legend(fontsize=7, loc="lower left")
+        ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
 
 def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False, clips: int = 3, repeats: int = 3,
               backbone: str = hub.AUTO, device: str | None = None, out: Path = Path("benchmarks") / "latest",
-              precision: str = "fp32") -> dict:
+              precision: str = "fp32", command: str | None = None) -> dict:
     """Benchmark each model on `videos` (none: `clips` generated SynthActions clips); writes
-    bench.json, bench.md and bench.png to `out` and returns the report."""
+    bench.json, bench.md and bench.png to `out` and returns the report. `command`: what regenerates it."""
     if quick:
         clips, repeats = 1, 1
     chosen = pick_device(device)
@@ -272,20 +313,18 @@ def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False
             labels = [s.label for s in specs]
             described = [f"SynthActions seed 2024 ({len(videos)} clips)"]
         report = {
+            "command": command,
+            "environment": environment(chosen),
             "device": device_name,
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
             "repeats": repeats,
             "precision": precision,
             "videos": described,
             "models": {},
         }
-        for name in model_names:  # each in a fresh process: no model's peaks include memory kept from another's
+        for name in model_names:
             model_labels = labels if models.get_config(name).label_set == "synth_actions" else [None] * len(videos)
-            with multiprocessing.get_context("spawn").Pool(1) as worker:
-                report["models"][name] = worker.apply(bench_model, (name, videos, model_labels), dict(
-                    quick=quick, repeats=repeats, backbone=backbone, device=device, precision=precision))
+            report["models"][name] = bench_model(name, videos, model_labels, quick=quick, repeats=repeats,
+                                                 backbone=backbone, device=device, precision=precision)
             print(format_table(name, report["models"][name]), flush=True)
     (out / "bench.json").write_text(json.dumps(report, indent=1))
     (out / "bench.md").write_text(markdown(report))
@@ -308,9 +347,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="fp16/bf16: mixed precision for dense and SFC alike (CUDA only)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks") / "latest")
     args = parser.parse_args(argv)
+    command = shlex.join(["python", "-m", "sfc_core.bench", *(sys.argv[1:] if argv is None else argv)])
     benchmark(args.model or ["tiny"], args.videos, quick=args.quick, clips=args.clips, repeats=args.repeats,
               backbone=hub.RANDOM if args.random_weights else hub.AUTO, device=args.device, out=args.out,
-              precision=args.precision)
+              precision=args.precision, command=command)
     return 0
 
 

@@ -9,16 +9,21 @@ can get, and the FLOPs, time and memory ratios measured on the first `profile_cl
 
 `strategies`: every way of choosing the kept positions (`sfc_core.selection`) on the same clips, with
 the same head features and the same tail: `top1`, `hit_rate` and `flops` (head + selection + tail,
-counted on the first clip) of each; "random" is the mean over `random_draws` draws per clip.
+counted on the first clip) of each; "random" is the mean over `random_draws` draws per clip. Other
+trained SFCs for the same backbone (`--compare NAME=PATH`) run on the same clips as strategies
+"sfc:NAME". `sfc_training` records how each trained SFC was trained (objective, whether action-window
+annotations were used, seeds, command); `seed_split` says what the seed is for (`sfc_core.seeds`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import sys
 import tempfile
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 
@@ -26,8 +31,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import hub, synth
+from . import hub, seeds, synth
 from .cli import user_errors_exit_2
+from .environment import environment
 from .pipeline import load_views, positions_inside
 from .profiling import count_flops, ratio
 from .selection import Selector
@@ -48,14 +54,24 @@ def evaluate(
     device: str | torch.device | None = None,
     random_draws: int = 5,
     synth_version: int = synth.VERSION,
+    compare: Mapping[str, str | Path] | None = None,
 ) -> dict:
-    """`backbone` and `sfc` as in `hub.load` (e.g. sfc="training-free:change")."""
+    """`backbone` and `sfc` as in `hub.load` (e.g. sfc="training-free:change"); `compare`: other SFCs
+    for the same backbone (name -> as `sfc`), evaluated on the same clips as strategies "sfc:name"."""
     loaded = hub.load(model, backbone, sfc, device, length=length)
     dense, centre = loaded.dense_recognizer(), loaded.dense_recognizer(clips=1, crops=1)
     recognizer = loaded.sfc_recognizer()
-    selector = Selector(recognizer.sfc, recognizer.tail, recognizer.geometry)
-    correct = {"dense": 0, "centre": 0, **dict.fromkeys(EVALUATED_STRATEGIES, 0.0)}  # random: mean over draws
-    hits: dict[str, list[float]] = {name: [] for name in EVALUATED_STRATEGIES}
+    others = {f"sfc:{name}": loaded.replace(sfc=choice) for name, choice in (compare or {}).items()}
+    strategies = (*EVALUATED_STRATEGIES, *others)
+    selectors = {"sfc": Selector(recognizer.sfc, recognizer.tail, recognizer.geometry)}
+    selectors |= {name: Selector(other.sfc, recognizer.tail, recognizer.geometry) for name, other in others.items()}
+
+    def select(name: str, features: torch.Tensor, **options):
+        """Strategy `name`, where "sfc:NAME" is "sfc" run by that compared SFC."""
+        return selectors.get(name, selectors["sfc"]).select(name.split(":")[0], features, **options)
+
+    correct = {"dense": 0, "centre": 0, **dict.fromkeys(strategies, 0.0)}  # random: mean over draws
+    hits: dict[str, list[float]] = {name: [] for name in strategies}
     flops: dict[str, int] = {}
     uniform, ceiling, agreement = [], [], 0
     profiles = {"dense": [], "sfc": []}
@@ -74,13 +90,13 @@ def evaluate(
             sampled, window = inputs.frame_indices[0], (spec.window_start, spec.window_end)
             inside = positions_inside(sampled, features.shape[2], window, recognizer.geometry)
             if not flops:
-                for name in EVALUATED_STRATEGIES:
+                for name in strategies:
                     flops[name] = head_flops + count_flops(
-                        partial(selector.select, name, features, sampled=sampled, window=window))[1]
-            for name in EVALUATED_STRATEGIES:
+                        partial(select, name, features, sampled=sampled, window=window))[1]
+            for name in strategies:
                 draws = range(random_draws) if name == "random" else range(1)
-                selections = [selector.select(name, features, seed=spec.index * random_draws + draw,
-                                              sampled=sampled, window=window) for draw in draws]
+                selections = [select(name, features, seed=spec.index * random_draws + draw,
+                                     sampled=sampled, window=window) for draw in draws]
                 correct[name] += np.mean([int(s.probabilities.argmax()) == spec.label for s in selections])
                 hits[name].append(float(np.mean([inside[s.kept].mean() for s in selections])))
                 if name == "sfc":
@@ -102,8 +118,11 @@ def evaluate(
     return {
         "model": model,
         "sfc": loaded.provenance["sfc"].describe(),
+        "sfc_training": {"sfc": loaded.sfc_training, **{name: other.sfc_training for name, other in others.items()}},
+        "compared": {name: other.provenance["sfc"].describe() for name, other in others.items()},
         "length": loaded.settings.length,
         "seed": seed,
+        "seed_split": seeds.split_of(seed),
         "num_clips": num_clips,
         "synth_version": synth_version,
         "dense_top1": correct["dense"] / num_clips,
@@ -114,14 +133,22 @@ def evaluate(
         "uniform_hit_rate": float(np.mean(uniform)),
         "hit_rate_ceiling": float(np.mean(ceiling)),
         "strategies": {name: {"top1": correct[name] / num_clips, "hit_rate": float(np.mean(hits[name])),
-                              "flops": flops.get(name)} for name in EVALUATED_STRATEGIES},
+                              "flops": flops.get(name)} for name in strategies},
         "random_draws": random_draws,
         "flops_ratio": median_ratio("flops"),
         "time_ratio": median_ratio("model_time_s"),
         "memory_ratio": median_ratio("peak_memory_bytes"),
         "profiled_clips": len(profiles["sfc"]),
         "device": profiles["sfc"][0].device if profiles["sfc"] else None,
+        "environment": environment(loaded.device),
     }
+
+
+def _named_choice(text: str) -> tuple[str, str]:
+    name, _, choice = text.partition("=")
+    if not name or not choice:
+        raise argparse.ArgumentTypeError(f"expected NAME=SFC (a path, URL or hf://...), not {text!r}")
+    return name, choice
 
 
 @user_errors_exit_2
@@ -140,15 +167,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-draws", type=int, default=5, help="draws averaged for the random strategy")
     parser.add_argument("--length", type=int, default=None, help="SFC long-clip length (default: as trained)")
     parser.add_argument("--profile-clips", type=int, default=3, help="clips on which time/memory/FLOPs are measured")
+    parser.add_argument("--compare", type=_named_choice, action="append", default=[], metavar="NAME=SFC",
+                        help="another trained SFC for the same backbone, evaluated on the same clips (repeatable)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     sfc_choice = args.sfc_weights or (f"{hub.TRAINING_FREE}{args.training_free}" if args.training_free else hub.AUTO)
     result = evaluate(args.model, args.weights or hub.AUTO, sfc_choice, seed=args.seed, num_clips=args.num_clips,
                       profile_clips=args.profile_clips, length=args.length, device=args.device,
-                      random_draws=args.random_draws, synth_version=args.synth_version)
+                      random_draws=args.random_draws, synth_version=args.synth_version, compare=dict(args.compare))
+    result["command"] = shlex.join(["python", "-m", "sfc_core.evaluate", *(sys.argv[1:] if argv is None else argv)])
     for key, value in result.items():
-        if key != "strategies":
+        if key not in ("strategies", "sfc_training", "environment", "compared"):
             print(f"{key:>26}: {value:.3f}" if isinstance(value, float) else f"{key:>26}: {value}")
     print(f"\n{'strategy':>16}  top-1  hit rate  GFLOPs")
     for name, row in result["strategies"].items():

@@ -92,6 +92,7 @@ class _SFCChoice:
     provenance: Provenance
     trained: SFC | None = None
     recorded: dict | None = None  # split, keep, spatial_stride, length of a trained module
+    training: dict | None = None  # how a trained module was trained (`training.sfc_trainer.training_record`)
 
 
 class SFCModel:
@@ -110,6 +111,12 @@ class SFCModel:
     @property
     def labels(self) -> list[str]:
         return self.config.labels()
+
+    @property
+    def sfc_training(self) -> dict | None:
+        """How the trained SFC was trained (objective, annotations used, seeds, command); None for an
+        untrained or training-free SFC, or a checkpoint that does not record it."""
+        return self._choice.training
 
     def sfc_recognizer(self, repeats: int = 1, precision: str = "fp32", measure: str = "full") -> SFCRecognizer:
         return SFCRecognizer(self.backbone, self.config, self.device, self.sfc, self.settings.length,
@@ -268,7 +275,7 @@ def _trained(config: ModelConfig, path: Path) -> _SFCChoice:
         raise ConfigError(f"{path.name} is an SFC trained for {trained_for}, not for {config.name}")
     recorded = {"split": meta.get("split", config.default_split), "keep": module.keep,
                 "spatial_stride": module.spatial_stride, "length": meta.get("length", DEFAULT_LENGTH)}
-    return _SFCChoice(Provenance("trained", str(path)), module, recorded)
+    return _SFCChoice(Provenance("trained", str(path)), module, recorded, meta.get("training"))
 
 
 _SETTING_NAMES = {"split": "split", "keep": "kept positions", "spatial_stride": "spatial stride"}

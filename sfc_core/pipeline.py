@@ -14,6 +14,7 @@ time that took is charged to the request's input time.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,7 +34,7 @@ from .models import ModelConfig, StagedBackbone
 from .models.registry import InputSpec
 from .profiling import Measurement, Stopwatch, measure
 from .sampling import SamplingPlan
-from .sfc import SFC, SFCOutput
+from .sfc import LEARNED, SFC, SFCOutput
 from .video import DecodedFrames, FrameReader, VideoInfo, probe
 
 TOP_K = 5
@@ -65,7 +66,8 @@ class Result:
     # SFC only
     kept: KeptFrames | None = None
     scores: list[float] | None = None  # every head temporal position
-    attention: np.ndarray | None = None  # (T_head, Hk, Wk) mean attention per key position
+    attention: np.ndarray | None = None  # (T_head, Hk, Wk) mean attention per key position, or the score map
+    heatmap_kind: str | None = None  # "attention" (a learned SFC's attention ran) or "score" (training-free)
     display_frames: np.ndarray | None = None  # (T, crop, crop, 3) uint8: the SFC clip as the model saw it
     tail_input: torch.Tensor | None = None  # SFC's output, kept for attributions (explain.gradcam)
     position_centres: list[int] | None = None  # per head position: the sampled frame at its field's centre
@@ -101,6 +103,7 @@ class Result:
                 scores=self.scores,
                 position_frames=[self.frame_indices[0][c] for c in self.position_centres],
                 sampled_frames=self.frame_indices[0],
+                heatmap_kind=self.heatmap_kind,
             )
         return data
 
@@ -307,11 +310,14 @@ class DenseRecognizer(_Recognizer):
         self.num_clips, self.num_crops, self.batch_size = num_clips, num_crops, batch_size
         self.plan = partial(sampling.dense_plan, spec=config.input_spec, num_clips=num_clips, num_crops=num_crops)
 
-    def _mean_softmax(self, batches: Iterable[torch.Tensor]) -> torch.Tensor:
+    def _mean_softmax(self, batches: Iterable[torch.Tensor], watch: Stopwatch | None = None) -> torch.Tensor:
+        """Mean softmax over `batches`; each batch's copy to the device is input time, as SFC's is."""
         total, count = None, 0
         for batch in batches:
+            with watch.part("input") if watch is not None else contextlib.nullcontext():
+                batch = self._to_device(batch)
             with self._autocast():
-                logits = self.model(self._to_device(batch))
+                logits = self.model(batch)
             probs = logits.float().softmax(dim=1).sum(dim=0)
             total, count = (probs if total is None else total + probs), count + len(batch)
         return total / count
@@ -340,7 +346,7 @@ class DenseRecognizer(_Recognizer):
                 yield views
 
         with reader, watch.part("model"):
-            probs = self._mean_softmax(_rebatch(clips(), self.batch_size))
+            probs = self._mean_softmax(_rebatch(clips(), self.batch_size), watch)
         return _Run(info, plan, probs, sources, stamps, list(plan.notes) + reader.notes)
 
     def __call__(self, source: str | Path | DecodedVideo) -> Result:
@@ -459,11 +465,18 @@ class SFCRecognizer(_Recognizer):
             kept=kept,
             scores=scores.tolist(),
             attention=out.attention[0].float().cpu().numpy(),
+            heatmap_kind=heatmap_kind(self.sfc),
             display_frames=display,
             tail_input=out.features.detach().cpu(),
             position_centres=centre,
             position_windows=position_windows(len(sampled), positions, self.geometry),
         )
+
+
+def heatmap_kind(sfc: SFC) -> str:
+    """What an SFC's heatmap shows: "attention" where its learned attention ran, "score" where a
+    training-free score chose (the map is then the score's own, and no attention runs)."""
+    return "attention" if sfc.scoring == LEARNED else "score"
 
 
 def head_output_shape(head: torch.nn.Module, frames: int) -> tuple[int, int]:

@@ -15,14 +15,9 @@ model time, peak memory and FLOPs, the same way for every mode.
   the OS (`malloc_trim`), reset the mark, run, and read VmHWM minus the RSS before. Where that
   reset is unavailable, a background thread samples RSS every millisecond instead.
 
-  The resident set only means "memory in use" if freed memory leaves it. glibc serves a large
-  block from the heap once its mmap threshold has risen above it (by default the threshold rises to
-  the largest block freed so far), and freed heap memory stays resident and fragments the heap: the
-  high-water mark then depended on what ran before (identical runs measured 412-462 MiB, small
-  models up to 2x apart). So the memory call runs with a fixed 128 KiB threshold (every tensor gets
-  its own mapping, returned when freed: repeated peaks agree within a few per cent), and the timed
-  calls with a fixed 32 MiB threshold (freed memory is reused without page faults: the mapping
-  per tensor made SlowOnly's SFC 1.7x slower).
+  The resident set means "memory in use" only if freed memory leaves it: `sfc_core.allocator`
+  sets glibc's heap up for that (one arena per process; a fixed mmap threshold, small for the
+  memory call and large for the timed calls).
 
 `measure(..., profile=False)` is for throughput (`sfc-batch`): the calls are timed as they run, with
 no warm-up, FLOPs or memory call (those are None): a corpus pays for one pass per video, not three.
@@ -30,7 +25,6 @@ no warm-up, FLOPs or memory call (those are None): a corpus pays for one pass pe
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import statistics
 import threading
@@ -45,6 +39,7 @@ from typing import TypeVar
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from . import allocator
 from .device import describe
 from .errors import ConfigError
 
@@ -91,37 +86,12 @@ def current_rss_bytes() -> int:
     return _read_status_kib("VmRSS") * 1024
 
 
-def _libc():
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:
-        return None  # not glibc
-
-
-_M_MMAP_THRESHOLD = -3  # mallopt parameter
-EXACT_MMAP_THRESHOLD = 128 << 10  # glibc's initial value: what PeakMemory runs with
-FAST_MMAP_THRESHOLD = 32 << 20  # glibc's largest: what timed calls run with
-
-
-def _trim_heap() -> None:
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-def _mmap_threshold(size: int) -> None:
-    """Fix glibc's mmap threshold at `size` (see the module docstring); a no-op elsewhere."""
-    libc = _libc()
-    if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, size)
-
-
 def release_memory(device: torch.device) -> None:
     """Hand freed memory back to the system after a request: glibc keeps freed blocks (one arena
     per thread that served a request) and CUDA's caching allocator keeps freed blocks, so a
     long-running server's footprint would otherwise stay at its busiest moment."""
     gc.collect()
-    _trim_heap()
+    allocator.trim()
     if device.type == "cuda":
         torch.cuda.empty_cache()
 
@@ -149,8 +119,8 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
             self._baseline = torch.cuda.memory_allocated(self.device)
             return self
-        _mmap_threshold(EXACT_MMAP_THRESHOLD)
-        _trim_heap()
+        allocator.mmap_threshold(allocator.EXACT_MMAP_THRESHOLD)
+        allocator.trim()
         self._baseline = current_rss_bytes()
         self._sampler = None
         if self.force_sampling or not _can_reset_peak():
@@ -164,7 +134,7 @@ class PeakMemory:
             peak = torch.cuda.max_memory_allocated(self.device)
         else:
             peak = self._sampler.stop() if self._sampler is not None else _read_status_kib("VmHWM") * 1024
-            _mmap_threshold(FAST_MMAP_THRESHOLD)
+            allocator.mmap_threshold(allocator.FAST_MMAP_THRESHOLD)
         self.peak_bytes = max(0, peak - self._baseline)
 
 
@@ -235,7 +205,7 @@ def measure(fn: Callable[[Stopwatch], T], device: torch.device, repeats: int = 1
         raise ConfigError("repeats must be >= 1")
     flops = peak = None
     with EXCLUSIVE:
-        _mmap_threshold(FAST_MMAP_THRESHOLD)
+        allocator.mmap_threshold(allocator.FAST_MMAP_THRESHOLD)
         if profile:
             _, flops = count_flops(lambda: fn(Stopwatch(device)))
             with PeakMemory(device) as memory:

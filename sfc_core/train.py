@@ -6,6 +6,13 @@ assets/models/tiny_synth.json, which records the commands that were run):
     python -m sfc_core.train backbone --clips 600 --epochs 16 --seed 0 --synth-version 2 --out assets/models/tiny_synth.pth
     python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 --lr 0.003 --selection 3 --seed 1 --synth-version 2 --scorer-priors --window-target 0.5 --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc.pth
 
+and the SFC trained the paper's way beside it (distillation and labels only: no selection target, no
+action-window annotations, no heuristic prior) by:
+
+    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 --lr 0.003 --selection 0 --seed 1 --synth-version 2 --no-scorer-priors --window-target 0 --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc_paper.pth
+
+Held-out SynthActions seeds (`sfc_core.seeds`) are refused.
+
 SFC for any registered backbone on your own folder of videos (labels optional: without them SFC
 learns by distillation from the dense teacher), on one process or many; state is saved every
 epoch and `--resume` continues from it:
@@ -93,10 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
     config.out.parent.mkdir(parents=True, exist_ok=True)
-    summary = train_backbone(config) if args.what == "backbone" else train_sfc(config)
+    command = "python -m sfc_core.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    summary = train_backbone(config) if args.what == "backbone" else train_sfc(config, command)
     if not summary.pop("is_main", True):
         return 0
-    summary["command"] = "python -m sfc_core.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    summary["command"] = command
     config.out.with_suffix(".log.json").write_text(json.dumps(summary, indent=1))
     print(f"saved {config.out} after {summary['seconds'] / 60:.1f} min")
     return 0

@@ -45,7 +45,10 @@ def test_analysis_of_an_example_returns_everything_the_page_shows(result) -> Non
     assert len(kept) == 8 and len(result.heatmaps) == 8
     assert all(image.shape[0] >= 224 and "% of attention" in caption for image, caption in result.heatmaps)
     assert len(result.moments) == len(result.clip.sfc.scores) == result.clip.features.shape[2]
-    assert result.model_note == ""  # a bundled example on the model that knows it
+    # a bundled example on the model that knows it: only how its SFC was trained, if with annotations
+    annotated = analysis.model_for(result.clip.settings).sfc_training["annotations_used"]
+    assert ("trained:** with action-window annotations" in result.model_note) == annotated
+    assert "About this model" not in result.model_note
     report = result.report
     assert report["sfc"]["kept_frames"] and report["ratios"]["flops"] > 5
 
@@ -78,6 +81,42 @@ def test_figures_have_titles_axis_labels_and_legends(result) -> None:
     assert matrix.get_title() and matrix.get_xlabel() and len(matrix.get_yticks()) == 8
 
 
+@pytest.fixture(scope="module")
+def training_free() -> analysis.Analysis:
+    """The embedded model at a spatial stride its SFC was not trained at: training-free SFC, no attention."""
+    return analyze(EXAMPLE, Settings(spatial_stride=2, clips=1, crops=1))
+
+
+def _heatmap_texts(out: analysis.Analysis) -> tuple[list[str], bool]:
+    """Every text the page shows about the clip's heatmap (captions, colour bar, labels, figure titles, on
+    both colour scales), and whether the attention matrix is shown."""
+    bar, gallery, video, matrix, versus = ui.name_heatmaps(out.clip)
+    timeline = out.timeline.axes[0]
+    texts = [bar.value, gallery.label, video.label, versus.label, timeline.get_ylabel(),
+             *(t.get_text() for t in timeline.get_legend().get_texts())]
+    for shown, figure in (ui.redraw_heatmaps(False, out.clip), ui.redraw_heatmaps(True, out.clip)):
+        texts += [caption for _, caption in shown] + [figure.get_suptitle()]
+        texts += [text for ax in figure.axes for text in (ax.get_ylabel(), ax.get_title())]
+    return texts, matrix.visible
+
+
+def test_each_heatmap_says_whether_it_is_attention_or_a_score(result, training_free) -> None:
+    assert result.report["sfc"]["heatmap_kind"] == "attention"
+    trained, shown = _heatmap_texts(result)
+    assert shown and result.attention_matrix is not None
+    assert all(caption.endswith("% of attention") for _, caption in result.heatmaps)
+    shown_text = " | ".join(trained)
+    for words in ("least attention", "most attention", "attention received", "SFC attention on the kept frames"):
+        assert words in shown_text
+
+    assert training_free.report["sfc"]["heatmap_kind"] == "score" and "training-free" in training_free.summary
+    free, shown = _heatmap_texts(training_free)
+    assert not shown and training_free.attention_matrix is None
+    assert all(caption.endswith("% of the score") for _, caption in training_free.heatmaps)
+    assert "SFC score map on the kept frames" in free and "highest score" in " | ".join(free)
+    assert [text for text in free if "attention" in text.lower()] == []
+
+
 def test_attention_can_be_redrawn_on_one_scale_for_all_frames(result) -> None:
     gallery, figure = analysis.heatmaps(result.clip, "shared")
     assert len(gallery) == 8 and any(ax.get_ylabel() == explain.SCALES["shared"] for ax in figure.axes)
@@ -89,6 +128,10 @@ def test_a_video_outside_the_embedded_models_classes_says_so(tmp_path: Path) -> 
     assert note.startswith("**About this model:**") and "slowonly_r50" in note and "download" in note
     assert analysis.model_note(Settings(), {"label_name": "grow"}) == ""
     assert analysis.model_note(Settings(model="x3d_s"), None) == ""
+    annotated = {"annotations_used": True}
+    assert analysis.model_note(Settings(), {"label_name": "grow"}, annotated).startswith(
+        "**How this SFC was trained:** with action-window annotations")
+    assert analysis.model_note(Settings(), {"label_name": "grow"}, {"annotations_used": False}) == ""
 
 
 def test_zerogpu_duration_grows_with_the_work_and_is_clamped() -> None:
@@ -136,7 +179,7 @@ def test_callback_outputs_line_up_with_the_page(result) -> None:
     outputs = ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
     summary, sfc_top5, dense_top5, table, *_, note, report, clip = outputs
     assert len(outputs) == 18 and max(sfc_top5, key=sfc_top5.get) == "move left" and report["settings"]["length"] == 32
-    assert isinstance(clip, ui.Clip) and clip.features.shape[2] == len(clip.sfc.scores) and note == ""
+    assert isinstance(clip, ui.Clip) and clip.features.shape[2] == len(clip.sfc.scores) and "About this model" not in note
     assert table[0][1] == "2" and report["dense"]["num_views"] == 2
 
 

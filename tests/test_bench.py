@@ -33,11 +33,36 @@ def test_quick_bench_writes_consistent_reports(tmp_path: Path) -> None:
         assert summary["vs_batched"]["time"] == pytest.approx(time_ratio)
         assert summary["vs_batched"]["flops"] > 3
         assert own[0]["frames_decoded"] == summary["length"]
-        assert 0 <= summary["top1_agreement"] <= 1
+        # random weights: predictions are noise, so no agreement or accuracy is reported for any row
+        assert summary["top1_agreement"] is None and summary["accuracy"] is None
+        assert summary["sfc"] == ("training-free:change" if summary["config"].endswith("training-free") else "untrained")
+    assert report["command"].startswith("python -m sfc_core.bench --quick")
+    assert {"python", "torch", "cpu", "cpu_flags", "torch_threads", "allocator", "device"} <= report["environment"].keys()
+    assert "| untrained |" in (tmp_path / "bench.md").read_text()
     dense_chunked = next(s for s in result["summary"] if s["config"] == "dense chunked")
     dense_batched = next(s for s in result["summary"] if s["config"] == "dense batched")
     assert dense_chunked["flops"] == dense_batched["flops"]
     assert dense_chunked["peak_memory_bytes"] < dense_batched["peak_memory_bytes"]
+
+
+def test_accuracy_and_agreement_only_where_predictions_mean_something() -> None:
+    """An untrained SFC's row, or any row on random weights, is cost only; a trained SFC's row is scored."""
+    config = bench.BenchConfig("sfc L=64 keep=8 s=1", "sfc", keep=8)
+    rng = np.random.default_rng(0)
+
+    def row(top1: int, correct: bool) -> dict:
+        return {"model_time_s": 1.0, "model_time_min_s": 0.9, "model_time_max_s": 1.1, "decode_time_s": 0.1,
+                "end_to_end_s": 1.1, "decode_fps": 100.0, "peak_memory_bytes": 10, "flops": 5, "top1": top1,
+                "correct": correct, "probabilities": rng.dirichlet(np.ones(10)).tolist()}
+
+    rows = [row(3, True), row(4, False)]
+    baselines = {"dense batched": [row(3, True), row(5, False)], "dense chunked": [row(3, True), row(5, False)]}
+    trained = bench._summarise(config, rows, baselines, "trained", predictions_mean=True)
+    assert trained["accuracy"] == 0.5 and trained["top1_agreement"] == 0.5 and trained["sfc"] == "trained"
+    for sfc, real in (("untrained", True), ("trained", False)):
+        cost_only = bench._summarise(config, rows, baselines, sfc, predictions_mean=real)
+        assert cost_only["accuracy"] is None and cost_only["top1_agreement"] is None
+        assert cost_only["vs_chunked"]["time"] == 1.0
 
 
 def test_sweep_skips_configurations_the_head_cannot_fill() -> None:

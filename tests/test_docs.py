@@ -31,7 +31,12 @@ def test_readme_docstring_and_card_give_the_same_reproduce_commands() -> None:
         command = _recorded(which)
         assert command in _one_line(README), f"README lacks the card's {which} command: {command}"
         assert command in _one_line(train.__doc__), f"sfc_core.train's docstring lacks: {command}"
+    for name, alternative in CARD["training"]["sfc_alternatives"].items():
+        assert alternative["command"] in _one_line(README), f"README lacks how the {name} SFC was trained"
+        assert alternative["training"]["command"] == alternative["command"]
     assert CARD["evaluation"]["command"] in _one_line(README)
+    assert CARD["choice"]["command"] in _one_line(README)
+    assert CARD["choice"]["chosen_file"] == get_config("tiny").shipped_sfc  # what the choice named is what ships
 
 
 def test_the_recorded_commands_are_the_cli_defaults() -> None:

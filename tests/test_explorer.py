@@ -78,6 +78,32 @@ def test_bad_requests_are_clear(analysed, model) -> None:
     assert set(STRATEGY_NAMES) == set(STRATEGIES)
 
 
+@pytest.fixture(scope="module")
+def training_free() -> analysis.Analysis:
+    """The embedded model at a spatial stride its SFC was not trained at: training-free SFC, no attention."""
+    return analyze(EXAMPLES_DIR / "rotate_clockwise.mp4", Settings(spatial_stride=2, clips=1, crops=1))
+
+
+def test_sfc_at_another_keep_notes_that_only_its_scores_ran(analysed, model, training_free) -> None:
+    clip = analysed.clip
+    fresh = type(clip)(clip.settings, clip.features, clip.sfc, clip.dense, clip.cams, clip.truth)  # own comparison
+    note = explore(model, fresh, "sfc", 4).report["note"]
+    assert note == ("SFC at keep 4 ≠ its trained keep 8: positions ranked by SFC's scores alone; "
+                    "attention not run")
+    assert explore(model, fresh, "sfc", 8).report["note"] == ""  # a request's own keep: attention ran
+    assert explore(model, fresh, "uniform", 4).report["note"] == ""
+    free = analysis.model_for(training_free.clip.settings)
+    assert explore(free, training_free.clip, "sfc", 4).report["note"] == ""  # no attention at any keep
+
+
+def test_the_walkthrough_says_whether_the_kept_moments_attend(analysed, training_free) -> None:
+    scoring, keeping = (teaching.walkthrough_step(analysed.clip, step)[0] for step in (2, 3))
+    assert "trained module" in scoring and "attend to every moment" in keeping
+    scoring, keeping = (teaching.walkthrough_step(training_free.clip, step)[0] for step in (2, 3))
+    assert "without learned weights" in scoring and "trained" not in scoring
+    assert "attend" not in keeping and "as they are: no attention runs" in keeping
+
+
 def test_walkthrough_steps_follow_the_clip(analysed) -> None:
     text, figure = teaching.walkthrough_step(None, 0)
     assert "Run an analysis" in text and figure is None

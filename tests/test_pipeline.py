@@ -11,6 +11,7 @@ import torch
 from sfc_core import hub, models, sampling, transforms
 from sfc_core.chunked_head import TemporalGeometry
 from sfc_core.pipeline import DenseRecognizer, load_views, position_centres, position_windows
+from sfc_core import profiling
 from sfc_core.profiling import count_flops
 from sfc_core.video import decode_frames
 from tests.references import randomize_
@@ -112,3 +113,24 @@ def test_slowonly_default_protocol_sfc_is_at_least_6x_fewer_flops() -> None:
     _, dense_flops = count_flops(lambda: dense.classify(torch.empty(30, 3, 8, 256, 256, device=meta)))
     _, sfc_flops = count_flops(lambda: sfc.classify(torch.empty(1, 3, 64, 256, 256, device=meta)))
     assert dense_flops / sfc_flops >= 6.0
+
+
+@pytest.mark.parametrize("mode", ["dense", "sfc"])
+def test_the_copy_to_the_device_is_input_time_in_both_modes(tiny, noise_clip: Path, monkeypatch, mode: str) -> None:
+    """Dense and SFC charge moving their views to the device (channels-last on a CPU, pinned copies on a
+    GPU) to input time, never to model time. The stopwatch runs on a clock that only the copies advance
+    (one second each), so every second it records must be input time."""
+    model = hub.from_backbone("tiny", tiny, device="cpu")
+    recognizer = model.dense_recognizer(batch_size=1) if mode == "dense" else model.sfc_recognizer()
+    clock, original = [0.0], recognizer._to_device
+
+    def copy_taking_a_second(views: torch.Tensor) -> torch.Tensor:
+        clock[0] += 1.0
+        return original(views)
+
+    monkeypatch.setattr(recognizer, "_to_device", copy_taking_a_second)
+    monkeypatch.setattr(profiling.time, "perf_counter", lambda: clock[0])
+    watch = profiling.Stopwatch(CPU)
+    recognizer._run(noise_clip, watch)
+    assert watch.seconds["input"] == clock[0] >= (30 if mode == "dense" else 1)  # dense: one copy per view
+    assert watch.seconds["model"] == 0.0

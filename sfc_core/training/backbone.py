@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .. import models, synth, transforms
+from .. import models, seeds, synth, transforms
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ def _sample_clip(item: _WindowFrames, spec: models.InputSpec, rng: np.random.Gen
 
 def train_backbone(config: BackboneTrainingConfig) -> dict:
     """Train backbone `config.model` from scratch on SynthActions; saves float16 weights to `config.out`."""
+    seeds.refuse_held_out(config.seed, "training")
+    seeds.refuse_held_out(config.seed + seeds.BACKBONE_VALIDATION_OFFSET, "a training run's validation")
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     model_config = models.get_config(config.model)
@@ -71,8 +73,8 @@ def train_backbone(config: BackboneTrainingConfig) -> dict:
     span = (spec.frames - 1) * spec.stride + 1
     specs = [synth.clip_spec(config.seed, i, version=config.synth_version) for i in range(config.clips)]
     data = [_window_frames(s, config.seed, span, spec.short_side) for s in tqdm(specs, desc="render clips")]
-    held_out = [synth.clip_spec(config.seed + 1000, i, version=config.synth_version) for i in range(config.val_clips)]
-    val = [_window_frames(s, config.seed + 1000, span, spec.short_side) for s in held_out]
+    held_out = [synth.clip_spec(config.seed + seeds.BACKBONE_VALIDATION_OFFSET, i, version=config.synth_version) for i in range(config.val_clips)]
+    val = [_window_frames(s, config.seed + seeds.BACKBONE_VALIDATION_OFFSET, span, spec.short_side) for s in held_out]
     val_views = torch.stack([_sample_clip(v, spec, np.random.default_rng(i)) for i, v in enumerate(val)])
     val_labels = torch.tensor([v.label for v in val])
 

@@ -18,7 +18,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from .. import hub, synth
+from .. import hub, seeds, synth
 from ..errors import ConfigError
 from ..objective import ObjectiveWeights, sfc_objective
 from ..pipeline import SFCRecognizer
@@ -152,8 +152,35 @@ def _frozen_model(config: SFCTrainingConfig, context: distributed.Context) -> hu
     return model
 
 
-def train_sfc(config: SFCTrainingConfig) -> dict:
-    """Train SFC on the frozen backbone and save it to `config.out`; returns the run's log."""
+def training_record(config: SFCTrainingConfig, labelled: bool, windows: bool, command: str | None) -> dict:
+    """What an SFC was trained with, saved in its checkpoint so every report on it can say so: the
+    weight of each loss term, whether labels and action-window annotations took part (`labelled`,
+    `windows`: whether any training video had them), the seeds."""
+    objective = config.objective
+    return {
+        "objective": {
+            "distillation": objective.distill,
+            "classification": 1.0 if labelled else 0.0,
+            "selection": objective.selection,
+            "window_target": objective.window_target if objective.selection > 0 and windows else 0.0,
+            "temperature": objective.temperature,
+            "usefulness_temperature": objective.usefulness_temperature,
+        },
+        "annotations_used": windows and objective.selection > 0 and objective.window_target > 0,
+        "labels_used": labelled,
+        "scorer_priors": config.scorer_priors,
+        "data": f"SynthActions v{config.synth_version}" if config.videos is None else str(config.videos),
+        "training_seed": config.seed if config.videos is None else None,
+        "validation": "the last 10% of the training videos, every epoch",
+        "command": command,
+    }
+
+
+def train_sfc(config: SFCTrainingConfig, command: str | None = None) -> dict:
+    """Train SFC on the frozen backbone and save it to `config.out` with its `training_record`
+    (`command`: the command line that ran, for the record); returns the run's log."""
+    if config.videos is None:
+        seeds.refuse_held_out(config.seed, "training")
     if config.features not in ("memory", "recompute"):
         raise ConfigError(f"features must be 'memory' or 'recompute', not {config.features!r}")
     if config.features == "recompute" and config.videos is None:
@@ -207,6 +234,8 @@ def train_sfc(config: SFCTrainingConfig) -> dict:
         "trained_on": "SynthActions" if config.videos is None else str(config.videos),
         "num_videos": int(distributed.reduce([len(cached)], context)[0]),
         "seed": config.seed,
+        "training": training_record(config, any(item.label is not None for item in cached),
+                                    any(item.in_window is not None for item in cached), command),
     }
     if context.is_main:
         save_sfc(config.out, sfc.cpu(), meta)
