@@ -1,20 +1,26 @@
 """The C heap that memory figures are measured on, set up the same way in every process.
 
 A CPU peak is read from the process's resident set, which means "memory in use" only if freed
-memory leaves it. Two glibc habits break that, and both are fixed here:
+memory leaves it. Three glibc habits break that, and all are dealt with here:
 
 - Arenas. glibc gives each thread that allocates a heap (arena) of its own, and memory freed there
-  stays with that arena, so a peak grows with whatever ran earlier in the same process. `configure()` limits the process to one
-  arena (what the environment variable MALLOC_ARENA_MAX=1 does) as `sfc_core` is imported, before
-  torch or the decoder start their threads. (It does not make a peak independent of history: a
-  peak measured after another request in the same process is still higher than in a fresh one,
-  which is why `sfc-bench` measures every configuration in a fresh process.)
-  A MALLOC_ARENA_MAX set by the user is respected.
+  stays with that arena, so a peak grows with whatever ran earlier in the same process.
+  `configure()` limits the process to one arena (what the environment variable MALLOC_ARENA_MAX=1
+  does) as `sfc_core` is imported, before torch or the decoder start their threads. A
+  MALLOC_ARENA_MAX set by the user is respected.
 - The mmap threshold. By default glibc raises it to the largest block freed so far, after which
   large tensors come from the heap and stay resident once freed. `mmap_threshold()` fixes it:
   `EXACT_MMAP_THRESHOLD` (every tensor its own mapping, returned when freed) for the call whose peak
-  is measured, `FAST_MMAP_THRESHOLD` for timed calls (a mapping per tensor makes them slower
-  through page faults).
+  is measured, `FAST_MMAP_THRESHOLD` for timed calls (a mapping per tensor makes them 1.6x slower
+  through page faults, measured on SlowOnly-R50).
+- Free heap left by earlier work. glibc maps a block of its own only when no free heap chunk fits,
+  so after a timed call (or a model load) has left free chunks in the heap, the measured call's
+  tensors are carved from them, and a freed one stays resident while the next one faults in other
+  pages: the peak then counts memory that was no longer in use, by as much as whatever ran before
+  left behind (SlowOnly-R50's SFC on a 10 s clip: 68 MiB on a clean heap, 88-175 MiB after other
+  calls).
+  `reserve_free_heap()` holds every such chunk, untouched, for the length of the measured call, so
+  its tensors get mappings of their own and the peak is the same whatever ran before.
 
 Elsewhere than glibc every function here is a no-op.
 """
@@ -24,6 +30,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # mallopt parameters (malloc.h)
 ARENA_MAX = 1
@@ -62,6 +70,55 @@ def trim() -> None:
         libc.malloc_trim(0)
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _free_heap_bytes(libc: ctypes.CDLL) -> int:
+    return libc.mallinfo2().fordblks
+
+
+def mapped_bytes() -> int | None:
+    """Bytes the heap holds in blocks mapped one by one (None: not glibc)."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallinfo2"):
+        return None
+    libc.mallinfo2.restype = _MallInfo2
+    return libc.mallinfo2().hblkhd
+
+
+@contextmanager
+def reserve_free_heap(smallest: int = EXACT_MMAP_THRESHOLD) -> Iterator[int]:
+    """Allocate (without touching) every free heap chunk of `smallest` bytes or more for the block's
+    length, largest first, halving the size when nothing that big is left; yields how many were held.
+
+    Call it with the mmap threshold at `smallest`: a request no free chunk can serve then gets a
+    mapping of its own, which is handed straight back."""
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallinfo2"):
+        yield 0
+        return
+    libc.mallinfo2.restype = _MallInfo2
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    held = []
+    size = 1 << max(_free_heap_bytes(libc).bit_length() - 1, 0)
+    try:
+        while size >= smallest:
+            before = _free_heap_bytes(libc)
+            block = libc.malloc(size)
+            if block and _free_heap_bytes(libc) <= before - size:  # it came out of the free heap
+                held.append(block)
+                continue
+            libc.free(block)
+            size //= 2
+        yield len(held)
+    finally:
+        for block in held:
+            libc.free(block)
+
+
 def settings() -> dict:
     """How the heap is set up, for the record beside a measurement."""
     user = os.environ.get("MALLOC_ARENA_MAX")
@@ -71,5 +128,6 @@ def settings() -> dict:
         "arena_max_from": "environment" if user else "sfc_core (at import)",
         "mmap_threshold_memory_call_bytes": EXACT_MMAP_THRESHOLD,
         "mmap_threshold_timed_calls_bytes": FAST_MMAP_THRESHOLD,
+        "free_heap_reserved_for_memory_call": _libc() is not None and hasattr(_libc(), "mallinfo2"),
         "malloc_environment": {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")},
     }

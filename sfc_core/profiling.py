@@ -17,7 +17,8 @@ model time, peak memory and FLOPs, the same way for every mode.
 
   The resident set means "memory in use" only if freed memory leaves it: `sfc_core.allocator`
   sets glibc's heap up for that (one arena per process; a fixed mmap threshold, small for the
-  memory call and large for the timed calls).
+  memory call and large for the timed calls; the free heap that earlier calls left reserved for the
+  memory call's length), so the peak is the same whatever ran before it in the process.
 
 `measure(..., profile=False)` is for throughput (`sfc-batch`): the calls are timed as they run, with
 no warm-up, FLOPs or memory call (those are None): a corpus pays for one pass per video, not three.
@@ -31,7 +32,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -106,7 +107,8 @@ def _can_reset_peak() -> bool:
 
 class PeakMemory:
     """Context manager: `.peak_bytes` is the most memory in use during the block, above the start.
-    On the CPU the block runs with the exact heap (see the module docstring), and the fast one after."""
+    On the CPU the block runs with the exact heap and the free heap reserved (see the module
+    docstring), and the fast heap after."""
 
     def __init__(self, device: torch.device, force_sampling: bool = False) -> None:
         self.device = device
@@ -120,6 +122,8 @@ class PeakMemory:
             self._baseline = torch.cuda.memory_allocated(self.device)
             return self
         allocator.mmap_threshold(allocator.EXACT_MMAP_THRESHOLD)
+        self._reserved = ExitStack()
+        self._reserved.enter_context(allocator.reserve_free_heap())
         allocator.trim()
         self._baseline = current_rss_bytes()
         self._sampler = None
@@ -134,6 +138,7 @@ class PeakMemory:
             peak = torch.cuda.max_memory_allocated(self.device)
         else:
             peak = self._sampler.stop() if self._sampler is not None else _read_status_kib("VmHWM") * 1024
+            self._reserved.close()
             allocator.mmap_threshold(allocator.FAST_MMAP_THRESHOLD)
         self.peak_bytes = max(0, peak - self._baseline)
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from sfc_core import allocator
 from sfc_core.device import pick_device
 from sfc_core.errors import ConfigError
 from sfc_core.profiling import PeakMemory, Stopwatch, count_flops, measure
@@ -61,6 +62,52 @@ def test_peak_memory_of_measure_reflects_the_model_work() -> None:
     _, measurement = measure(allocate, CPU)
     assert 60 * 2**20 < measurement.peak_memory_bytes < 100 * 2**20
     assert measurement.flops == 0 and measurement.device.startswith("CPU")
+
+
+def _leave_holes_in_the_heap() -> list[torch.Tensor]:
+    """What a timed call leaves: large tensors from the heap (fast threshold), every other one freed,
+    the live ones between keeping the holes from merging or shrinking away. Returns the live ones."""
+    allocator.mmap_threshold(allocator.FAST_MMAP_THRESHOLD)
+    blocks = [torch.ones(24 * 2**20 // 4) for _ in range(8)]
+    del blocks[::2]
+    allocator.mmap_threshold(allocator.EXACT_MMAP_THRESHOLD)
+    return blocks
+
+
+GLIBC = pytest.mark.skipif(allocator.mapped_bytes() is None, reason="glibc only")
+
+
+@GLIBC
+def test_with_the_free_heap_reserved_a_large_tensor_gets_a_mapping_of_its_own() -> None:
+    survivors = _leave_holes_in_the_heap()
+
+    def mapped_for_a_new_tensor() -> int:
+        before = allocator.mapped_bytes()
+        block = torch.empty(8 * 2**20 // 4)
+        mapped = allocator.mapped_bytes() - before
+        del block
+        return mapped
+
+    assert mapped_for_a_new_tensor() == 0  # carved out of a hole: freed, it would stay resident
+    with allocator.reserve_free_heap() as held:
+        assert held >= 4 and mapped_for_a_new_tensor() >= 8 * 2**20
+    assert mapped_for_a_new_tensor() == 0  # the holes are free again afterwards
+    del survivors
+
+
+@GLIBC
+def test_peak_memory_does_not_count_what_earlier_calls_left_in_the_heap() -> None:
+    survivors = _leave_holes_in_the_heap()
+    mib = 2**20 // 4
+    with PeakMemory(CPU) as memory:  # like a model's layers: each output made while its input is alive
+        first = torch.ones(12 * mib)
+        second = torch.ones(10 * mib)
+        del first
+        third = torch.ones(14 * mib)  # too large for first's hole: from the heap it would touch new pages
+        del second, third
+    # At most second + third (24 MiB) alive at once; carved out of the heap's holes it would read 36.
+    assert 23 * 2**20 < memory.peak_bytes < 29 * 2**20
+    del survivors
 
 
 def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
