@@ -51,3 +51,9 @@ def test_selection_reports_say_how_each_sfc_was_trained() -> None:
             assert {"objective", "annotations_used", "training_seed", "command"} <= record.keys()
         used = {name: record["annotations_used"] for name, record in report["sfc_training"].items()}
         assert False in used.values(), f"{path}: no SFC trained without annotations"
+
+
+def test_the_contributors_section_says_how_every_committed_report_is_regenerated() -> None:
+    section = README[README.index("## Working on SFC Studio"):]
+    for path in [*BENCHMARKS_DIR.rglob("*.json"), SHIPPED_MODELS_DIR / "tiny_synth_eval.json"]:
+        assert f"`{json.loads(path.read_text())['command']}`" in section, path
