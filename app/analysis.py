@@ -29,9 +29,8 @@ from matplotlib.figure import Figure
 from sfc_core import explain, hub, models, weights
 from sfc_core.device import describe, pick_device
 from sfc_core.errors import InputRejected
-from sfc_core.pipeline import Result
 from sfc_core.profiling import format_ratio, ratio
-from sfc_core.report import Report
+from sfc_core.report import Report, Result
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.sfc import DEFAULT_TRAINING_FREE
 from sfc_core.synth_classes import SYNTH_ACTION_CLASSES
@@ -39,24 +38,14 @@ from sfc_core.video import probe
 
 from . import figures
 from .config import LIMITS, Limits
-from .explorer import Clip
+from .session import DEFAULT_MODEL, Clip, Settings
 from .words import WORDS
 
 OUTPUT_DIR = Path(tempfile.gettempdir()) / f"sfc-studio-outputs-{os.getpid()}"
-DEFAULT_MODEL = "tiny"
 MAX_DROPPED_THUMBNAILS = 12
 MAX_LOADED_MODELS = 4  # models kept in memory at once; the least recently used goes first
 
 Progress = Callable[[float, str], None]
-
-
-@dataclass(frozen=True)
-class Settings:
-    model: str = DEFAULT_MODEL
-    length: int = hub.DEFAULT_LENGTH  # SFC long-clip length in frames
-    spatial_stride: int = 1  # SFC spatial compression
-    clips: int = hub.DEFAULT_CLIPS  # dense clips along time
-    crops: int = hub.DEFAULT_CROPS  # dense crops per clip
 
 
 @dataclass
@@ -305,11 +294,11 @@ def analyze(
     progress(0.02, "checking the video")
     check_upload(path)
     model = model_for(settings, progress)
-    progress(0.08, f"dense sampling: {settings.clips * settings.crops} views")
-    dense_recognizer = model.dense_recognizer(settings.clips, settings.crops)
+    progress(0.08, f"dense sampling: {settings.run.clips * settings.run.crops} views")
+    dense_recognizer = model.dense_recognizer(settings.run)
     dense = dense_recognizer(path)
     progress(0.45, "SFC: head on one long clip, compress, tail once")
-    sfc_recognizer = model.sfc_recognizer()
+    sfc_recognizer = model.sfc_recognizer(settings.run)
     sfc = sfc_recognizer(path)
     progress(0.65, "explanations: SFC's heatmaps and captum Grad-CAM")
     features = sfc_recognizer.head_features(path)  # for the explorer: other selections without the head
@@ -320,8 +309,7 @@ def analyze(
     truth = ground_truth(path)
     clip = Clip(settings, features.cpu(), sfc, dense, cams, truth)
     gallery, explanations = heatmaps(clip)
-    report = model.report(dense, sfc, clips=settings.clips, crops=settings.crops,
-                          batch_size=dense_recognizer.batch_size)
+    report = model.report(dense, sfc, settings.run)
     protocol = "one view at a time" if dense_recognizer.batch_size == 1 else "all views in one batch"
     chunk = model.settings.head_chunk_frames
     head = f"streamed in chunks of {chunk} frame(s)" if chunk else "one pass"

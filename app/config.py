@@ -25,7 +25,7 @@ class Limits:
     queue_size: int  # SFC_QUEUE_SIZE: requests waiting beyond that get "queue full"
 
     @classmethod
-    def from_env(cls) -> "Limits":
+    def from_env(cls) -> Limits:
         return cls(
             max_upload_bytes=int(_env_number("SFC_MAX_UPLOAD_MB", 200) * 2**20),
             max_duration_s=_env_number("SFC_MAX_DURATION_S", 600),

@@ -8,23 +8,19 @@ showed, the ground truth when known); each question re-runs only a selection str
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
 from sfc_core.errors import ConfigError
 from sfc_core.hub import SFCModel
-from sfc_core.pipeline import KeptFrames, Result, heatmap_kind
+from sfc_core.report import KeptFrames, Result
 from sfc_core.selection import STRATEGIES, Selector
-from sfc_core.sfc import SFC
+from sfc_core.sfc import SFC, heatmap_kind
 
 from . import figures
-
-if TYPE_CHECKING:  # analysis imports this module
-    from .analysis import Settings
+from .session import Clip
 
 STRATEGY_NAMES = {
     "sfc": "SFC (the model's own)",
@@ -45,35 +41,6 @@ def short_name(strategy: str) -> str:
 
 
 @dataclass
-class Clip:
-    """What one session keeps of its last analysis (one clip: a new Run replaces it)."""
-
-    settings: Settings  # which model the analysis ran, at which settings
-    features: torch.Tensor  # the head's output (1, C, T, H, W), on the CPU
-    sfc: Result
-    dense: Result
-    cams: np.ndarray  # Grad-CAM per kept position (K, h, w), for redrawing at another scale
-    truth: dict | None  # bundled example: label and action window
-    tried: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # answer -> (p, p of truth)
-
-    @property
-    def window(self) -> tuple[int, int] | None:
-        return (self.truth["window_start"], self.truth["window_end"]) if self.truth else None
-
-    @property
-    def truth_class(self) -> int | None:
-        """The true class's index, when the clip's label is one this model knows (a bundled SynthActions
-        example on a Kinetics-400 model has a known action window but a label outside its classes)."""
-        name = self.truth["label_name"] if self.truth else None
-        return self.sfc.labels.index(name) if name in self.sfc.labels else None
-
-    @property
-    def position_frames(self) -> list[int]:
-        """The source frame that stands for each head position."""
-        return [self.sfc.frame_indices[0][c] for c in self.sfc.position_centres]
-
-
-@dataclass
 class Exploration:
     result: Result  # the SFC result with this strategy's kept positions and probabilities
     label: str  # e.g. "uniform, keep 4"
@@ -89,7 +56,7 @@ def positions_for_frames(clip: Clip, frames: str) -> list[int]:
         raise ConfigError(f"frames must be frame numbers separated by commas, like '12, 40', not {frames!r}") from None
     if not wanted:
         raise ConfigError("manual: pick at least one moment (click a frame, or type frame numbers like '12, 40')")
-    centres = np.array(clip.position_frames)
+    centres = np.array(clip.sfc.position_frames)
     return sorted({int(np.abs(centres - f).argmin()) for f in wanted})
 
 
@@ -106,8 +73,6 @@ def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str =
     """Run `strategy` (keeping `keep` positions; `frames` for "manual") on the clip's head output and
     classify with the same tail of `model` (the one that analysed the clip); the answer is added to the
     clip's comparison."""
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if strategy == "oracle" and clip.window is None:
         raise ConfigError("the oracle needs to know where the action is: run one of the bundled examples")
     recognizer = model.sfc_recognizer()
@@ -120,13 +85,7 @@ def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str =
                                 positions=positions)
     probabilities = selection.probabilities.float().cpu().numpy()
     elapsed = time.perf_counter() - begin
-    centres, stamps = clip.sfc.position_centres, clip.sfc.timestamps_s[0]
-    kept = KeptFrames(
-        positions=selection.kept,
-        frame_indices=[sampled[centres[p]] for p in selection.kept],
-        timestamps_s=[stamps[centres[p]] for p in selection.kept],
-        scores=[clip.sfc.scores[p] for p in selection.kept],
-    )
+    kept = KeptFrames.at(selection.kept, clip.sfc, clip.sfc.scores)
     same_as_run = strategy == "sfc" and selection.kept == clip.sfc.kept.positions
     result = replace(clip.sfc, kept=kept, probabilities=probabilities,
                      attention=clip.sfc.attention if same_as_run else None)

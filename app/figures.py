@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
 from sfc_core import explain
-from sfc_core.pipeline import Result
 from sfc_core.profiling import format_ratio, ratio
+from sfc_core.report import Result
 
 from .words import WORDS
 

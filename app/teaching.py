@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from . import figures
-from .explorer import Clip
+from .session import Clip
 from .words import WORDS
 
 _BOX = ("flex:1 1 150px;min-width:130px;padding:10px 12px;border-radius:10px;border:2px solid {colour};"

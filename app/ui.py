@@ -5,22 +5,25 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import NamedTuple
 
 import gradio as gr
-from matplotlib import colormaps
 from gradio.utils import get_upload_folder
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 
+from sfc_core import explain
 from sfc_core.device import describe
 from sfc_core.errors import SFCError
+from sfc_core.options import RunOptions
 from sfc_core.profiling import release_memory
 from sfc_core.resources import BENCHMARKS_DIR, EXAMPLES_DIR
 
-from sfc_core import explain
-
 from . import figures
-from .analysis import DEFAULT_MODEL, Settings, analyze, device, heatmaps, kept_thumbnails, model_choices, model_for
+from .analysis import analyze, device, heatmaps, kept_thumbnails, model_choices, model_for
 from .config import LIMITS, Limits, gpu_seconds
-from .explorer import STRATEGY_NAMES, Clip, explore, short_name
+from .explorer import STRATEGY_NAMES, explore, short_name
+from .session import DEFAULT_MODEL, Clip, Settings
 from .teaching import DIAGRAM_HTML, STEPS, walkthrough_step
 from .words import WORDS
 
@@ -59,8 +62,8 @@ HOW_IT_WORKS = """
   *dense / SFC* says how many times cheaper SFC was.
 - **Timeline**: the whole video from left to right. Green bands are the moments SFC kept; the blue line is its
   score for every moment; the dashed line (trained SFC only) is how much attention each moment received; ticks
-  are the frames SFC decoded; the coloured rows below are dense sampling's 10 clips, one row each with its time span; an orange
-  band (bundled examples) is where the action really is.
+  are the frames SFC decoded; the coloured rows below are dense sampling's 10 clips, one row each with its time
+  span; an orange band (bundled examples) is where the action really is.
 - **Kept vs dropped**: the frames behind the kept and the dropped moments.
 - **Heatmaps**: the kept frames in grey with SFC's heatmap in colour (the colour bar reads it): a trained SFC's
   attention, or a training-free SFC's score map. By default each frame is coloured by rank within that frame
@@ -92,13 +95,37 @@ def _benchmark_markdown() -> str:
     return "\n\n".join(f"*From `{p.relative_to(BENCHMARKS_DIR.parent)}`*\n\n{p.read_text()}" for p in reports)
 
 
+class AnalysisOutputs(NamedTuple):
+    """What `/analyze` returns, in the order of its outputs (`build` wires the page's components to it
+    by these names, so the order is written down once)."""
+
+    summary: str
+    sfc_top5: dict[str, float]
+    dense_top5: dict[str, float]
+    table: list[list[str]]
+    measurements: Figure
+    timeline: Figure
+    thumbnails: list
+    heatmaps: list
+    heatmap_video: str
+    explanations: Figure
+    attention_matrix: Figure | None
+    moments: list
+    keep: int  # the explorer starts from SFC's own number of moments
+    explore_top5: None  # a new clip: the explorer's answer and comparison start again
+    comparison: None
+    model_note: str
+    report: dict  # the CLI's JSON
+    clip: Clip  # the session's clip for the explorer (a State, not part of the API)
+
+
 @on_gpu
-def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr.Progress()):
-    """The `/analyze` endpoint: every output the page shows, the CLI's JSON last; then the session's clip
-    for the explorer (a State, not part of the API)."""
+def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr.Progress()) -> AnalysisOutputs:
+    """The `/analyze` endpoint: every output the page shows."""
     if not video:
         raise gr.Error("Upload a video, record one with the webcam, or pick an example first.")
-    settings = Settings(model or DEFAULT_MODEL, int(length), int(spatial_stride), int(clips), int(crops))
+    settings = Settings(model or DEFAULT_MODEL, int(length), int(spatial_stride),
+                        RunOptions(clips=int(clips), crops=int(crops)))
     try:
         result = analyze(video, settings, progress=lambda fraction, text: progress(fraction, desc=text),
                          output_dir=Path(get_upload_folder()) / "sfc-studio")
@@ -111,25 +138,25 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
         release_memory(device())
     for note in result.notes:
         gr.Warning(note)
-    return (
-        result.summary,
-        result.sfc_top5,
-        result.dense_top5,
-        result.table,
-        result.measurements,
-        result.timeline,
-        result.thumbnails,
-        result.heatmaps,
-        result.heatmap_video,
-        result.explanations,
-        result.attention_matrix,
-        result.moments,
-        len(result.clip.sfc.kept.positions),  # the explorer starts from SFC's own number of moments
-        None,  # a new clip: the explorer's answer and comparison start again
-        None,
-        result.model_note,
-        result.report,
-        result.clip,
+    return AnalysisOutputs(
+        summary=result.summary,
+        sfc_top5=result.sfc_top5,
+        dense_top5=result.dense_top5,
+        table=result.table,
+        measurements=result.measurements,
+        timeline=result.timeline,
+        thumbnails=result.thumbnails,
+        heatmaps=result.heatmaps,
+        heatmap_video=result.heatmap_video,
+        explanations=result.explanations,
+        attention_matrix=result.attention_matrix,
+        moments=result.moments,
+        keep=len(result.clip.sfc.kept.positions),
+        explore_top5=None,
+        comparison=None,
+        model_note=result.model_note,
+        report=result.report,
+        clip=result.clip,
     )
 
 
@@ -164,7 +191,7 @@ def run_explore(strategy, keep, frames, clip=None):
 
 def pick_moment(frames: str, clip, evt: gr.SelectData):
     """Clicking a moment adds its frame to the manual picks (or removes it) and switches to "manual"."""
-    frame = _session_clip(clip).position_frames[evt.index]
+    frame = _session_clip(clip).sfc.position_frames[evt.index]
     picked = [int(f) for f in (frames or "").replace(";", ",").split(",") if f.strip().isdigit()]
     picked = sorted(set(picked) ^ {frame})
     return ", ".join(str(f) for f in picked), "manual"
@@ -229,8 +256,8 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                                                label="SFC: spatial compression (1 = none)",
                                                info="A trained SFC runs at the stride it was trained with; "
                                                     "another stride runs the training-free SFC.")
-                            clips = gr.Slider(1, 10, value=DEFAULTS.clips, step=1, label="Dense: clips along time")
-                            crops = gr.Radio([1, 3], value=DEFAULTS.crops, label="Dense: crops per clip")
+                            clips = gr.Slider(1, 10, value=DEFAULTS.run.clips, step=1, label="Dense: clips along time")
+                            crops = gr.Radio([1, 3], value=DEFAULTS.run.crops, label="Dense: crops per clip")
                             reset = gr.Button("Reset settings")
                         run = gr.Button("Run", variant="primary", elem_id="run")
                         examples = _examples()
@@ -295,12 +322,14 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                 gr.Markdown(_benchmark_markdown())
                 for image in sorted(BENCHMARKS_DIR.glob("*/bench.png")):
                     gr.Image(str(image), label=str(image.relative_to(BENCHMARKS_DIR.parent)), interactive=False)
+        page = dict(summary=summary, sfc_top5=sfc_top5, dense_top5=dense_top5, table=table, measurements=measurements,
+                    timeline=timeline, thumbnails=thumbnails, heatmaps=heatmap_gallery, heatmap_video=heatmap_video,
+                    explanations=explanations, attention_matrix=matrix, moments=moment_gallery, keep=keep,
+                    explore_top5=explore_top5, comparison=comparison, model_note=model_note, report=report, clip=clip)
         analysed = run.click(
             run_analysis,
             inputs=[video, model, length, spatial, clips, crops],
-            outputs=[summary, sfc_top5, dense_top5, table, measurements, timeline, thumbnails, heatmap_gallery,
-                     heatmap_video, explanations, matrix, moment_gallery, keep, explore_top5, comparison, model_note,
-                     report, clip],
+            outputs=[page[name] for name in AnalysisOutputs._fields],
             api_name="analyze",
             concurrency_limit=limits.concurrency,
             concurrency_id="model",
@@ -326,7 +355,7 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
         forward.click(lambda s, c: walk(s, +1, c), inputs=[step, clip], outputs=[step, walk_text, walk_figure],
                       api_visibility="private")
         reset.click(
-            lambda: (DEFAULTS.length, DEFAULTS.spatial_stride, DEFAULTS.clips, DEFAULTS.crops),
+            lambda: (DEFAULTS.length, DEFAULTS.spatial_stride, DEFAULTS.run.clips, DEFAULTS.run.crops),
             outputs=[length, spatial, clips, crops],
             api_visibility="private",
         )

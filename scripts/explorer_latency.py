@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from app import analysis, ui
-from app.explorer import Clip
+from app.session import Clip, Settings
 from sfc_core import explain, hub
 from sfc_core.device import describe, pick_device
 from sfc_core.environment import environment
@@ -32,13 +32,13 @@ OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "explorer-cpu-2core"
 EXAMPLE = EXAMPLES_DIR / "rotate_clockwise.mp4"
 
 
-def _clip(name: str, settings: analysis.Settings) -> tuple[Clip, hub.SFCModel]:
+def _clip(name: str, settings: Settings) -> tuple[Clip, hub.SFCModel]:
     """What `analyze` leaves in the session, without dense's 30 views (the explorer never runs them)."""
     model = (analysis.model_for(settings) if name == "tiny"
              else hub.load(name, hub.RANDOM, f"{hub.TRAINING_FREE}change", device="cpu"))
     recognizer = model.sfc_recognizer(measure="time")
     sfc = recognizer(EXAMPLE)
-    dense = model.dense_recognizer(1, 1, measure="time")(EXAMPLE)
+    dense = model.dense_recognizer(clips=1, crops=1, measure="time")(EXAMPLE)
     cams = explain.gradcam(recognizer.tail, sfc)
     return Clip(settings, recognizer.head_features(EXAMPLE), sfc, dense, cams, analysis.ground_truth(EXAMPLE)), model
 
@@ -47,7 +47,7 @@ def _time_answers(clip: Clip, model: hub.SFCModel, repeats: int) -> dict[str, di
     rows = {}
     ui.model_for = lambda settings: model  # the app looks the model up by settings; here it is given
     for strategy in STRATEGIES:
-        frames = ", ".join(str(f) for f in clip.position_frames[3:9]) if strategy == "manual" else ""
+        frames = ", ".join(str(f) for f in clip.sfc.position_frames[3:9]) if strategy == "manual" else ""
         selection, total = [], []
         for _ in range(repeats):
             begin = time.perf_counter()
@@ -68,7 +68,7 @@ def main() -> None:
               "environment": environment(), "device": describe(pick_device()), "example": EXAMPLE.name,
               "repeats": args.repeats, "models": {}}
     for name in ("tiny", "slowonly_r50"):
-        clip, model = _clip(name, analysis.Settings(model=name))
+        clip, model = _clip(name, Settings(model=name))
         report["models"][name] = {"head_positions": clip.features.shape[2], "strategies": _time_answers(clip, model,
                                                                                                        args.repeats)}
     OUT.mkdir(parents=True, exist_ok=True)

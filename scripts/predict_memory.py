@@ -7,7 +7,8 @@ Runs the command a user types (`python -m sfc_core.predict CLIP --model M [--ran
 of the committed Kinetics benchmark (`scripts.make_bench_clip`, 10 s, 640x272) for SlowOnly-R50,
 R(2+1)D-18 (random weights: cost only) and the embedded model, and sets the dense / SFC memory ratio
 (dense one view at a time, SFC at its defaults) beside the one the committed `sfc-bench` report
-measured for the same model, clip and settings (read from it when the table is written). Writes benchmarks/predict-memory-cpu-2core/report.json and report.md.
+measured for the same model, clip and settings (read from it when the table is written). Writes
+benchmarks/predict-memory-cpu-2core/report.json and report.md.
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ def to_markdown(result: dict) -> str:
     for row in result["rows"]:
         ratio = bench_ratio(row["model"], row["bench_row"])
         bench = f"{ratio:.2f}x" if ratio else "(not on this clip)"
-        lines.append(f"| {row['model']} | {row['dense_peak_bytes'] / 2**20:.0f} | {row['sfc_peak_bytes'] / 2**20:.0f} | "
-                     f"{row['memory_ratio']:.2f}x | {bench} |")
+        dense_mib, sfc_mib = row["dense_peak_bytes"] / 2**20, row["sfc_peak_bytes"] / 2**20
+        lines.append(f"| {row['model']} | {dense_mib:.0f} | {sfc_mib:.0f} | {row['memory_ratio']:.2f}x | {bench} |")
     return "\n".join(lines) + "\n"
 
 

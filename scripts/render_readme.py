@@ -169,7 +169,8 @@ def batch() -> str:
         lines.append(f"| {shown} | {'Ray, 1 / 2 workers' if ray else 'local'} | {cell('videos_per_s', '{:.2f}')} | "
                      f"{cell('steady_videos_per_s', '{:.2f}')} | {cell('one_video_s', '{:.1f}', ' s')} | "
                      f"{cell('rerun_s', '{:.1f}', ' s')} | {top1} |")
-    kinetics = runs["r2plus1d_18-sfc-local"]["steady_videos_per_s"] / runs["r2plus1d_18-dense-local"]["steady_videos_per_s"]
+    kinetics = (runs["r2plus1d_18-sfc-local"]["steady_videos_per_s"]
+                / runs["r2plus1d_18-dense-local"]["steady_videos_per_s"])
     tiny = runs["tiny-sfc-local"]["steady_videos_per_s"] / runs["tiny-dense-local"]["steady_videos_per_s"]
     lines += ["", f"{report['corpus']['clips']} SynthActions clips at {report['corpus']['size']} "
               f"({report['corpus']['kinetics_clips']} for R(2+1)D), measured on {_machine(report)}: SFC classifies a "

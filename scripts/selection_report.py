@@ -24,7 +24,8 @@ from sfc_core.resources import SHIPPED_MODELS_DIR
 
 OUT = Path(__file__).resolve().parents[1] / "benchmarks" / "selection-synth"
 # Every other SFC shipped for the embedded backbone (tiny_synth_sfc_NAME.pth) runs beside the shipped one.
-COMPARED = {path.stem.removeprefix("tiny_synth_sfc_"): path for path in sorted(SHIPPED_MODELS_DIR.glob("tiny_synth_sfc_*.pth"))}
+COMPARED = {path.stem.removeprefix("tiny_synth_sfc_"): path
+            for path in sorted(SHIPPED_MODELS_DIR.glob("tiny_synth_sfc_*.pth"))}
 
 
 def main() -> None:
@@ -35,7 +36,8 @@ def main() -> None:
     args = parser.parse_args()
     for seed in args.seeds:
         if seed not in seeds.HELD_OUT:
-            parser.error(f"seed {seed} is not held out ({seeds.split_of(seed)}); held-out seeds: {sorted(seeds.HELD_OUT)}")
+            parser.error(f"seed {seed} is not held out ({seeds.split_of(seed)}); "
+                         f"held-out seeds: {sorted(seeds.HELD_OUT)}")
     command = shlex.join(["python", "-m", "scripts.selection_report", *sys.argv[1:]])
     OUT.mkdir(parents=True, exist_ok=True)
     for version in args.versions:

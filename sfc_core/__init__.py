@@ -6,24 +6,34 @@
 
 Modules:
   hub          load(): the one place that decides which backbone weights and which SFC run
-  report       the prediction report (the stable JSON) and its printed table
+  report       the prediction report (the stable JSON): each mode's Result, the provenance of its parts,
+               its printed table
   errors       SFCError and its kinds: VideoError, WeightsError, ConfigError, InputRejected
+  resources    where the shipped files are, from a checkout or an installed wheel
+  device       picks CUDA or CPU; mixed precision
   video        probe and decode only the planned frames (PyAV)
   sampling     dense (clips x crops) and SFC (one long clip) sampling plans
   transforms   resize, crop, normalise in plain torch
   models/      backbones, their registry (input spec, labels, published checkpoint), head/tail split
+  chunked_head the head streamed over the long clip in exact chunks; head positions mapped to frames
   sfc          the SFC module, training-free scores, SFC checkpoints
-  pipeline     DenseRecognizer and SFCRecognizer, one Result type
+  selection    every way of choosing the kept positions, through the same tail
+  inputs       a video opened for a plan, or its frames decoded ahead; frames made into views
+  pipeline     DenseRecognizer and SFCRecognizer
   profiling    model time, peak memory, FLOPs; dense/SFC ratios
-  allocator    glibc's heap set up for honest CPU peaks (one arena, at import; mmap threshold per call)
+  allocator    glibc's heap set up for honest CPU peaks (one arena, at import; mmap threshold per call;
+               the free heap held during the memory call)
   environment  what a measurement ran on, recorded in every report
   weights      download, cache and verify checkpoints
   explain      attention heatmaps and video, captum Grad-CAM
   synth        SynthActions, the benchmark with ground-truth action windows
+  synth_classes  SynthActions' class names
   seeds        which SynthActions seeds train, validate and are held out
   objective    the SFC training objective
   training/    SFC training (selection targets, loop, checkpoints, DDP) and the SynthActions backbone trainer
-  predict, bench, evaluate, train, weights   the command-line tools (sfc-predict, sfc-bench, ...)
+  corpus/      classifying a collection: inputs, a video's work, result tables, local and Ray engines
+  cli          what every command-line tool shares (user errors as one line and exit 2)
+  predict, batch, bench, evaluate, train, weights   the command-line tools (sfc-predict, sfc-batch, ...)
 """
 
 from . import allocator

@@ -37,7 +37,8 @@ from .corpus.local import run_local
 from .corpus.tables import JsonlTable, ParquetTable, open_table
 from .corpus.work import Job
 from .errors import ConfigError
-from .predict import add_settings, load_from_args, load_settings, predict_settings
+from .options import RunOptions
+from .predict import add_settings, load_from_args, load_settings
 
 ENGINES = ("local", "ray")
 Engine = Callable[[list[Path]], Iterable[dict]]  # files to do -> their rows, in any order
@@ -95,7 +96,7 @@ def engine_for(args: argparse.Namespace) -> Engine:
     """The engine the arguments ask for; the model is loaded when there is work for it."""
     if (args.decoders or 0) < 0 or args.workers < 1:
         raise ConfigError("--decoders must be >= 0 and --workers >= 1")
-    job = Job(load=load_settings(args), predict=predict_settings(args))
+    job = Job(load=load_settings(args), options=RunOptions.from_args(args))
 
     def run(files: list[Path]) -> Iterable[dict]:
         model = load_from_args(args)

@@ -37,8 +37,9 @@ from . import hub, models, synth
 from .cli import user_errors_exit_2
 from .device import PRECISIONS, check_precision, describe, pick_device
 from .environment import environment
-from .pipeline import Result
+from .options import DEFAULT_LENGTH
 from .profiling import format_ratio, ratio
+from .report import Provenance, Result
 from .sfc import DEFAULT_TRAINING_FREE
 
 BASELINES = ("dense batched", "dense chunked")
@@ -49,7 +50,7 @@ class BenchConfig:
     name: str
     kind: str  # "dense" or "sfc"
     batch_size: int | None = None  # dense
-    length: int = hub.DEFAULT_LENGTH  # sfc
+    length: int = DEFAULT_LENGTH  # sfc
     keep: int | None = None
     spatial_stride: int = 1
     training_free: str | None = None  # sfc: this parameter-free score instead of the learned module
@@ -69,7 +70,7 @@ def configurations(native_keep: int, temporal_stride: int, quick: bool) -> list[
             for stride in strides:
                 name = f"sfc L={length} keep={keep} s={stride}"
                 configs.append(BenchConfig(name, "sfc", length=length, keep=keep, spatial_stride=stride))
-    configs.append(BenchConfig(f"sfc L={hub.DEFAULT_LENGTH} keep={native_keep} s=1 training-free", "sfc",
+    configs.append(BenchConfig(f"sfc L={DEFAULT_LENGTH} keep={native_keep} s=1 training-free", "sfc",
                                keep=native_keep, training_free=DEFAULT_TRAINING_FREE))
     return configs
 
@@ -137,8 +138,9 @@ def _summarise(config: BenchConfig, rows: list[dict], baselines: dict[str, list[
     summary["top1_agreement"] = summary["top5_rank_correlation"] = None
     if meaningful:
         summary["top1_agreement"] = float(np.mean([r["top1"] == d["top1"] for r, d in zip(rows, dense_rows)]))
-        summary["top5_rank_correlation"] = float(np.mean(
-            [_spearman_top5(np.array(r["probabilities"]), np.array(d["probabilities"])) for r, d in zip(rows, dense_rows)]))
+        summary["top5_rank_correlation"] = float(np.mean([
+            _spearman_top5(np.array(r["probabilities"]), np.array(d["probabilities"]))
+            for r, d in zip(rows, dense_rows)]))
     return summary
 
 
@@ -154,7 +156,7 @@ def _run_configuration(name: str, bench_config: BenchConfig, videos: list[Path],
     elif bench_config.training_free:
         ran = f"{hub.TRAINING_FREE}{bench_config.training_free}"
         recognizer = base.replace(sfc=ran, length=bench_config.length, keep=bench_config.keep).sfc_recognizer(
-            repeats, precision)
+            repeats=repeats, precision=precision)
     else:
         trained = base.provenance["sfc"].kind == "trained"
         fits_trained = trained and (bench_config.keep, bench_config.spatial_stride) == (
@@ -162,7 +164,8 @@ def _run_configuration(name: str, bench_config: BenchConfig, videos: list[Path],
         ran = "trained" if fits_trained else "untrained"  # untrained: the learned module's cost, not its accuracy
         model = base if fits_trained else base.replace(sfc=hub.UNTRAINED)
         recognizer = model.replace(length=bench_config.length, keep=bench_config.keep,
-                                   spatial_stride=bench_config.spatial_stride).sfc_recognizer(repeats, precision)
+                                   spatial_stride=bench_config.spatial_stride).sfc_recognizer(repeats=repeats,
+                                                                                                precision=precision)
     return [_row(bench_config, video, recognizer(video), label) for video, label in zip(videos, labels)], ran
 
 
@@ -189,7 +192,7 @@ def bench_model(name: str, videos: list[Path], labels: list[int | None], *, quic
     trained = shipped.provenance["sfc"].kind == "trained"
     return {
         "weights": shipped.provenance["backbone"].describe(),
-        "sfc_weights": shipped.provenance["sfc"].describe() if trained else hub.Provenance("untrained").describe(),
+        "sfc_weights": shipped.provenance["sfc"].describe() if trained else Provenance("untrained").describe(),
         "sfc_training": shipped.sfc_training if trained else None,
         "summary": [_summarise(c, rows[c.name], baselines, ran[c.name], shipped.provenance["backbone"].kind != "random")
                     for c in configs],

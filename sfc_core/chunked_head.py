@@ -24,6 +24,7 @@ import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -276,3 +277,36 @@ def run_head(head: nn.Module, clip: torch.Tensor, geometry: TemporalGeometry, ch
     frames = clip.shape[2]
     blocks = head_chunks(head, lambda first, last: clip[:, :, first:last], frames, geometry, chunk_frames)
     return collect(blocks, -(-frames // geometry.stride) + 1)
+
+
+def head_output_shape(head: torch.nn.Module, frames: int) -> tuple[int, int]:
+    """(channels, temporal positions) of the head's output for one ordinary clip.
+
+    Runs the head on a small spatial size: channels and temporal size do not depend on it.
+    """
+    parameter = next(head.parameters())
+    with torch.no_grad():
+        out = head(torch.zeros(1, 3, frames, 32, 32, device=parameter.device, dtype=parameter.dtype))
+    return out.shape[1], out.shape[2]
+
+
+def position_centres(num_samples: int, num_positions: int, geometry: TemporalGeometry) -> list[int]:
+    """The sampled frame (0..num_samples-1) that stands for each head temporal position: the centre of
+    its receptive field (`TemporalGeometry.centre_offset`), kept within the clip."""
+    return [min(num_samples - 1, max(0, t * geometry.stride + geometry.centre_offset)) for t in range(num_positions)]
+
+
+def position_windows(num_samples: int, num_positions: int, geometry: TemporalGeometry) -> list[list[int]]:
+    """The sampled frames each position stands for on a timeline: those nearer its centre than any
+    other position's (a position whose centre another shares at the clip's end gets its centre)."""
+    centres = np.array(position_centres(num_samples, num_positions, geometry))
+    nearest = np.abs(np.arange(num_samples)[:, None] - centres[None, :]).argmin(axis=1)
+    return [[int(f) for f in np.flatnonzero(nearest == t)] or [int(centres[t])] for t in range(num_positions)]
+
+
+def positions_inside(sampled: list[int], num_positions: int, window: tuple[int, int],
+                     geometry: TemporalGeometry) -> np.ndarray:
+    """(num_positions,) bool: whether each position's representative source frame lies in `window`
+    (first and last frame, inclusive); a selection's hit rate is the mean over its kept positions."""
+    start, end = window
+    return np.array([start <= sampled[c] <= end for c in position_centres(len(sampled), num_positions, geometry)])

@@ -32,9 +32,10 @@ import torch
 from tqdm import tqdm
 
 from . import hub, seeds, synth
+from .chunked_head import positions_inside
 from .cli import user_errors_exit_2
 from .environment import environment
-from .pipeline import load_views, positions_inside
+from .inputs import load_views
 from .profiling import count_flops, ratio
 from .selection import Selector
 from .sfc import TRAINING_FREE_SCORES

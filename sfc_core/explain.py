@@ -15,10 +15,9 @@ import torch.nn.functional as F
 from captum.attr import LayerGradCam
 from matplotlib import colormaps
 
-from .pipeline import Result
 from .profiling import EXCLUSIVE
+from .report import Result
 from .video import write_h264
-
 
 COLOUR_MAP = "magma"  # perceptual: brightness grows with the value, also for colour-blind readers
 OPACITY = 0.6  # the map's share of every pixel: the same everywhere, so a colour reads as a value

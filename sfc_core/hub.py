@@ -5,6 +5,10 @@
     report = model.predict("clip.mp4", mode="both")   # report.to_dict() is the predict CLI's --json
     model = sfc_core.load("x3d_s", sfc="training-free:energy", length=96)
 
+How a request runs (modes, dense views, repeats, precision, what is measured) is a `RunOptions`
+(`sfc_core.options`), given whole or changed by name: `model.predict(video, options)`,
+`model.predict(video, mode="sfc", clips=2)`. The model builds its recognizers once per options.
+
 `backbone`:
   - "auto": the embedded weights of a model that ships them (`tiny`), else the publisher's
     checkpoint (downloaded once, verified: see `sfc_core.weights`);
@@ -23,66 +27,25 @@ module runs on any long clip that gives the head at least `keep` positions.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
 import torch
 
 from . import models, weights
-from .chunked_head import DEFAULT_BUDGET_MB, TemporalGeometry, temporal_geometry
+from .chunked_head import DEFAULT_BUDGET_MB, TemporalGeometry, head_output_shape, temporal_geometry
 from .device import pick_device
 from .errors import ConfigError
+from .inputs import DecodedVideo
 from .models import ModelConfig, StagedBackbone
-from .pipeline import DecodedVideo, DenseRecognizer, Result, SFCRecognizer, head_output_shape
-from .report import Report
+from .options import AUTO, DEFAULT_LENGTH, RunOptions, SFCSettings
+from .pipeline import DenseRecognizer, SFCRecognizer
+from .report import Provenance, Report, Result
 from .sfc import DEFAULT_TRAINING_FREE, LEARNED, SFC, TRAINING_FREE_SCORES, load_sfc
 from .weights import Progress
 
-DEFAULT_LENGTH = 64  # frames in SFC's long clip
-DEFAULT_CLIPS, DEFAULT_CROPS = 10, 3  # dense sampling's usual 30 views
-AUTO, RANDOM, UNTRAINED, TRAINING_FREE = "auto", "random", "untrained", "training-free:"
-MODES = ("sfc", "dense", "both")
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a part came from and how it was checked.
-
-    kind: for the backbone "embedded", "published", "file", "random" or "given" (a module passed in);
-    for the SFC "trained", "training-free" or "untrained". source: the file, URL or training-free
-    method. verified: how the file was checked, when it was."""
-
-    kind: str
-    source: str | None = None
-    verified: str | None = None
-
-    def describe(self) -> str:
-        """One line for people (the CLI, the app)."""
-        name = Path(self.source).name if self.source else ""
-        return {
-            "embedded": f"embedded ({name})",
-            "published": f"published weights ({name}; verified by {self.verified})",
-            "file": f"checkpoint {self.source}",
-            "random": "random weights (timing only: labels are noise)",
-            "given": "weights given in memory",
-            "trained": f"trained ({name})",
-            "training-free": training_free_label(self.source or DEFAULT_TRAINING_FREE),
-            "untrained": "untrained (TopK by a random scorer: cost only)",
-        }[self.kind]
-
-
-def training_free_label(method: str) -> str:
-    return f"training-free, untrained weights (TopK by feature {method}; no trained SFC for this backbone)"
-
-
-@dataclass(frozen=True)
-class SFCSettings:
-    length: int  # frames in the long clip
-    split: str  # stage after which the head ends
-    keep: int  # temporal positions SFC keeps (the tail's input size)
-    spatial_stride: int  # SFC's spatial compression
-    head_chunk_frames: int | None = None  # the head runs in exact chunks of this many frames; None: one pass
+RANDOM, UNTRAINED, TRAINING_FREE = "random", "untrained", "training-free:"
 
 
 @dataclass(frozen=True)
@@ -99,10 +62,13 @@ class SFCModel:
     """A backbone, its SFC and their settings, ready to classify videos. Made by `load`."""
 
     def __init__(self, config: ModelConfig, backbone: StagedBackbone, backbone_provenance: Provenance,
-                 choice: _SFCChoice, sfc: SFC, settings: SFCSettings, device: torch.device) -> None:
+                 choice: _SFCChoice, sfc: SFC, settings: SFCSettings, geometry: TemporalGeometry,
+                 device: torch.device) -> None:
         self.config, self.backbone, self.sfc, self.settings, self.device = config, backbone, sfc, settings, device
+        self.geometry = geometry  # the head's temporal stride and receptive field, measured at load
         self.provenance = {"backbone": backbone_provenance, "sfc": choice.provenance}
         self._choice = choice
+        self._recognizers: dict[tuple[str, RunOptions], DenseRecognizer | SFCRecognizer] = {}
 
     @property
     def name(self) -> str:
@@ -118,73 +84,55 @@ class SFCModel:
         untrained or training-free SFC, or a checkpoint that does not record it."""
         return self._choice.training
 
-    def sfc_recognizer(self, repeats: int = 1, precision: str = "fp32", measure: str = "full") -> SFCRecognizer:
-        return SFCRecognizer(self.backbone, self.config, self.device, self.sfc, self.settings.length,
-                             self.settings.split, repeats, self.geometry, self.settings.head_chunk_frames, precision,
-                             measure)
+    def sfc_recognizer(self, options: RunOptions | None = None, **changes: object) -> SFCRecognizer:
+        """SFC at this model's settings, run with `options` (default `RunOptions()`) changed by `changes`."""
+        options = (options or RunOptions()).changed(**changes)
+        if ("sfc", options) not in self._recognizers:
+            self._recognizers["sfc", options] = SFCRecognizer(self.backbone, self.config, self.device, self.sfc,
+                                                              self.settings, options, self.geometry)
+        return self._recognizers["sfc", options]
 
-    @property
-    def geometry(self) -> TemporalGeometry:
-        """The head's temporal stride and receptive field (measured once per backbone and split)."""
-        return _geometry(self.backbone, self.config, self.settings.split)
+    def dense_recognizer(self, options: RunOptions | None = None, **changes: object) -> DenseRecognizer:
+        """Dense sampling (`options.clips` x `options.crops` views), run with `options` changed by `changes`."""
+        options = (options or RunOptions()).changed(**changes)
+        if ("dense", options) not in self._recognizers:
+            self._recognizers["dense", options] = DenseRecognizer(self.backbone, self.config, self.device, options)
+        return self._recognizers["dense", options]
 
-    def dense_recognizer(self, clips: int = DEFAULT_CLIPS, crops: int = DEFAULT_CROPS,
-                         batch_size: int | str | None = AUTO, repeats: int = 1,
-                         precision: str = "fp32", measure: str = "full") -> DenseRecognizer:
-        """Dense sampling, `batch_size` views at a time (None: all at once; "auto": `dense_batch_size`)."""
-        return DenseRecognizer(self.backbone, self.config, self.device, clips, crops,
-                               dense_batch_size(self.device) if batch_size == AUTO else batch_size, repeats,
-                               precision, measure)
-
-    def recognizers(self, mode: str = "both", *, clips: int = DEFAULT_CLIPS, crops: int = DEFAULT_CROPS,
-                    batch_size: int | str | None = AUTO, repeats: int = 1, precision: str = "fp32",
-                    measure: str = "full") -> dict[str, DenseRecognizer | SFCRecognizer]:
-        """The recognizers `mode` runs, by name ("dense" first, then "sfc"); see `predict`."""
-        if mode not in MODES:
-            raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    def recognizers(self, options: RunOptions | None = None,
+                    **changes: object) -> dict[str, DenseRecognizer | SFCRecognizer]:
+        """The recognizers `options.mode` runs, by name ("dense" first, then "sfc"); see `predict`."""
+        options = (options or RunOptions()).changed(**changes)
         chosen = {}
-        if mode in ("dense", "both"):
-            chosen["dense"] = self.dense_recognizer(clips, crops, batch_size, repeats, precision, measure)
-        if mode in ("sfc", "both"):
-            chosen["sfc"] = self.sfc_recognizer(repeats, precision, measure)
+        if options.mode in ("dense", "both"):
+            chosen["dense"] = self.dense_recognizer(options)
+        if options.mode in ("sfc", "both"):
+            chosen["sfc"] = self.sfc_recognizer(options)
         return chosen
 
-    def predict(self, video: str | Path | DecodedVideo, mode: str = "both", *, clips: int = DEFAULT_CLIPS,
-                crops: int = DEFAULT_CROPS, batch_size: int | str | None = AUTO, repeats: int = 1,
-                precision: str = "fp32", measure: str = "full") -> Report:
-        """Classify `video` (a file, or its frames decoded ahead by `pipeline.decode_ahead`) with SFC,
-        dense sampling or both, measured side by side (`precision` fp16/bf16: autocast, CUDA only;
-        `measure="time"`: timed only, no warm-up, FLOPs or memory call)."""
-        chosen = self.recognizers(mode, clips=clips, crops=crops, batch_size=batch_size, repeats=repeats,
-                                  precision=precision, measure=measure)
-        results = {name: recognize(video) for name, recognize in chosen.items()}
-        return self.report(results.get("dense"), results.get("sfc"), clips=clips, crops=crops,
-                           batch_size=dense_batch_size(self.device) if batch_size == AUTO else batch_size,
-                           repeats=repeats, precision=precision, measure=measure)
+    def predict(self, video: str | Path | DecodedVideo, options: RunOptions | None = None,
+                **changes: object) -> Report:
+        """Classify `video` (a file, or its frames decoded ahead by `inputs.decode_ahead`) with SFC,
+        dense sampling or both, measured side by side, as `options` (default `RunOptions()`) changed by
+        `changes` say: e.g. `mode="sfc"`, `clips=2`, `precision="fp16"` (autocast, CUDA only),
+        `measure="time"` (timed only, no warm-up, FLOPs or memory call)."""
+        options = (options or RunOptions()).changed(**changes)
+        results = {name: recognize(video) for name, recognize in self.recognizers(options).items()}
+        return self.report(results.get("dense"), results.get("sfc"), options)
 
-    def report(self, dense: Result | None, sfc: Result | None, *, clips: int, crops: int,
-               batch_size: int | None = None, repeats: int = 1, precision: str = "fp32",
-               measure: str = "full") -> Report:
-        """The report of results this model produced, with the settings they ran with."""
-        settings = {**asdict(self.settings), "clips": clips, "crops": crops, "batch_size": batch_size,
-                    "repeats": repeats, "precision": precision, "measure": measure}
-        return Report(self.name, dict(self.provenance), settings, dense, sfc)
+    def report(self, dense: Result | None, sfc: Result | None, options: RunOptions) -> Report:
+        """The report of results this model produced with `options`."""
+        return Report(self.name, dict(self.provenance), options.report_settings(self.settings, self.device),
+                      dense, sfc)
 
     def replace(self, *, sfc: str | Path | None = None, length: int | None = None, split: str | None = None,
                 keep: int | None = None, spatial_stride: int | None = None,
-                head_budget_mb: float | None = DEFAULT_BUDGET_MB) -> "SFCModel":
+                head_budget_mb: float | None = DEFAULT_BUDGET_MB) -> SFCModel:
         """The same backbone with another SFC (`sfc`, as in `load`; None: this one) or other settings."""
         choice = self._choice if sfc is None else _choose_sfc(self.config, sfc, self.provenance["backbone"])
         return _assemble(self.config, self.backbone, self.provenance["backbone"], choice, self.device,
                          length=length, split=split, keep=keep, spatial_stride=spatial_stride,
                          head_budget_mb=head_budget_mb)
-
-
-def dense_batch_size(device: torch.device) -> int | None:
-    """How dense sampling runs best on `device`: one view at a time on a CPU (measured on 2 cores: faster
-    than batching the 30 views for the Kinetics models, as fast within the spread for `tiny`, at a fraction
-    of the memory), all views at once on a GPU."""
-    return 1 if device.type == "cpu" else None
 
 
 def load(
@@ -315,7 +263,8 @@ def _assemble(config: ModelConfig, backbone: StagedBackbone, provenance: Provena
         scoring = choice.provenance.source if choice.provenance.kind == "training-free" else LEARNED
         module = SFC(channels, settings.keep, spatial_stride=settings.spatial_stride, scoring=scoring)
     _check_length(config, native, settings)
-    return SFCModel(config, backbone.to(device).eval(), provenance, choice, module.to(device).eval(), settings, device)
+    return SFCModel(config, backbone.to(device).eval(), provenance, choice, module.to(device).eval(), settings,
+                    geometry, device)
 
 
 _GEOMETRIES: WeakKeyDictionary = WeakKeyDictionary()  # backbone -> {split: TemporalGeometry}

@@ -1,4 +1,4 @@
-"""Dense and SFC recognizers over the same backbone, returning one `Result` type.
+"""Dense and SFC recognizers over the same backbone, each returning a `report.Result`.
 
 Dense: the 10x3 plan, a clip at a time (decode its frames, make its crops), the whole backbone on
 every view in batches of `batch_size` (None: all views at once), mean softmax. SFC: one long clip,
@@ -7,18 +7,16 @@ head's output to the temporal size the tail expects as it arrives, the tail once
 Each request is measured whole (`profiling.measure`): input time (probe + decode + preprocess) and
 model time separately, one peak memory for all of it.
 
-A recognizer reads a video file, or a `DecodedVideo` whose planned frames `decode_ahead` decoded
-beforehand (in another thread, process or machine: `sfc-batch` overlaps decoding with the model); the
-time that took is charged to the request's input time.
+A recognizer reads a video file, or a `DecodedVideo` whose planned frames were decoded beforehand
+(`inputs.decode_ahead`); the time that took is charged to the request's input time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -26,190 +24,26 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from . import sampling, transforms
-from .chunked_head import TemporalGeometry, collect, head_chunks, temporal_geometry
+from . import sampling
+from .chunked_head import (
+    TemporalGeometry,
+    collect,
+    head_chunks,
+    position_centres,
+    position_windows,
+    temporal_geometry,
+)
 from .device import autocast, check_precision, prepare
-from .errors import ConfigError
+from .inputs import DecodedVideo, HeldFrames, Planner, clip_views, open_reader
 from .models import ModelConfig, StagedBackbone
-from .models.registry import InputSpec
+from .options import RunOptions, SFCSettings
 from .profiling import Measurement, Stopwatch, measure
+from .report import KeptFrames, Result
 from .sampling import SamplingPlan
-from .sfc import LEARNED, SFC, SFCOutput
-from .video import DecodedFrames, FrameReader, VideoInfo, probe
+from .sfc import SFC, SFCOutput, heatmap_kind
+from .video import FrameReader, VideoInfo, probe
 
-TOP_K = 5
-MEASURES = ("full", "time")  # full: warm-up, FLOPs, peak memory, timed calls; time: the timed calls only
-Planner = Callable[[int], SamplingPlan]  # a recognizer's plan for a video of that many frames
 T = TypeVar("T")
-
-
-@dataclass
-class KeptFrames:
-    positions: list[int]  # kept temporal positions of the head's output
-    frame_indices: list[int]  # representative source frame of each kept position
-    timestamps_s: list[float]
-    scores: list[float]
-
-
-@dataclass
-class Result:
-    mode: str  # "dense" or "sfc"
-    model: str
-    labels: list[str]
-    probabilities: np.ndarray  # (num_classes,)
-    video: VideoInfo
-    plan: SamplingPlan
-    frame_indices: list[list[int]]  # source frame actually decoded, per clip and sample
-    timestamps_s: list[list[float]]
-    measurement: Measurement
-    notes: list[str] = field(default_factory=list)
-    # SFC only
-    kept: KeptFrames | None = None
-    scores: list[float] | None = None  # every head temporal position
-    attention: np.ndarray | None = None  # (T_head, Hk, Wk) mean attention per key position, or the score map
-    heatmap_kind: str | None = None  # "attention" (a learned SFC's attention ran) or "score" (training-free)
-    display_frames: np.ndarray | None = None  # (T, crop, crop, 3) uint8: the SFC clip as the model saw it
-    tail_input: torch.Tensor | None = None  # SFC's output, kept for attributions (explain.gradcam)
-    position_centres: list[int] | None = None  # per head position: the sampled frame at its field's centre
-    position_windows: list[list[int]] | None = None  # per head position: the sampled frames it stands for
-
-    @property
-    def decode_time_s(self) -> float:
-        """Probe + decode + preprocess (median over repeats), measured inside the same request."""
-        return self.measurement.input_time_s
-
-    def top(self, k: int = TOP_K) -> list[tuple[str, float]]:
-        order = np.argsort(-self.probabilities)[:k]
-        return [(self.labels[i], float(self.probabilities[i])) for i in order]
-
-    def to_dict(self) -> dict:
-        """The stable JSON shape read by the app, the bench and outside tools."""
-        data = {
-            "top5": [[label, p] for label, p in self.top(TOP_K)],
-            "model_time_s": self.measurement.model_time_s,
-            "decode_time_s": self.decode_time_s,
-            "peak_memory_bytes": self.measurement.peak_memory_bytes,
-            "flops": self.measurement.flops,
-            "device": self.measurement.device,
-            "num_views": self.plan.num_views,
-            "frames_decoded": len(self.plan.unique_indices()),
-            "notes": list(self.notes),
-        }
-        if self.kept is not None:
-            data.update(
-                kept_frames=self.kept.frame_indices,
-                kept_timestamps_s=self.kept.timestamps_s,
-                kept_positions=self.kept.positions,
-                scores=self.scores,
-                position_frames=[self.frame_indices[0][c] for c in self.position_centres],
-                sampled_frames=self.frame_indices[0],
-                heatmap_kind=self.heatmap_kind,
-            )
-        return data
-
-
-@dataclass
-class PreparedInputs:
-    """A whole plan decoded and preprocessed at once (training and evaluation, which are not measured)."""
-
-    video: VideoInfo
-    views: torch.Tensor  # (V, 3, T, crop, crop)
-    frame_indices: list[list[int]]
-    timestamps_s: list[list[float]]
-    notes: list[str]
-
-
-PREPROCESS_FRAMES = 8  # frames converted to float at a time: full-size float frames are the largest input buffer
-
-
-def clip_views(decoded: DecodedFrames, crops: tuple[str, ...], spec: InputSpec,
-               display: bool = False) -> tuple[torch.Tensor, np.ndarray | None]:
-    """One clip's (or chunk's) decoded frames -> its normalised views (len(crops), 3, T, crop, crop);
-    with `display`, also the first crop as uint8 (T, crop, crop, 3), as the model saw it. Frames are
-    converted a few at a time (each frame is resized on its own, so the result is the same)."""
-    views, shown = None, []
-    for first in range(0, len(decoded.frames), PREPROCESS_FRAMES):
-        group = decoded.frames[first : first + PREPROCESS_FRAMES]
-        frames = transforms.resize_short_side(transforms.to_float_frames(group), spec.short_side)
-        part, boxes = transforms.make_views(frames, [range(len(frames))], crops, spec)
-        if views is None:
-            views = part.new_empty(*part.shape[:2], len(decoded.frames), *part.shape[3:])
-        views[:, :, first : first + len(group)] = part
-        if display:
-            y, x, size = boxes[0]
-            shown.append(frames[:, :, y : y + size, x : x + size].mul(255).round().clamp(0, 255).byte())
-    if not display:
-        return views, None
-    return views, torch.cat(shown).permute(0, 2, 3, 1).numpy()
-
-
-def _max_short_side(spec: InputSpec) -> int:
-    """Frames are decoded at most this large: enough for the resize, bounded for huge resolutions."""
-    return 2 * spec.short_side
-
-
-def _reader(path: str | Path, plan: SamplingPlan, spec: InputSpec) -> FrameReader:
-    return FrameReader(path, plan.unique_indices(), max_short_side=_max_short_side(spec))
-
-
-@dataclass
-class DecodedVideo:
-    """A video probed and the frames of one or more plans decoded ahead of the model; picklable."""
-
-    info: VideoInfo
-    frames: dict[int, tuple[np.ndarray, int, float]]  # planned index -> (RGB frame, source index, time)
-    notes: list[str]
-    decode_time_s: float  # probe + decode, wherever it ran
-
-    def reader(self) -> "_HeldFrames":
-        return _HeldFrames(self)
-
-
-def decode_ahead(path: str | Path, planners: Iterable[Planner], spec: InputSpec) -> DecodedVideo:
-    """Probe `path` and decode every frame the plans of `planners` (recognizers' `.plan`) need."""
-    begin = time.perf_counter()
-    info = probe(path)
-    wanted = sorted({i for plan_for in planners for i in plan_for(info.num_frames).unique_indices()})
-    with FrameReader(path, wanted, max_short_side=_max_short_side(spec)) as reader:
-        decoded = reader.take(wanted)
-        notes = reader.notes
-    frames = dict(zip(wanted, zip(decoded.frames, decoded.source_indices, decoded.timestamps_s)))
-    return DecodedVideo(info, frames, notes, time.perf_counter() - begin)
-
-
-class _HeldFrames:
-    """`FrameReader`'s interface over the frames of a `DecodedVideo`."""
-
-    def __init__(self, video: DecodedVideo) -> None:
-        self._video, self.notes = video, video.notes
-
-    def __enter__(self) -> "_HeldFrames":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def take(self, indices: list[int]) -> DecodedFrames:
-        missing = sorted(set(indices) - self._video.frames.keys())
-        if missing:
-            raise ValueError(f"frames {missing[:5]} were not decoded ahead: decode_ahead had other plans")
-        used = [self._video.frames[i] for i in indices]
-        return DecodedFrames([u[0] for u in used], [u[1] for u in used], [u[2] for u in used], self.notes)
-
-    def forget_before(self, index: int) -> None:
-        pass  # every mode reading this video shares its frames
-
-
-def load_views(path: str | Path, config: ModelConfig, plan_for) -> tuple[SamplingPlan, PreparedInputs]:
-    """Probe, plan (`plan_for(num_frames)`), decode only the planned frames, preprocess them all."""
-    info = probe(path)
-    plan = plan_for(info.num_frames)
-    with _reader(path, plan, config.input_spec) as reader:
-        decoded = [reader.take(list(clip)) for clip in plan.clips]
-        notes = list(plan.notes) + reader.notes
-    views = torch.cat([clip_views(clip, plan.crops, config.input_spec)[0] for clip in decoded])
-    sources, stamps = [d.source_indices for d in decoded], [d.timestamps_s for d in decoded]
-    return plan, PreparedInputs(info, views, sources, stamps, notes)
 
 
 @dataclass
@@ -227,35 +61,29 @@ class _Run:
 class _Recognizer:
     plan: Planner
 
-    def __init__(
-        self, model: StagedBackbone, config: ModelConfig, device: torch.device, repeats: int = 1,
-        precision: str = "fp32", measure: str = "full",
-    ) -> None:
-        check_precision(precision, device)
-        if measure not in MEASURES:
-            raise ConfigError(f"measure must be one of {', '.join(MEASURES)}, not {measure!r}")
+    def __init__(self, model: StagedBackbone, config: ModelConfig, device: torch.device, options: RunOptions) -> None:
+        check_precision(options.precision, device)
         prepare(device)
         self.model = model.to(device).eval()
         if device.type == "cpu":  # oneDNN's channels-last kernels: 1.3-1.4x faster on a 2-core CPU, dense and SFC alike
             self.model.to(memory_format=torch.channels_last_3d)
-        self.config, self.device, self.repeats, self.precision = config, device, repeats, precision
-        self.measure = measure
+        self.config, self.device, self.options = config, device, options
 
     def _autocast(self):
-        return autocast(self.precision, self.device)
+        return autocast(self.options.precision, self.device)
 
     def _measure(self, fn: Callable[[Stopwatch], T]) -> tuple[T, Measurement]:
-        return measure(fn, self.device, self.repeats, profile=self.measure == "full")
+        return measure(fn, self.device, self.options.repeats, profile=self.options.measure == "full")
 
     def _open(self, source: str | Path | DecodedVideo,
-              watch: Stopwatch) -> tuple[VideoInfo, SamplingPlan, FrameReader | _HeldFrames]:
+              watch: Stopwatch) -> tuple[VideoInfo, SamplingPlan, FrameReader | HeldFrames]:
         if isinstance(source, DecodedVideo):
             watch.add("input", source.decode_time_s)
             return source.info, self.plan(source.info.num_frames), source.reader()
         with watch.part("input"):
             info = probe(source)
             plan = self.plan(info.num_frames)
-            return info, plan, _reader(source, plan, self.config.input_spec)
+            return info, plan, open_reader(source, plan, self.config.input_spec)
 
     def _to_device(self, views: torch.Tensor) -> torch.Tensor:
         if self.device.type == "cuda":  # pinned host memory: the copy overlaps with queued GPU work
@@ -294,21 +122,13 @@ def _rebatch(groups: Iterable[torch.Tensor], size: int | None) -> Iterator[torch
 class DenseRecognizer(_Recognizer):
     """The standard multi-view protocol: mean softmax over clips x crops."""
 
-    def __init__(
-        self,
-        model: StagedBackbone,
-        config: ModelConfig,
-        device: torch.device,
-        num_clips: int = 10,
-        num_crops: int = 3,
-        batch_size: int | None = None,
-        repeats: int = 1,
-        precision: str = "fp32",
-        measure: str = "full",
-    ) -> None:
-        super().__init__(model, config, device, repeats, precision, measure)
-        self.num_clips, self.num_crops, self.batch_size = num_clips, num_crops, batch_size
-        self.plan = partial(sampling.dense_plan, spec=config.input_spec, num_clips=num_clips, num_crops=num_crops)
+    def __init__(self, model: StagedBackbone, config: ModelConfig, device: torch.device,
+                 options: RunOptions = RunOptions()) -> None:
+        """`options.clips` x `options.crops` views, `options.dense_batch_size(device)` at a time."""
+        super().__init__(model, config, device, options)
+        self.batch_size = options.dense_batch_size(device)
+        self.plan = partial(sampling.dense_plan, spec=config.input_spec, num_clips=options.clips,
+                            num_crops=options.crops)
 
     def _mean_softmax(self, batches: Iterable[torch.Tensor], watch: Stopwatch | None = None) -> torch.Tensor:
         """Mean softmax over `batches`; each batch's copy to the device is input time, as SFC's is."""
@@ -363,28 +183,23 @@ class SFCRecognizer(_Recognizer):
         config: ModelConfig,
         device: torch.device,
         sfc: SFC,
-        length: int,
-        split: str,
-        repeats: int = 1,
+        settings: SFCSettings,
+        options: RunOptions = RunOptions(),
         geometry: TemporalGeometry | None = None,
-        head_chunk_frames: int | None = None,
-        precision: str = "fp32",
-        measure: str = "full",
     ) -> None:
-        """`sfc` fits the head that ends after stage `split` (`sfc_core.hub` decides which SFC
-        runs); `length` is the long clip's number of frames. The head's `geometry` (measured when not
-        given) maps its positions to frames; with `head_chunk_frames`, the head runs in exact temporal
-        chunks (see `chunked_head`)."""
-        super().__init__(model, config, device, repeats, precision, measure)
-        self.length, self.split = length, split
-        self.plan = partial(sampling.sfc_plan, length=length)
-        self.head, self.tail = self.model.split(split)
+        """`sfc` fits the head that ends after stage `settings.split` (`sfc_core.hub` decides which
+        SFC runs); the long clip has `settings.length` frames. The head's `geometry` (measured when not
+        given) maps its positions to frames; with `settings.head_chunk_frames`, the head runs in exact
+        temporal chunks (see `chunked_head`)."""
+        super().__init__(model, config, device, options)
+        self.settings = settings
+        self.plan = partial(sampling.sfc_plan, length=settings.length)
+        self.head, self.tail = self.model.split(settings.split)
         self.sfc = sfc.to(device).eval()
         self.geometry = geometry or temporal_geometry(self.head, config.input_spec.crop)
-        self.head_chunk_frames = head_chunk_frames
 
     def _blocks(self, read: Callable[[int, int], torch.Tensor], frames: int) -> Iterator[torch.Tensor]:
-        return head_chunks(self.head, read, frames, self.geometry, self.head_chunk_frames)
+        return head_chunks(self.head, read, frames, self.geometry, self.settings.head_chunk_frames)
 
     def _capacity(self, frames: int) -> int:
         return math.ceil(frames / self.geometry.stride) + 1
@@ -447,66 +262,21 @@ class SFCRecognizer(_Recognizer):
 
     def __call__(self, source: str | Path | DecodedVideo) -> Result:
         (run, out, display), measurement = self._measure(lambda watch: self._run(source, watch))
-        sampled, stamps = run.frame_indices[0], run.timestamps_s[0]
-        positions = out.scores.shape[1]
-        kept_positions = out.kept[0].tolist()
-        scores = out.scores[0].float().cpu()
-        centre = position_centres(len(sampled), positions, self.geometry)
-        kept = KeptFrames(
-            positions=kept_positions,
-            frame_indices=[sampled[centre[p]] for p in kept_positions],
-            timestamps_s=[stamps[centre[p]] for p in kept_positions],
-            scores=[float(scores[p]) for p in kept_positions],
-        )
-        return self._result(
+        sampled, positions = len(run.frame_indices[0]), out.scores.shape[1]
+        scores = out.scores[0].float().cpu().tolist()
+        result = self._result(
             "sfc",
             run,
             measurement,
-            kept=kept,
-            scores=scores.tolist(),
+            scores=scores,
             attention=out.attention[0].float().cpu().numpy(),
             heatmap_kind=heatmap_kind(self.sfc),
             display_frames=display,
             tail_input=out.features.detach().cpu(),
-            position_centres=centre,
-            position_windows=position_windows(len(sampled), positions, self.geometry),
+            position_centres=position_centres(sampled, positions, self.geometry),
+            position_windows=position_windows(sampled, positions, self.geometry),
         )
+        result.kept = KeptFrames.at(out.kept[0].tolist(), result, scores)
+        return result
 
 
-def heatmap_kind(sfc: SFC) -> str:
-    """What an SFC's heatmap shows: "attention" where its learned attention ran, "score" where a
-    training-free score chose (the map is then the score's own, and no attention runs)."""
-    return "attention" if sfc.scoring == LEARNED else "score"
-
-
-def head_output_shape(head: torch.nn.Module, frames: int) -> tuple[int, int]:
-    """(channels, temporal positions) of the head's output for one ordinary clip.
-
-    Runs the head on a small spatial size: channels and temporal size do not depend on it.
-    """
-    parameter = next(head.parameters())
-    with torch.no_grad():
-        out = head(torch.zeros(1, 3, frames, 32, 32, device=parameter.device, dtype=parameter.dtype))
-    return out.shape[1], out.shape[2]
-
-
-def position_centres(num_samples: int, num_positions: int, geometry: TemporalGeometry) -> list[int]:
-    """The sampled frame (0..num_samples-1) that stands for each head temporal position: the centre of
-    its receptive field (`TemporalGeometry.centre_offset`), kept within the clip."""
-    return [min(num_samples - 1, max(0, t * geometry.stride + geometry.centre_offset)) for t in range(num_positions)]
-
-
-def position_windows(num_samples: int, num_positions: int, geometry: TemporalGeometry) -> list[list[int]]:
-    """The sampled frames each position stands for on a timeline: those nearer its centre than any
-    other position's (a position whose centre another shares at the clip's end gets its centre)."""
-    centres = np.array(position_centres(num_samples, num_positions, geometry))
-    nearest = np.abs(np.arange(num_samples)[:, None] - centres[None, :]).argmin(axis=1)
-    return [[int(f) for f in np.flatnonzero(nearest == t)] or [int(centres[t])] for t in range(num_positions)]
-
-
-def positions_inside(sampled: list[int], num_positions: int, window: tuple[int, int],
-                     geometry: TemporalGeometry) -> np.ndarray:
-    """(num_positions,) bool: whether each position's representative source frame lies in `window`
-    (first and last frame, inclusive); a selection's hit rate is the mean over its kept positions."""
-    start, end = window
-    return np.array([start <= sampled[c] <= end for c in position_centres(len(sampled), num_positions, geometry)])

@@ -18,9 +18,8 @@ from pathlib import Path
 
 from . import hub, models, weights
 from .cli import user_errors_exit_2
-from .device import PRECISIONS
-from .pipeline import MEASURES
-from .report import Report, format_table
+from .options import DEFAULT_LENGTH, RunOptions, add_run_arguments
+from .report import format_table
 from .sfc import TRAINING_FREE_SCORES
 
 
@@ -35,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_settings(parser: argparse.ArgumentParser) -> None:
-    """The model, weights, SFC and run settings: shared by every command that classifies videos."""
+    """The model, weights and SFC (for `hub.load`) and the run options: shared by every command that
+    classifies videos."""
     parser.add_argument("--model", default="tiny", choices=models.list_models())
     backbone = parser.add_mutually_exclusive_group()
     backbone.add_argument("--weights", type=Path, help="backbone checkpoint in its publisher's layout")
@@ -47,9 +47,8 @@ def add_settings(parser: argparse.ArgumentParser) -> None:
                      help="trained SFC checkpoint (sfc-train): a path, URL or hf://owner/repo/file[@revision]")
     sfc.add_argument("--training-free", choices=TRAINING_FREE_SCORES, default=None,
                      help="run the training-free SFC with this score (default when no trained SFC exists: change)")
-    parser.add_argument("--mode", choices=hub.MODES, default="both")
     parser.add_argument("--length", type=int, default=None,
-                        help=f"SFC long-clip length in frames (default: as trained, or {hub.DEFAULT_LENGTH})")
+                        help=f"SFC long-clip length in frames (default: as trained, or {DEFAULT_LENGTH})")
     parser.add_argument("--split", default=None, help="stage after which the head ends (default: as trained, "
                         "or the model's)")
     parser.add_argument("--spatial-stride", type=int, default=None, help="SFC spatial compression (default: as "
@@ -57,29 +56,8 @@ def add_settings(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head-budget-mb", type=float, default=hub.DEFAULT_BUDGET_MB,
                         help="memory for the head's activations: it runs over the long clip in exact temporal "
                         "chunks that fit (0: one pass)")
-    parser.add_argument("--clips", type=int, default=hub.DEFAULT_CLIPS, help="dense: clips along time")
-    parser.add_argument("--crops", type=int, default=hub.DEFAULT_CROPS, choices=(1, 3), help="dense: crops per clip")
-    parser.add_argument("--batch-size", type=_batch_size, default=hub.AUTO,
-                        help="dense: views per batch, or all (default: auto: one at a time on a CPU, all on a GPU)")
-    parser.add_argument("--repeats", type=int, default=1, help="timed repeats after the warm-up")
-    parser.add_argument("--measure", choices=MEASURES, default="full",
-                        help="full: warm-up, FLOPs, peak memory and timed repeats; time: the timed runs only "
-                        "(no warm-up; FLOPs and memory not measured)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
-                        help="fp16/bf16: mixed precision for both modes (CUDA only)")
-
-
-def _batch_size(text: str) -> int | str | None:
-    """--batch-size: "auto" (the device's best), "all" (None: one batch) or a number of views."""
-    if text == hub.AUTO:
-        return hub.AUTO
-    if text == "all":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of views, 'all' or 'auto'") from None
+    add_run_arguments(parser)
 
 
 def load_settings(args: argparse.Namespace) -> dict:
@@ -90,25 +68,15 @@ def load_settings(args: argparse.Namespace) -> dict:
             "split": args.split, "spatial_stride": args.spatial_stride, "head_budget_mb": args.head_budget_mb}
 
 
-def predict_settings(args: argparse.Namespace) -> dict:
-    """`SFCModel.predict`'s keyword arguments from the parsed settings."""
-    return {"mode": args.mode, "clips": args.clips, "crops": args.crops, "batch_size": args.batch_size,
-            "repeats": args.repeats, "precision": args.precision, "measure": args.measure}
-
-
 def load_from_args(args: argparse.Namespace) -> hub.SFCModel:
     return hub.load(**load_settings(args), progress=weights.progress_bar(args.model))
-
-
-def predict_from_args(model: hub.SFCModel, video: Path, args: argparse.Namespace) -> Report:
-    return model.predict(video, **predict_settings(args))
 
 
 @user_errors_exit_2
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     model = load_from_args(args)
-    report = predict_from_args(model, args.video, args)
+    report = model.predict(args.video, RunOptions.from_args(args))
     data = report.to_dict()
     if args.random_weights:
         print("RANDOM WEIGHTS: the labels below are noise; times, memory and FLOPs are real.")

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .chunked_head import TemporalGeometry
+from .chunked_head import TemporalGeometry, position_centres
 from .errors import ConfigError
-from .pipeline import position_centres
 from .sfc import SFC, TRAINING_FREE_SCORES, _take
 
 STRATEGIES = ("sfc", *TRAINING_FREE_SCORES, "uniform", "random", "oracle", "manual")

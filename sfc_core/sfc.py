@@ -48,7 +48,6 @@ from .chunked_head import collect
 from .errors import ConfigError, WeightsError
 from .models.layers import Conv3d
 
-
 ATTENTION_CHUNK = 1 << 20  # attention weights held at once per batch item (4 MiB in float32)
 
 
@@ -423,6 +422,12 @@ def sfc_config(module: SFC) -> dict[str, int | str]:
 def save_sfc(path: str | Path, module: SFC, meta: dict) -> None:
     """Save SFC weights with their config and `meta` (backbone, split, length, training facts)."""
     torch.save({"config": sfc_config(module), "meta": meta, "state_dict": module.state_dict()}, Path(path))
+
+
+def heatmap_kind(sfc: SFC) -> str:
+    """What an SFC's heatmap shows: "attention" where its learned attention ran, "score" where a
+    training-free score chose (the map is then the score's own, and no attention runs)."""
+    return "attention" if sfc.scoring == LEARNED else "score"
 
 
 def load_sfc(path: str | Path) -> tuple[SFC, dict]:

@@ -1,15 +1,20 @@
-"""CLI: train the SynthActions backbone, or SFC on a frozen backbone (one process or `torchrun`).
+r"""CLI: train the SynthActions backbone, or SFC on a frozen backbone (one process or `torchrun`).
 
 The embedded model is reproduced by these two commands (the defaults; also in README and in
 assets/models/tiny_synth.json, which records the commands that were run):
 
-    python -m sfc_core.train backbone --clips 600 --epochs 16 --seed 0 --synth-version 2 --out assets/models/tiny_synth.pth
-    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 --lr 0.003 --selection 3 --seed 1 --synth-version 2 --scorer-priors --window-target 0.5 --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc.pth
+    python -m sfc_core.train backbone --clips 600 --epochs 16 --seed 0 --synth-version 2 --out \
+        assets/models/tiny_synth.pth
+    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 \
+        --lr 0.003 --selection 3 --seed 1 --synth-version 2 --scorer-priors --window-target 0.5 \
+        --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc.pth
 
 and the SFC trained the paper's way beside it (distillation and labels only: no selection target, no
 action-window annotations, no heuristic prior) by:
 
-    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 --lr 0.003 --selection 0 --seed 1 --synth-version 2 --no-scorer-priors --window-target 0 --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc_paper.pth
+    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 \
+        --lr 0.003 --selection 0 --seed 1 --synth-version 2 --no-scorer-priors --window-target 0 \
+        --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc_paper.pth
 
 Held-out SynthActions seeds (`sfc_core.seeds`) are refused.
 
@@ -18,7 +23,7 @@ learns by distillation from the dense teacher), on one process or many; state is
 epoch and `--resume` continues from it:
 
     sfc-train sfc --model x3d_s --videos DIR [--labels CSV] --out x3d_s_sfc.pth
-    torchrun --nproc_per_node 8 -m sfc_core.train sfc --model slowonly_r50 --videos DIR --out s.pth --resume \\
+    torchrun --nproc_per_node 8 -m sfc_core.train sfc --model slowonly_r50 --videos DIR --out s.pth --resume \
         --features recompute        # many videos: keep only the targets, recompute head features each step
 """
 

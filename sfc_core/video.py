@@ -13,9 +13,8 @@ order; for variable frame rate it is the nearest grid slot, and the exact timest
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
@@ -201,7 +200,7 @@ class FrameReader:
         self._padded: list[tuple[int, int]] = []  # (requested index, index of the frame served)
         self._frames = self._decode()
 
-    def __enter__(self) -> "FrameReader":
+    def __enter__(self) -> FrameReader:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -26,7 +26,6 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import sys
 import threading
 import urllib.error
@@ -140,7 +139,7 @@ def _download(url: str, target: Path, progress: Progress | None) -> None:
             f"{url} answered {error.code} {error.reason}: the checkpoint is not there (moved or misspelt). "
             "Download it by hand and pass its path instead."
         ) from None
-    except (urllib.error.URLError, socket.timeout, ConnectionError) as error:
+    except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
         reason = getattr(error, "reason", error)
         raise WeightsError(
             f"cannot reach {host} to download {target.name} ({reason}): you seem to be offline. Connect, or copy "

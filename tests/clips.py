@@ -59,7 +59,8 @@ def write_gray_ramp_clip(path: Path, num_frames: int, width: int, height: int, f
     return write_frames(path, frames, fps=fps, **kwargs)
 
 
-def write_noise_clip(path: Path, num_frames: int, width: int, height: int, fps: int = 30, seed: int = 0, **kwargs) -> Path:
+def write_noise_clip(path: Path, num_frames: int, width: int, height: int, fps: int = 30, seed: int = 0,
+                     **kwargs) -> Path:
     rng = np.random.default_rng(seed)
     frames = [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(num_frames)]
     return write_frames(path, frames, fps=fps, **kwargs)

@@ -83,15 +83,18 @@ CASES: dict[str, Case] = {
     "video track with no frames": Case(lambda d: write_video_without_frames(d / "hollow.mp4"),
                                        Error(r"has no video stream"), Error(r"has no video stream")),
     "one-frame video": Case(lambda d: write_frames(d / "one.mp4", moving_frames(1, 96, 64)), Ok(REPEATS), Ok(REPEATS)),
-    "three-frame video": Case(lambda d: write_frames(d / "three.mp4", moving_frames(3, 96, 64)), Ok(REPEATS), Ok(REPEATS)),
+    "three-frame video": Case(lambda d: write_frames(d / "three.mp4", moving_frames(3, 96, 64)),
+                              Ok(REPEATS), Ok(REPEATS)),
     "truncated MP4, index at the end": Case(
         lambda d: truncate(write_noise_clip(d / "cut.mp4", 60, 64, 48, options={"crf": "23"})),
         Error(UNREADABLE + r".*truncated"), Error(UNREADABLE + r".*truncated")),
     "truncated MP4, index first": Case(
-        lambda d: truncate(write_frames(d / "cut_faststart.mp4", moving_frames(90, 96, 64), options={"crf": "23", "g": "10"},
-                                         container_options={"movflags": "faststart"})),
+        lambda d: truncate(write_frames(d / "cut_faststart.mp4", moving_frames(90, 96, 64),
+                                        options={"crf": "23", "g": "10"},
+                                        container_options={"movflags": "faststart"})),
         Ok(r"truncated"), Ok(r"truncated")),
-    "4K UHD, 3840x2160": Case(lambda d: write_frames(d / "uhd.mp4", moving_frames(4, 3840, 2160), options={"crf": "30"}),
+    "4K UHD, 3840x2160": Case(lambda d: write_frames(d / "uhd.mp4", moving_frames(4, 3840, 2160),
+                                                     options={"crf": "30"}),
                               Ok(REPEATS), Ok(REPEATS)),
     "8K, 7680x4320 (over the app's pixel limit)": Case(
         lambda d: write_frames(d / "8k.mp4", moving_frames(2, 7680, 4320), options={"crf": "35"}),
@@ -102,7 +105,8 @@ CASES: dict[str, Case] = {
     "odd size 101x75, 4:4:4 chroma": Case(
         lambda d: write_frames(d / "odd.mp4", moving_frames(40, 101, 75), pix_fmt="yuv444p"), Ok(REPEATS), Ok(REPEATS)),
     "10-bit 4:2:2 H.264": Case(
-        lambda d: write_frames(d / "tenbit.mp4", moving_frames(40, 96, 64), pix_fmt="yuv422p10le"), Ok(REPEATS), Ok(REPEATS)),
+        lambda d: write_frames(d / "tenbit.mp4", moving_frames(40, 96, 64), pix_fmt="yuv422p10le"),
+        Ok(REPEATS), Ok(REPEATS)),
     "grayscale FFV1 in MKV": Case(
         lambda d: write_frames(d / "gray.mkv", moving_frames(40, 96, 64), codec="ffv1", pix_fmt="gray"), Ok(REPEATS),
         Ok(REPEATS)),

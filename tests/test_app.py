@@ -11,13 +11,15 @@ import pytest
 import torch
 
 from app import analysis, ui
-from app.analysis import Settings, analyze, check_upload, ground_truth
+from app.analysis import analyze, check_upload, ground_truth
 from app.config import LIMITS
+from app.session import Settings
 from sfc_core import explain, models
 from sfc_core.errors import InputRejected
-from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.models import registry
 from sfc_core.models.registry import WeightsSpec
+from sfc_core.options import RunOptions
+from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
 from tests.weights_server import serve
 
@@ -84,7 +86,7 @@ def test_figures_have_titles_axis_labels_and_legends(result) -> None:
 @pytest.fixture(scope="module")
 def training_free() -> analysis.Analysis:
     """The embedded model at a spatial stride its SFC was not trained at: training-free SFC, no attention."""
-    return analyze(EXAMPLE, Settings(spatial_stride=2, clips=1, crops=1))
+    return analyze(EXAMPLE, Settings(spatial_stride=2, run=RunOptions(clips=1, crops=1)))
 
 
 def _heatmap_texts(out: analysis.Analysis) -> tuple[list[str], bool]:
@@ -177,10 +179,12 @@ def test_callback_turns_bad_input_into_a_clear_ui_error(tmp_path: Path) -> None:
 
 def test_callback_outputs_line_up_with_the_page(result) -> None:
     outputs = ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
-    summary, sfc_top5, dense_top5, table, *_, note, report, clip = outputs
-    assert len(outputs) == 18 and max(sfc_top5, key=sfc_top5.get) == "move left" and report["settings"]["length"] == 32
-    assert isinstance(clip, ui.Clip) and clip.features.shape[2] == len(clip.sfc.scores) and "About this model" not in note
-    assert table[0][1] == "2" and report["dense"]["num_views"] == 2
+    assert isinstance(outputs, ui.AnalysisOutputs) and len(outputs) == 18
+    assert max(outputs.sfc_top5, key=outputs.sfc_top5.get) == "move left"
+    assert outputs.report["settings"]["length"] == 32 and outputs.report["dense"]["num_views"] == 2
+    assert isinstance(outputs.clip, ui.Clip) and outputs.clip.features.shape[2] == len(outputs.clip.sfc.scores)
+    assert "About this model" not in outputs.model_note and outputs.table[0][1] == "2"
+    assert outputs.keep == len(outputs.clip.sfc.kept.positions)
 
 
 def test_model_choices_put_the_embedded_default_first() -> None:

@@ -22,7 +22,8 @@ from sfc_core.corpus.local import run_local
 from sfc_core.corpus.tables import COLUMNS, JsonlTable, ParquetTable, open_table
 from sfc_core.corpus.work import Job
 from sfc_core.errors import ConfigError
-from sfc_core.pipeline import decode_ahead
+from sfc_core.inputs import decode_ahead
+from sfc_core.options import RunOptions
 from sfc_core.resources import EXAMPLES_DIR
 
 CLIPS = ("bounce.mp4", "grow.mp4")
@@ -45,7 +46,7 @@ def collection(tmp_path: Path) -> Path:
     return folder
 
 
-JOB = Job(load={"name": "tiny", "device": "cpu"}, predict={"mode": "sfc", "measure": "time"})
+JOB = Job(load={"name": "tiny", "device": "cpu"}, options=RunOptions(mode="sfc", measure="time"))
 
 
 def _counting(tiny, calls: list[Path], decoders: int = 0, job: Job = JOB):
@@ -93,7 +94,7 @@ def test_one_row_per_file_with_errors_as_rows_and_a_rerun_computes_nothing(tiny,
 
 
 def test_decoding_ahead_gives_exactly_what_reading_the_file_gives(tiny, collection: Path) -> None:
-    models = tiny.recognizers("both")
+    models = tiny.recognizers(mode="both")
     clip = collection / CLIPS[0]
     decoded = decode_ahead(clip, [r.plan for r in models.values()], tiny.config.input_spec)
     assert decoded.decode_time_s > 0
@@ -231,7 +232,7 @@ def test_the_ray_engine_gives_the_local_engines_rows(tiny, local_ray, tmp_path: 
     from sfc_core.corpus.ray_engine import run_ray
 
     files = _corpus(tmp_path / "corpus", 5)
-    job = Job(load={"name": "tiny", "device": "cpu"}, predict={"mode": "both", "measure": "time"})
+    job = Job(load={"name": "tiny", "device": "cpu"}, options=RunOptions(mode="both", measure="time"))
     local, distributed = tmp_path / "local.jsonl", tmp_path / "ray.parquet"
     batch.classify_collection(files, open_table(local), lambda todo: run_local(todo, tiny, job))
     counts = batch.classify_collection(files, open_table(distributed),

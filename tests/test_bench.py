@@ -35,9 +35,11 @@ def test_quick_bench_writes_consistent_reports(tmp_path: Path) -> None:
         assert own[0]["frames_decoded"] == summary["length"]
         # random weights: predictions are noise, so no agreement or accuracy is reported for any row
         assert summary["top1_agreement"] is None and summary["accuracy"] is None
-        assert summary["sfc"] == ("training-free:change" if summary["config"].endswith("training-free") else "untrained")
+        expected = "training-free:change" if summary["config"].endswith("training-free") else "untrained"
+        assert summary["sfc"] == expected
     assert report["command"].startswith("python -m sfc_core.bench --quick")
-    assert {"python", "torch", "cpu", "cpu_flags", "torch_threads", "allocator", "device"} <= report["environment"].keys()
+    recorded = {"python", "torch", "cpu", "cpu_flags", "torch_threads", "allocator", "device"}
+    assert recorded <= report["environment"].keys()
     assert "| untrained |" in (tmp_path / "bench.md").read_text()
     dense_chunked = next(s for s in result["summary"] if s["config"] == "dense chunked")
     dense_batched = next(s for s in result["summary"] if s["config"] == "dense batched")

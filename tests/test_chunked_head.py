@@ -9,9 +9,8 @@ import torch
 from torch import nn
 
 from sfc_core import models
+from sfc_core.chunked_head import position_centres, run_head, temporal_geometry
 from sfc_core.models import x3d
-from sfc_core.chunked_head import run_head, temporal_geometry
-from sfc_core.pipeline import position_centres
 from tests.references import randomize_
 
 

@@ -13,6 +13,7 @@ import torch
 
 from sfc_core import device as devices
 from sfc_core import hub, models, profiling
+from sfc_core.options import RunOptions
 from sfc_core.resources import EXAMPLES_DIR
 from tests.references import randomize_
 
@@ -74,7 +75,7 @@ def test_views_are_copied_from_pinned_memory_and_arrive_intact(models_on_both) -
 
 def test_dense_runs_all_views_in_one_batch_on_a_gpu(models_on_both) -> None:
     _, on_gpu = models_on_both
-    assert hub.dense_batch_size(CUDA) is None and on_gpu.dense_recognizer().batch_size is None
+    assert RunOptions().dense_batch_size(CUDA) is None and on_gpu.dense_recognizer().batch_size is None
 
 
 def test_cuda_gives_the_cpus_answers(models_on_both) -> None:
@@ -84,7 +85,8 @@ def test_cuda_gives_the_cpus_answers(models_on_both) -> None:
         result_cpu, result_gpu = getattr(cpu, mode), getattr(gpu, mode)
         np.testing.assert_allclose(result_gpu.probabilities, result_cpu.probabilities, atol=1e-4)
         assert result_gpu.measurement.device == torch.cuda.get_device_name(CUDA)
-        assert result_gpu.measurement.peak_memory_bytes > 0 and result_gpu.measurement.flops == result_cpu.measurement.flops
+        assert result_gpu.measurement.peak_memory_bytes > 0
+        assert result_gpu.measurement.flops == result_cpu.measurement.flops
     assert gpu.sfc.kept.positions == cpu.sfc.kept.positions
 
 

@@ -61,3 +61,14 @@ def test_readme_names_every_console_script_and_the_python_api() -> None:
     for script in ("sfc-studio", "sfc-predict", "sfc-batch", "sfc-bench", "sfc-evaluate", "sfc-train"):
         assert f"`{script}" in README or f"{script} " in README, script
     assert 'sfc_core.load("tiny")' in README and "pip install ." in README
+
+
+def test_the_package_docstrings_module_map_names_every_module() -> None:
+    import sfc_core
+
+    package = Path(sfc_core.__file__).parent
+    modules = {p.stem for p in package.glob("*.py") if p.stem != "__init__"}
+    modules |= {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()}
+    module_map = sfc_core.__doc__[sfc_core.__doc__.index("Modules:"):]
+    named = set(re.findall(r"[\w/]+", " ".join(line.split("  ")[0] for line in module_map.splitlines()[1:])))
+    assert modules <= named, f"missing from sfc_core's module map: {sorted(modules - named)}"

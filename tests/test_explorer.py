@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from app import analysis, teaching
-from app.analysis import Settings, analyze
+from app.analysis import analyze
 from app.explorer import STRATEGY_NAMES, explore, positions_for_frames
+from app.session import Settings
 from sfc_core.errors import ConfigError
+from sfc_core.options import RunOptions
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.selection import STRATEGIES
 
@@ -45,13 +47,13 @@ def test_every_strategy_answers_and_the_comparison_collects_them(analysed, model
     oracle = explore(model, clip, "oracle", 8).report
     window = clip.window
     inside = sum(window[0] <= f <= window[1] for f in oracle["kept_frames"])
-    possible = sum(window[0] <= f <= window[1] for f in clip.position_frames)
+    possible = sum(window[0] <= f <= window[1] for f in clip.sfc.position_frames)
     assert inside == min(8, possible) >= 3  # every position centred inside the action is kept
 
 
 def test_manual_frames_map_to_the_nearest_position(analysed) -> None:
     clip = analysed.clip
-    frames = clip.position_frames
+    frames = clip.sfc.position_frames
     assert positions_for_frames(clip, f"{frames[3]}, {frames[3] + 1}; {frames[10]}") == [3, 10]
     assert positions_for_frames(clip, "0") == [0] and positions_for_frames(clip, "99999") == [len(frames) - 1]
     with pytest.raises(ConfigError, match="frame numbers"):
@@ -81,7 +83,7 @@ def test_bad_requests_are_clear(analysed, model) -> None:
 @pytest.fixture(scope="module")
 def training_free() -> analysis.Analysis:
     """The embedded model at a spatial stride its SFC was not trained at: training-free SFC, no attention."""
-    return analyze(EXAMPLES_DIR / "rotate_clockwise.mp4", Settings(spatial_stride=2, clips=1, crops=1))
+    return analyze(EXAMPLES_DIR / "rotate_clockwise.mp4", Settings(spatial_stride=2, run=RunOptions(clips=1, crops=1)))
 
 
 def test_sfc_at_another_keep_notes_that_only_its_scores_ran(analysed, model, training_free) -> None:

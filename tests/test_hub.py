@@ -16,6 +16,7 @@ import torch
 import sfc_core
 from sfc_core import hub, models
 from sfc_core.errors import ConfigError, SFCError, WeightsError
+from sfc_core.options import RunOptions, SFCSettings
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.sfc import SFC, save_sfc
 
@@ -33,7 +34,7 @@ def test_auto_loads_the_embedded_backbone_and_its_trained_sfc_with_their_setting
     backbone, sfc = tiny.provenance["backbone"], tiny.provenance["sfc"]
     assert (backbone.kind, Path(backbone.source).name) == ("embedded", "tiny_synth.pth")
     assert (sfc.kind, Path(sfc.source).name) == ("trained", "tiny_synth_sfc.pth")
-    assert tiny.settings == hub.SFCSettings(length=64, split="res3", keep=8, spatial_stride=1, head_chunk_frames=16)
+    assert tiny.settings == SFCSettings(length=64, split="res3", keep=8, spatial_stride=1, head_chunk_frames=16)
     assert tiny.sfc.scoring == "learned" and tiny.sfc.out.weight.abs().sum() > 0  # the trained weights
 
 
@@ -53,6 +54,14 @@ def test_predict_report_is_the_cli_json(tiny, tmp_path: Path) -> None:
     np.testing.assert_allclose([p for _, p in cli["sfc"]["top5"]], [p for _, p in data["sfc"]["top5"]], atol=1e-6)
 
 
+def test_a_model_builds_its_recognizers_once_per_run_options(tiny) -> None:
+    options = RunOptions(clips=2, crops=1)
+    assert tiny.sfc_recognizer(options) is tiny.sfc_recognizer(clips=2, crops=1)
+    assert tiny.dense_recognizer(options) is tiny.recognizers(options)["dense"]
+    assert tiny.dense_recognizer(options) is not tiny.dense_recognizer(options, clips=3)
+    assert tiny.sfc_recognizer().geometry is tiny.geometry  # measured once, at load
+
+
 def test_both_modes_give_ratios_from_the_same_run(tiny) -> None:
     data = tiny.predict(EXAMPLE, mode="both", clips=2, crops=1).to_dict()
     assert data["settings"]["clips"] == 2 and data["dense"]["num_views"] == 2
@@ -70,7 +79,7 @@ def test_an_override_a_trained_sfc_cannot_run_is_refused(tiny, override: dict, l
 
 def test_the_untrained_sfc_runs_at_any_stride_and_says_so(tiny) -> None:
     model = tiny.replace(sfc="training-free:energy", spatial_stride=2, length=32)
-    assert model.settings == hub.SFCSettings(length=32, split="res3", keep=8, spatial_stride=2, head_chunk_frames=16)
+    assert model.settings == SFCSettings(length=32, split="res3", keep=8, spatial_stride=2, head_chunk_frames=16)
     assert model.provenance["sfc"].kind == "training-free" and model.sfc.scoring == "energy"
     assert model.backbone is tiny.backbone  # the backbone is shared, not reloaded
     data = model.predict(EXAMPLE, mode="sfc").to_dict()
@@ -171,7 +180,7 @@ def test_the_head_streams_in_exact_chunks_when_it_can_and_the_settings_say_so() 
 
 
 def test_dense_runs_the_way_that_is_best_on_the_device(tiny, tmp_path: Path) -> None:
-    assert hub.dense_batch_size(CPU) == 1 and hub.dense_batch_size(torch.device("cuda")) is None
+    assert RunOptions().dense_batch_size(CPU) == 1 and RunOptions().dense_batch_size(torch.device("cuda")) is None
     data = tiny.predict(EXAMPLE, mode="dense", clips=2, crops=1).to_dict()
     assert data["settings"]["batch_size"] == 1
     all_at_once = tiny.predict(EXAMPLE, mode="dense", clips=2, crops=1, batch_size=None).to_dict()

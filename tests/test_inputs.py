@@ -63,7 +63,7 @@ def test_app(name: str, inputs: dict[str, Path]) -> None:
             ui.run_analysis(str(inputs[name]), "tiny", 64, 1, 2, 1)
         return
     outputs = ui.run_analysis(str(inputs[name]), "tiny", 64, 1, 2, 1)
-    heatmap_video, report = outputs[8], outputs[-2]
+    heatmap_video, report = outputs.heatmap_video, outputs.report
     assert len(report["sfc"]["top5"]) == 5 and Path(heatmap_video).stat().st_size > 0
     if expected.note:
         assert _has_note(report["sfc"]["notes"] + report["dense"]["notes"], expected.note)
@@ -97,7 +97,8 @@ def test_memory_on_a_20_minute_video_stays_that_of_a_short_one(tmp_path: Path) -
     """Decoding seeks to the planned frames and never holds the video: the process peak on 20
     minutes (12,000 frames) matches the peak on 10 seconds of the same stream."""
     long = twenty_minute_video(tmp_path / "long.mp4")
-    short = write_frames(tmp_path / "short.mp4", moving_frames(100, 160, 120), fps=10, options={"crf": "30", "g": "250"})
+    short = write_frames(tmp_path / "short.mp4", moving_frames(100, 160, 120), fps=10,
+                         options={"crf": "30", "g": "250"})
     peak_long, peak_short = _peak_rss(long), _peak_rss(short)
     whole_video_rgb = 12_000 * 160 * 120 * 3  # 691 MB if it were ever decoded at once
     print(f"peak RSS: 20-minute video {peak_long / 2**20:.0f} MiB, 10-second video {peak_short / 2**20:.0f} MiB")

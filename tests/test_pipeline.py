@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from sfc_core import hub, models, sampling, transforms
-from sfc_core.chunked_head import TemporalGeometry
-from sfc_core.pipeline import DenseRecognizer, load_views, position_centres, position_windows
-from sfc_core import profiling
+from sfc_core import hub, models, profiling, sampling, transforms
+from sfc_core.chunked_head import TemporalGeometry, position_centres, position_windows
+from sfc_core.inputs import load_views
+from sfc_core.options import RunOptions
+from sfc_core.pipeline import DenseRecognizer
 from sfc_core.profiling import count_flops
 from sfc_core.video import decode_frames
 from tests.references import randomize_
@@ -33,13 +34,14 @@ def noise_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_dense_is_the_mean_softmax_over_30_independently_built_views(tiny, noise_clip: Path) -> None:
     config = models.get_config("tiny")
-    result = DenseRecognizer(tiny, config, CPU)(noise_clip)
+    result = DenseRecognizer(tiny, config, CPU, RunOptions(batch_size=None))(noise_clip)
     assert result.plan.num_views == 30 and len(result.frame_indices) == 10
     # Independent path: decode each clip on its own, crop by hand, run each view alone.
     spec = config.input_spec
     expected = torch.zeros(config.num_classes)
     for clip in result.plan.clips:
-        frames = transforms.resize_short_side(transforms.to_float_frames(decode_frames(noise_clip, list(clip)).frames), 72)
+        decoded = decode_frames(noise_clip, list(clip)).frames
+        frames = transforms.resize_short_side(transforms.to_float_frames(decoded), 72)
         height, width = frames.shape[-2:]
         for position in result.plan.crops:
             y, x = transforms.crop_box(height, width, 64, position)
@@ -53,8 +55,8 @@ def test_dense_is_the_mean_softmax_over_30_independently_built_views(tiny, noise
 
 def test_dense_in_chunks_equals_dense_in_one_batch(tiny, noise_clip: Path) -> None:
     config = models.get_config("tiny")
-    whole = DenseRecognizer(tiny, config, CPU)(noise_clip)
-    chunked = DenseRecognizer(tiny, config, CPU, batch_size=7)(noise_clip)
+    whole = DenseRecognizer(tiny, config, CPU, RunOptions(batch_size=None))(noise_clip)
+    chunked = DenseRecognizer(tiny, config, CPU, RunOptions(batch_size=7))(noise_clip)
     np.testing.assert_allclose(whole.probabilities, chunked.probabilities, atol=1e-6)
     assert chunked.measurement.flops == whole.measurement.flops
 
@@ -108,7 +110,7 @@ def test_slowonly_default_protocol_sfc_is_at_least_6x_fewer_flops() -> None:
     config = models.get_config("slowonly_r50")
     model = models.create("slowonly_r50")
     sfc = hub.from_backbone("slowonly_r50", model, device=meta, length=64).sfc_recognizer()  # probes on CPU first
-    dense = DenseRecognizer(model, config, meta)
+    dense = DenseRecognizer(model, config, meta, RunOptions(batch_size=None))
     assert sfc.sfc.keep == 8
     _, dense_flops = count_flops(lambda: dense.classify(torch.empty(30, 3, 8, 256, 256, device=meta)))
     _, sfc_flops = count_flops(lambda: sfc.classify(torch.empty(1, 3, 64, 256, 256, device=meta)))

@@ -39,7 +39,8 @@ def test_every_committed_report_records_its_command_and_environment() -> None:
         report = json.loads(path.read_text())
         assert report.get("command", "").startswith("python -m "), path
         environment = report.get("environment", {})
-        assert {"python", "torch", "cpu", "cpu_flags", "torch_threads", "allocator", "device"} <= environment.keys(), path
+        recorded = {"python", "torch", "cpu", "cpu_flags", "torch_threads", "allocator", "device"}
+        assert recorded <= environment.keys(), path
 
 
 def test_selection_reports_say_how_each_sfc_was_trained() -> None:

@@ -82,7 +82,7 @@ def _bounded(function, *args) -> None:
     def target() -> None:
         try:
             function(*args)
-        except BaseException as error:  # noqa: BLE001 - reported to the test below
+        except BaseException as error:
             failure.append(error)
 
     worker = threading.Thread(target=target, daemon=True)
@@ -93,7 +93,8 @@ def _bounded(function, *args) -> None:
         raise failure[0]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], derandomize=True)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          derandomize=True)
 @given(case=mutations())
 def test_mutated_videos_give_a_result_or_a_video_error(case, seeds, tmp_path_factory) -> None:
     seed, edits = case

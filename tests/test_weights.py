@@ -84,25 +84,22 @@ def test_full_sha256_and_exact_size_are_checked(cache, published) -> None:
 
 def test_corrupted_file_is_rejected_and_not_cached(cache, published) -> None:
     folder, _ = published
-    with serve(folder) as (url, _):
-        with pytest.raises(weights.WeightsError, match="not the file name's 0badf00d"):
-            weights.fetch(WeightsSpec(url=f"{url}/tiny-0badf00d.pth"))
+    with serve(folder) as (url, _), pytest.raises(weights.WeightsError, match="not the file name's 0badf00d"):
+        weights.fetch(WeightsSpec(url=f"{url}/tiny-0badf00d.pth"))
     assert list(cache.iterdir()) == []
 
 
 def test_truncated_download_leaves_nothing_behind(cache, published) -> None:
     folder, _ = published
-    with serve(folder) as (url, _):
-        with pytest.raises(weights.WeightsError, match="stopped after .*run again to retry"):
-            weights.fetch(WeightsSpec(url=f"{url}/truncated/TINY.pyth"))
+    with serve(folder) as (url, _), pytest.raises(weights.WeightsError, match="stopped after .*run again to retry"):
+        weights.fetch(WeightsSpec(url=f"{url}/truncated/TINY.pyth"))
     assert list(cache.iterdir()) == []  # no partial file that could pass for a whole one
 
 
 def test_missing_file_says_404(cache, published) -> None:
     folder, _ = published
-    with serve(folder) as (url, _):
-        with pytest.raises(weights.WeightsError, match="answered 404 .*not there"):
-            weights.fetch(WeightsSpec(url=f"{url}/NOPE.pyth"))
+    with serve(folder) as (url, _), pytest.raises(weights.WeightsError, match="answered 404 .*not there"):
+        weights.fetch(WeightsSpec(url=f"{url}/NOPE.pyth"))
 
 
 def test_offline_says_so_and_what_to_do(cache) -> None:
@@ -116,9 +113,8 @@ def test_offline_says_so_and_what_to_do(cache) -> None:
 def test_disk_full_says_where_and_what_to_do(cache, published, monkeypatch) -> None:
     folder, _ = published
     monkeypatch.setattr(weights.shutil, "disk_usage", lambda path: type("Usage", (), {"free": 10})())
-    with serve(folder) as (url, _):
-        with pytest.raises(weights.WeightsError, match="no space left in .*SFC_WEIGHTS_DIR"):
-            weights.fetch(WeightsSpec(url=f"{url}/TINY.pyth"))
+    with serve(folder) as (url, _), pytest.raises(weights.WeightsError, match="no space left in .*SFC_WEIGHTS_DIR"):
+        weights.fetch(WeightsSpec(url=f"{url}/TINY.pyth"))
 
 
 def test_unhashed_download_is_pinned_and_later_tampering_caught(cache, published) -> None:
@@ -154,7 +150,8 @@ def test_registered_backbone_downloads_and_loads(cache, published, monkeypatch) 
 def test_cli_download_prints_hash_and_fails_cleanly_offline(cache, published, monkeypatch, capsys) -> None:
     folder, _ = published
     with serve(folder) as (url, _):
-        config = dataclasses.replace(models.get_config("tiny"), name="tiny_cli", weights=WeightsSpec(url=f"{url}/TINY.pyth"))
+        config = dataclasses.replace(models.get_config("tiny"), name="tiny_cli",
+                                     weights=WeightsSpec(url=f"{url}/TINY.pyth"))
         monkeypatch.setitem(registry._REGISTRY, "tiny_cli", config)
         assert weights.main(["download", "tiny_cli"]) == 0
     digest = hashlib.sha256((folder / "TINY.pyth").read_bytes()).hexdigest()

@@ -8,14 +8,15 @@ their own copy of the model with it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import hub
 from ..cli import one_line
 from ..errors import SFCError
+from ..inputs import DecodedVideo, Planner, decode_ahead
 from ..models.registry import InputSpec
-from ..pipeline import DecodedVideo, Planner, decode_ahead
+from ..options import RunOptions
 from .inputs import fingerprint
 from .tables import COLUMNS
 
@@ -23,20 +24,20 @@ from .tables import COLUMNS
 @dataclass(frozen=True)
 class Job:
     load: dict  # hub.load's keyword arguments: name, backbone, sfc, device and the SFC settings
-    predict: dict = field(default_factory=dict)  # SFCModel.predict's: mode, clips, crops, measure, ...
+    options: RunOptions = RunOptions()  # how each video runs
 
     def load_model(self) -> hub.SFCModel:
         return hub.load(**self.load)
 
     def planners(self, model: hub.SFCModel) -> list[Planner]:
         """The sampling plans of the modes that run (picklable): what `prepare` decodes."""
-        return [recognizer.plan for recognizer in model.recognizers(**self.predict).values()]
+        return [recognizer.plan for recognizer in model.recognizers(self.options).values()]
 
     @property
     def decodes_ahead(self) -> bool:
         """Frames are decoded ahead of the model unless memory is measured: then each video is read the
         way predict reads it, so its peak memory counts decoding as predict's does."""
-        return self.predict.get("measure", "full") == "time"
+        return self.options.measure == "time"
 
 
 @dataclass
@@ -68,7 +69,7 @@ def finish(model: hub.SFCModel, job: Job, prepared: Prepared) -> dict:
     if prepared.error is not None:
         return row | {"error": prepared.error}
     try:
-        report = model.predict(prepared.video or prepared.file, **job.predict).to_dict()
+        report = model.predict(prepared.video or prepared.file, job.options).to_dict()
     except Exception as error:  # as above
         return row | {"error": error_message(error)}
     sfc, dense = report["sfc"], report["dense"]

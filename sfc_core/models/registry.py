@@ -6,16 +6,15 @@ them all, so `create(name)` and `list_models()` see every entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Callable
 
 from torch import nn
 
 from ..errors import ConfigError
 from ..resources import LABELS_DIR, SHIPPED_MODELS_DIR
-
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_labels(label_set: str) -> tuple[str, ...]:
     path = LABELS_DIR / f"{label_set}.txt"
     return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())

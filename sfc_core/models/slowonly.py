@@ -76,7 +76,8 @@ class ResStage(nn.Module):
     ) -> None:
         super().__init__()
         self.res_blocks = nn.ModuleList(
-            ResBlock(dim_in if i == 0 else dim_out, dim_inner, dim_out, temporal_kernel, spatial_stride if i == 0 else 1)
+            ResBlock(dim_in if i == 0 else dim_out, dim_inner, dim_out, temporal_kernel,
+                     spatial_stride if i == 0 else 1)
             for i in range(depth)
         )
 

@@ -7,7 +7,7 @@ Module names mirror torchvision's `VideoResNet` (`stem.0.weight`, `layer1.0.conv
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -73,7 +73,8 @@ def train_backbone(config: BackboneTrainingConfig) -> dict:
     span = (spec.frames - 1) * spec.stride + 1
     specs = [synth.clip_spec(config.seed, i, version=config.synth_version) for i in range(config.clips)]
     data = [_window_frames(s, config.seed, span, spec.short_side) for s in tqdm(specs, desc="render clips")]
-    held_out = [synth.clip_spec(config.seed + seeds.BACKBONE_VALIDATION_OFFSET, i, version=config.synth_version) for i in range(config.val_clips)]
+    validation_seed = config.seed + seeds.BACKBONE_VALIDATION_OFFSET
+    held_out = [synth.clip_spec(validation_seed, i, version=config.synth_version) for i in range(config.val_clips)]
     val = [_window_frames(s, config.seed + seeds.BACKBONE_VALIDATION_OFFSET, span, spec.short_side) for s in held_out]
     val_views = torch.stack([_sample_clip(v, spec, np.random.default_rng(i)) for i, v in enumerate(val)])
     val_labels = torch.tensor([v.label for v in val])

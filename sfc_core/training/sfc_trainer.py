@@ -21,6 +21,7 @@ from tqdm import tqdm
 from .. import hub, seeds, synth
 from ..errors import ConfigError
 from ..objective import ObjectiveWeights, sfc_objective
+from ..options import DEFAULT_LENGTH
 from ..pipeline import SFCRecognizer
 from ..sfc import SFC, save_sfc
 from . import distributed
@@ -38,7 +39,7 @@ class SFCTrainingConfig:
     videos: Path | None = None  # a folder of videos; None: generate `clips` SynthActions clips
     labels: Path | None = None  # CSV with file,label columns; None: distillation only
     clips: int = 400
-    length: int = hub.DEFAULT_LENGTH
+    length: int = DEFAULT_LENGTH
     split: str | None = None
     spatial_stride: int = 1
     epochs: int = 40
@@ -68,7 +69,7 @@ class _Totals:
     hits: float = 0.0  # sum over videos of the fraction of kept positions inside the action
     hit_items: float = 0.0
 
-    def reduced(self, context: distributed.Context) -> "_Totals":
+    def reduced(self, context: distributed.Context) -> _Totals:
         return _Totals(*distributed.reduce(list(astuple(self)), context))
 
     def metrics(self) -> dict:

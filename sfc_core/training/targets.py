@@ -12,8 +12,10 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from ..chunked_head import positions_inside
 from ..errors import ConfigError
-from ..pipeline import DenseRecognizer, SFCRecognizer, load_views, positions_inside
+from ..inputs import load_views
+from ..pipeline import DenseRecognizer, SFCRecognizer
 
 VIDEO_SUFFIXES = {".mp4", ".webm", ".mkv", ".avi", ".mov"}
 

@@ -1,0 +1,50 @@
+"""What one browser session holds: the settings of its Run, and the clip its last analysis left for
+the explorer. Its own module, so the analysis (which makes a `Clip`) and the explorer (which reads
+one) both depend on it and not on each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from sfc_core.options import DEFAULT_LENGTH, RunOptions
+from sfc_core.report import Result
+
+DEFAULT_MODEL = "tiny"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A Run's choices: the model, its SFC overrides, and how the request runs (the page sets dense
+    sampling's clips and crops; everything else is `RunOptions`' default)."""
+
+    model: str = DEFAULT_MODEL
+    length: int = DEFAULT_LENGTH  # SFC long-clip length in frames
+    spatial_stride: int = 1  # SFC spatial compression
+    run: RunOptions = RunOptions()
+
+
+@dataclass
+class Clip:
+    """What one session keeps of its last analysis (one clip: a new Run replaces it)."""
+
+    settings: Settings  # which model the analysis ran, at which settings
+    features: torch.Tensor  # the head's output (1, C, T, H, W), on the CPU
+    sfc: Result
+    dense: Result
+    cams: np.ndarray  # Grad-CAM per kept position (K, h, w), for redrawing at another scale
+    truth: dict | None  # bundled example: label and action window
+    tried: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # answer -> (p, p of truth)
+
+    @property
+    def window(self) -> tuple[int, int] | None:
+        return (self.truth["window_start"], self.truth["window_end"]) if self.truth else None
+
+    @property
+    def truth_class(self) -> int | None:
+        """The true class's index, when the clip's label is one this model knows (a bundled SynthActions
+        example on a Kinetics-400 model has a known action window but a label outside its classes)."""
+        name = self.truth["label_name"] if self.truth else None
+        return self.sfc.labels.index(name) if name in self.sfc.labels else None
