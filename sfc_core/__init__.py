@@ -19,6 +19,7 @@ Modules:
   sfc          the SFC module, training-free scores, SFC checkpoints
   selection    every way of choosing the kept positions, through the same tail
   inputs       a video opened for a plan, or its frames decoded ahead; frames made into views
+  options      RunOptions (how a request runs) and SFCSettings (what the model is), each declared once
   pipeline     DenseRecognizer and SFCRecognizer
   profiling    model time, peak memory, FLOPs; dense/SFC ratios
   allocator    glibc's heap set up for honest CPU peaks (one arena, at import; mmap threshold per call;

@@ -201,6 +201,7 @@ def _register_download_model(monkeypatch, name: str, url: str) -> None:
     monkeypatch.setitem(registry._REGISTRY, name, config)
 
 
+@pytest.mark.slow
 def test_published_model_downloads_with_progress_then_runs_training_free_sfc(tmp_path, monkeypatch) -> None:
     published = tmp_path / "published"
     published.mkdir()

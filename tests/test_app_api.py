@@ -11,6 +11,8 @@ from app import analysis
 from app.ui import build_demo
 from sfc_core.video import probe
 
+pytestmark = pytest.mark.slow  # a served app called through gradio_client
+
 EXAMPLE = analysis.EXAMPLES_DIR / "grow.mp4"
 
 

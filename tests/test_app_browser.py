@@ -20,9 +20,12 @@ EXAMPLE = analysis.EXAMPLES_DIR / "rotate_clockwise.mp4"
 ANALYSIS_TIMEOUT_MS = 300_000
 
 # CI installs chromium (.ci/run), so there a missing browser fails instead of skipping.
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None and not os.environ.get("CI"), reason="Debian chromium is not installed"
-)
+pytestmark = [
+    pytest.mark.slow,  # a real browser against a served app
+    pytest.mark.skipif(
+        shutil.which(CHROMIUM) is None and not os.environ.get("CI"), reason="Debian chromium is not installed"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,8 @@ from app.ui import build_demo
 from sfc_core.profiling import current_rss_bytes, release_memory
 from sfc_core.video import probe
 
+pytestmark = pytest.mark.slow  # a served app under concurrent users, a queue limit, shutdown
+
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = json.loads((analysis.EXAMPLES_DIR / "examples.json").read_text())
 

@@ -93,6 +93,7 @@ def test_one_row_per_file_with_errors_as_rows_and_a_rerun_computes_nothing(tiny,
         assert len(out.read_text().splitlines()) == 3
 
 
+@pytest.mark.slow
 def test_decoding_ahead_gives_exactly_what_reading_the_file_gives(tiny, collection: Path) -> None:
     models = tiny.recognizers(mode="both")
     clip = collection / CLIPS[0]
@@ -192,6 +193,7 @@ def _corpus(folder: Path, copies: int) -> list[Path]:
     return expand_inputs([str(folder)])
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_table_with_nothing_computed_twice(tmp_path: Path) -> None:
     files = _corpus(tmp_path / "corpus", 10)
     out = tmp_path / "table.jsonl"
@@ -227,6 +229,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_ray_engine_gives_the_local_engines_rows(tiny, local_ray, tmp_path: Path, workers: int) -> None:
     from sfc_core.corpus.ray_engine import run_ray

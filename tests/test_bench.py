@@ -11,6 +11,8 @@ import pytest
 
 from sfc_core import bench
 
+pytestmark = pytest.mark.slow  # a quick sfc-bench run, a process per configuration
+
 
 def test_quick_bench_writes_consistent_reports(tmp_path: Path) -> None:
     assert bench.main(["--quick", "--random-weights", "--out", str(tmp_path)]) == 0

@@ -11,6 +11,7 @@ from torch import nn
 from sfc_core import models
 from sfc_core.chunked_head import position_centres, run_head, temporal_geometry
 from sfc_core.models import x3d
+from tests.conftest import slow_cases
 from tests.references import randomize_
 
 
@@ -38,7 +39,8 @@ def test_a_stride_longer_than_the_kernel_skips_the_right_frames() -> None:
             torch.testing.assert_close(run_head(head, clip, geometry, chunk), head(clip), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["tiny", "r3d_18", "r2plus1d_18", "slowonly_r50"])
+@pytest.mark.parametrize("name", slow_cases(["tiny", "r3d_18", "r2plus1d_18", "slowonly_r50"],
+                                             {"r3d_18", "r2plus1d_18"}))
 @pytest.mark.parametrize("length", [64, 37])
 def test_chunked_head_equals_one_pass(name: str, length: int) -> None:
     model = randomize_(models.create(name), seed=11)  # random BatchNorm statistics too
@@ -94,7 +96,8 @@ def test_chunk_size_follows_the_memory_budget() -> None:
     assert 1 <= small < large
 
 
-@pytest.mark.parametrize("name", ["tiny", "r3d_18", "r2plus1d_18", "slowonly_r50", "x3d_s"])
+@pytest.mark.parametrize("name", slow_cases(["tiny", "r3d_18", "r2plus1d_18", "slowonly_r50", "x3d_s"],
+                                             {"r3d_18", "r2plus1d_18"}))
 def test_each_position_stands_for_the_centre_of_the_frames_that_influence_it(
         name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The frames whose values change head position t (its gradient's support, in float64) are its

@@ -70,5 +70,6 @@ def test_the_package_docstrings_module_map_names_every_module() -> None:
     modules = {p.stem for p in package.glob("*.py") if p.stem != "__init__"}
     modules |= {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()}
     module_map = sfc_core.__doc__[sfc_core.__doc__.index("Modules:"):]
-    named = set(re.findall(r"[\w/]+", " ".join(line.split("  ")[0] for line in module_map.splitlines()[1:])))
+    names = [re.split(r"\s{2,}", line.strip())[0] for line in module_map.splitlines()[1:]]
+    named = set(re.findall(r"[\w/]+", " ".join(names)))
     assert modules <= named, f"missing from sfc_core's module map: {sorted(modules - named)}"

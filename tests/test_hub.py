@@ -38,6 +38,7 @@ def test_auto_loads_the_embedded_backbone_and_its_trained_sfc_with_their_setting
     assert tiny.sfc.scoring == "learned" and tiny.sfc.out.weight.abs().sum() > 0  # the trained weights
 
 
+@pytest.mark.slow
 def test_predict_report_is_the_cli_json(tiny, tmp_path: Path) -> None:
     report = tiny.predict(EXAMPLE, mode="sfc")
     data = report.to_dict()
@@ -142,6 +143,7 @@ def _cli(module: str, *args: str, env: dict | None = None) -> subprocess.Complet
     ("sfc_core.bench", ["--device", "cuda"], "no CUDA device"),
     ("sfc_core.train", ["sfc", "--features", "recompute", "--out", "x.pth"], "give them with --videos"),
 ])
+@pytest.mark.slow
 def test_every_cli_turns_a_user_error_into_one_line_and_exit_2(module: str, args: list[str], message: str) -> None:
     video = [str(EXAMPLE)] if module == "sfc_core.predict" else []
     run = _cli(module, *video, *args, env={"CUDA_VISIBLE_DEVICES": ""})
@@ -150,6 +152,7 @@ def test_every_cli_turns_a_user_error_into_one_line_and_exit_2(module: str, args
     assert len(run.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_the_untrained_stride_runs_from_the_cli_and_the_report_says_what_ran(tmp_path: Path) -> None:
     out = tmp_path / "s2.json"
     run = _cli("sfc_core.predict", str(EXAMPLE), "--mode", "sfc", "--spatial-stride", "2", "--training-free", "change",
@@ -160,6 +163,7 @@ def test_the_untrained_stride_runs_from_the_cli_and_the_report_says_what_ran(tmp
     assert "training-free" in run.stdout
 
 
+@pytest.mark.slow
 def test_the_head_streams_in_exact_chunks_when_it_can_and_the_settings_say_so() -> None:
     from tests.references import randomize_
 
@@ -179,6 +183,7 @@ def test_the_head_streams_in_exact_chunks_when_it_can_and_the_settings_say_so() 
     assert 1 <= r2plus1d.settings.head_chunk_frames <= models.get_config("r2plus1d_18").input_spec.frames
 
 
+@pytest.mark.slow
 def test_dense_runs_the_way_that_is_best_on_the_device(tiny, tmp_path: Path) -> None:
     assert RunOptions().dense_batch_size(CPU) == 1 and RunOptions().dense_batch_size(torch.device("cuda")) is None
     data = tiny.predict(EXAMPLE, mode="dense", clips=2, crops=1).to_dict()

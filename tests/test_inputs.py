@@ -35,6 +35,7 @@ def _has_note(notes: list[str], pattern: str) -> bool:
     return any(re.search(pattern, note) for note in notes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_cli(name: str, inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     expected = CASES[name].cli
@@ -55,6 +56,7 @@ def test_cli(name: str, inputs: dict[str, Path], tmp_path: Path, capsys: pytest.
         assert "note: " in captured.out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [name for name, case in CASES.items() if case.app is not None])
 def test_app(name: str, inputs: dict[str, Path]) -> None:
     expected = CASES[name].app
@@ -93,6 +95,7 @@ def _peak_rss(video: Path) -> int:
     return int(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_memory_on_a_20_minute_video_stays_that_of_a_short_one(tmp_path: Path) -> None:
     """Decoding seeks to the planned frames and never holds the video: the process peak on 20
     minutes (12,000 frames) matches the peak on 10 seconds of the same stream."""

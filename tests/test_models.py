@@ -7,6 +7,7 @@ import torch
 
 from sfc_core import models
 from sfc_core.errors import ConfigError, WeightsError
+from tests.conftest import slow_cases
 from tests.references import pytorchvideo_hub, randomize_, torchvision_video_models
 
 
@@ -17,7 +18,7 @@ def _max_logit_diff(ours: torch.nn.Module, reference: torch.nn.Module, x: torch.
         return (ours(x) - reference(x)).abs().max().item()
 
 
-@pytest.mark.parametrize("name", ["r2plus1d_18", "r3d_18"])
+@pytest.mark.parametrize("name", slow_cases(["r2plus1d_18", "r3d_18"], {"r2plus1d_18"}))
 def test_video_resnet_matches_torchvision(name: str) -> None:
     reference = randomize_(getattr(torchvision_video_models(), name)(), seed=1)
     ours = models.create(name)
@@ -26,7 +27,7 @@ def test_video_resnet_matches_torchvision(name: str) -> None:
     assert _max_logit_diff(ours, reference, x) < 1e-4
 
 
-@pytest.mark.parametrize("size", [224, 256])
+@pytest.mark.parametrize("size", slow_cases([224, 256], {256}))
 def test_slowonly_matches_pytorchvideo_slow_r50(size: int) -> None:
     reference = randomize_(pytorchvideo_hub().slow_r50(pretrained=False), seed=2)
     ours = models.create("slowonly_r50")
@@ -35,7 +36,8 @@ def test_slowonly_matches_pytorchvideo_slow_r50(size: int) -> None:
     assert _max_logit_diff(ours, reference, x) < 1e-4
 
 
-@pytest.mark.parametrize(("name", "size"), [("x3d_s", 160), ("x3d_s", 182), ("x3d_m", 224), ("x3d_m", 256)])
+@pytest.mark.parametrize(("name", "size"), slow_cases([("x3d_s", 160), ("x3d_s", 182), ("x3d_m", 224), ("x3d_m", 256)],
+                                                   {("x3d_s", 182), ("x3d_m", 224), ("x3d_m", 256)}))
 def test_x3d_matches_pytorchvideo(name: str, size: int) -> None:
     """pytorchvideo's X3D ends in a softmax averaged over positions; ours returns its log. Compared in
     float64: random X3D features reach ~1e4, where float32 rounding alone (which differs between CPUs'
@@ -53,7 +55,7 @@ def test_x3d_matches_pytorchvideo(name: str, size: int) -> None:
     assert (log_p_ours - log_p_reference).abs().max().item() < 1e-9
 
 
-@pytest.mark.parametrize("name", models.list_models())
+@pytest.mark.parametrize("name", slow_cases(models.list_models(), {"slowonly_r50", "r2plus1d_18", "r3d_18", "x3d_m"}))
 def test_head_tail_split_is_exact_at_every_stage(name: str) -> None:
     spec = models.get_config(name).input_spec
     model = randomize_(models.create(name), seed=3)

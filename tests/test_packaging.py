@@ -16,6 +16,8 @@ import tomllib
 
 from sfc_core.resources import EXAMPLES_DIR
 
+pytestmark = pytest.mark.slow  # builds the wheel and installs it into a fresh venv
+
 REPO = Path(__file__).resolve().parents[1]
 SKIP = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "test-artifacts", "__pycache__",
                               ".pytest_cache", "latest")

@@ -53,6 +53,7 @@ def test_dense_is_the_mean_softmax_over_30_independently_built_views(tiny, noise
     assert result.measurement.flops > 0 and result.decode_time_s > 0
 
 
+@pytest.mark.slow
 def test_dense_in_chunks_equals_dense_in_one_batch(tiny, noise_clip: Path) -> None:
     config = models.get_config("tiny")
     whole = DenseRecognizer(tiny, config, CPU, RunOptions(batch_size=None))(noise_clip)
@@ -103,6 +104,7 @@ def test_position_windows_cover_every_sample_once() -> None:
     assert position_windows(8, 4, late)[3] == [7] and sum(position_windows(8, 4, late), [])[:7] == list(range(7))
 
 
+@pytest.mark.slow
 def test_slowonly_default_protocol_sfc_is_at_least_6x_fewer_flops() -> None:
     """Dense 10x3 at 8x8 / 256 px vs SFC with L=64, split after res3, 8 kept: the issue's target.
     Counted on the meta device through the recognizers' own classify code: shapes, not values."""

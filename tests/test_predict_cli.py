@@ -25,6 +25,7 @@ def _predict(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+@pytest.mark.slow
 def test_both_modes_print_the_table_and_write_the_stable_json(ramp_clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     run = _predict(str(ramp_clip), "--model", "tiny", "--random-weights", "--json", str(out))
@@ -43,6 +44,7 @@ def test_both_modes_print_the_table_and_write_the_stable_json(ramp_clip: Path, t
     assert data["ratios"]["flops"] > 1 and data["weights"] == "random"
 
 
+@pytest.mark.slow
 def test_sfc_only_mode_leaves_dense_and_ratios_null(ramp_clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "sfc.json"
     run = _predict(str(ramp_clip), "--random-weights", "--mode", "sfc", "--length", "32", "--json", str(out))
@@ -51,6 +53,7 @@ def test_sfc_only_mode_leaves_dense_and_ratios_null(ramp_clip: Path, tmp_path: P
     assert data["dense"] is None and data["ratios"] is None and data["settings"]["length"] == 32
 
 
+@pytest.mark.slow
 def test_weights_file_is_loaded(ramp_clip: Path, tmp_path: Path) -> None:
     weights = tmp_path / "tiny.pth"
     torch.save(models.create("tiny").state_dict(), weights)
@@ -86,6 +89,7 @@ def test_corrupt_checkpoint_is_a_clear_error(ramp_clip: Path, tmp_path: Path) ->
     assert run.returncode == 2 and "is not a readable PyTorch checkpoint" in run.stderr
 
 
+@pytest.mark.slow
 def test_kinetics_model_downloads_its_checkpoint_and_runs_training_free_sfc(ramp_clip: Path, tmp_path: Path) -> None:
     """x3d_s from a mirror on 127.0.0.1 serving (random) weights in pytorchvideo's layout."""
     mirror = tmp_path / "mirror"
@@ -103,6 +107,7 @@ def test_kinetics_model_downloads_its_checkpoint_and_runs_training_free_sfc(ramp
     assert len(data["sfc"]["kept_frames"]) == 13  # X3D-S's tail takes 13 temporal positions
 
 
+@pytest.mark.slow
 def test_download_failures_exit_2_with_the_reason(ramp_clip: Path, tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -120,6 +125,7 @@ def test_download_failures_exit_2_with_the_reason(ramp_clip: Path, tmp_path: Pat
     assert not (tmp_path / "cache" / "r3d_18-b3b3357e.pth").exists()
 
 
+@pytest.mark.slow
 def test_sfc_weights_from_a_url_are_downloaded_and_used(ramp_clip: Path, tmp_path: Path) -> None:
     shipped_sfc = models.get_config("tiny").shipped("sfc")
     out = tmp_path / "url.json"

@@ -121,6 +121,7 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
             pick_device()
 
 
+@pytest.mark.slow
 def test_a_requests_peak_does_not_depend_on_what_ran_before_it(tmp_path) -> None:
     """SFC measured alone, then again after dense sampling's calls in `--mode both`: the same peak.
     (Before the free heap was reserved, the second read 41 MiB against 25 on this clip.)"""

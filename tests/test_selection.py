@@ -86,6 +86,7 @@ def test_every_strategy_runs_and_bad_requests_are_refused(clip_features) -> None
         selector.select("best", features)
 
 
+@pytest.mark.slow
 def test_evaluate_reports_every_strategy_on_the_same_clips() -> None:
     result = evaluate(seed=777, num_clips=6, profile_clips=0, random_draws=3)
     table = result["strategies"]

@@ -134,6 +134,7 @@ def test_rejects_too_few_positions_and_wrong_channels() -> None:
         module(torch.randn(1, 9, 8, 2, 2))
 
 
+@pytest.mark.slow
 def test_64_frame_slowonly_head_never_materialises_the_attention_matrix() -> None:
     """SlowOnly res3 at L=64, 256 px: (1, 512, 64, 32, 32). With full-resolution keys the
     attention matrix would be 8192 x 65536 floats = 2 GiB; chunking keeps it to 64 MiB pieces."""
@@ -217,6 +218,7 @@ def test_features_arriving_in_blocks_give_the_one_pass_output(method: str, sizes
     torch.testing.assert_close(streamed.attention, whole.attention, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_streaming_selection_holds_only_the_kept_positions() -> None:
     """Memory of streamed "change" SFC does not grow with the clip: 256 positions arriving 8 at a
     time cost about what 32 do, while the one-pass output of 256 positions would hold all of them."""

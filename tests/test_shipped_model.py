@@ -15,6 +15,8 @@ from sfc_core import models, synth
 from sfc_core.evaluate import evaluate
 from sfc_core.video import write_h264
 
+pytestmark = pytest.mark.slow  # the shipped model evaluated on a held-out seed
+
 REPO = Path(__file__).resolve().parents[1]
 # Measured on the card's 200 v2 clips (validation seed 100; assets/models/tiny_synth_eval.json): SFC 0.960,
 # dense 0.790, hit rate 0.742 (ceiling 0.816). This test uses 40 clips of another seed, so the

@@ -17,6 +17,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_backbone_then_sfc_training_save_loadable_checkpoints(tmp_path: Path) -> None:
     backbone = tmp_path / "tiny.pth"
     train.main(["backbone", "--clips", "8", "--val-clips", "4", "--epochs", "1", "--batch-size", "4",
@@ -39,6 +40,7 @@ def test_backbone_then_sfc_training_save_loadable_checkpoints(tmp_path: Path) ->
     assert entry["top1"] is not None and 0.0 <= entry["hit_rate"] <= 1.0
 
 
+@pytest.mark.slow
 def test_sfc_trains_on_an_unlabelled_folder_by_distillation(tmp_path: Path) -> None:
     backbone = tmp_path / "tiny.pth"
     torch.save(models.create("tiny").state_dict(), backbone)
@@ -53,6 +55,7 @@ def test_sfc_trains_on_an_unlabelled_folder_by_distillation(tmp_path: Path) -> N
     assert load_sfc(out)[1]["trained_on"] == str(videos)
 
 
+@pytest.mark.slow
 def test_recompute_mode_keeps_only_targets_and_trains_from_the_videos(tmp_path: Path) -> None:
     """The Kinetics-scale mode: no head features cached, the same training otherwise."""
     videos = tmp_path / "videos"

@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from sfc_core import synth
 from sfc_core.sfc import load_sfc
+
+pytestmark = pytest.mark.slow  # a 2-process torchrun
 
 
 def _torchrun(args: list[str], cwd: Path) -> None:

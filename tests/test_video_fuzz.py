@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from sfc_core.video import VideoError, decode_frames, probe
 from tests.clips import write_noise_clip
 
+pytestmark = pytest.mark.slow  # 150 fuzzed files
+
 SECONDS_PER_CASE = 10.0
 
 
