@@ -17,7 +17,7 @@ from sfc_core.errors import ConfigError
 from sfc_core.hub import SFCModel
 from sfc_core.report import KeptFrames, Result
 from sfc_core.selection import STRATEGIES, Selector
-from sfc_core.sfc import SFC, heatmap_kind
+from sfc_core.sfc import Compressor, heatmap_kind
 
 from . import figures
 from .session import Clip
@@ -60,7 +60,7 @@ def positions_for_frames(clip: Clip, frames: str) -> list[int]:
     return sorted({int(np.abs(centres - f).argmin()) for f in wanted})
 
 
-def _scorer_only_note(sfc: SFC, strategy: str, keep: int) -> str:
+def _scorer_only_note(sfc: Compressor, strategy: str, keep: int) -> str:
     """What differs from a request when a trained SFC is asked for another number of moments: the
     selector ranks by its scores alone and the tail gets the raw kept features ("" otherwise)."""
     if strategy != "sfc" or keep == sfc.keep or heatmap_kind(sfc) != "attention":

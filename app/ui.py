@@ -138,26 +138,9 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
         release_memory(device())
     for note in result.notes:
         gr.Warning(note)
-    return AnalysisOutputs(
-        summary=result.summary,
-        sfc_top5=result.sfc_top5,
-        dense_top5=result.dense_top5,
-        table=result.table,
-        measurements=result.measurements,
-        timeline=result.timeline,
-        thumbnails=result.thumbnails,
-        heatmaps=result.heatmaps,
-        heatmap_video=result.heatmap_video,
-        explanations=result.explanations,
-        attention_matrix=result.attention_matrix,
-        moments=result.moments,
-        keep=len(result.clip.sfc.kept.positions),
-        explore_top5=None,
-        comparison=None,
-        model_note=result.model_note,
-        report=result.report,
-        clip=result.clip,
-    )
+    analysed = {name: getattr(result, name) for name in AnalysisOutputs._fields if hasattr(result, name)}
+    # the explorer starts from SFC's own number of moments, with no answer or comparison yet
+    return AnalysisOutputs(**analysed, keep=len(result.clip.sfc.kept.positions), explore_top5=None, comparison=None)
 
 
 def _session_clip(clip: Clip | None) -> Clip:
@@ -326,6 +309,7 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                     timeline=timeline, thumbnails=thumbnails, heatmaps=heatmap_gallery, heatmap_video=heatmap_video,
                     explanations=explanations, attention_matrix=matrix, moments=moment_gallery, keep=keep,
                     explore_top5=explore_top5, comparison=comparison, model_note=model_note, report=report, clip=clip)
+        assert page.keys() == set(AnalysisOutputs._fields), "every output of /analyze is wired to the page"
         analysed = run.click(
             run_analysis,
             inputs=[video, model, length, spatial, clips, crops],

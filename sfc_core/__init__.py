@@ -43,7 +43,11 @@ allocator.configure()  # before torch or the decoder start threads: see sfc_core
 
 from .errors import ConfigError, InputRejected, SFCError, VideoError, WeightsError  # noqa: E402
 from .hub import SFCModel, load  # noqa: E402
+from .options import RunOptions  # noqa: E402
 from .report import Report  # noqa: E402
 
 __version__ = "0.2.0"
-__all__ = ["ConfigError", "InputRejected", "Report", "SFCError", "SFCModel", "VideoError", "WeightsError", "load"]
+__all__ = [
+    "ConfigError", "InputRejected", "Report", "RunOptions", "SFCError", "SFCModel", "VideoError", "WeightsError",
+    "load",
+]

@@ -22,7 +22,9 @@ memory leaves it. Three glibc habits break that, and all are dealt with here:
   `reserve_free_heap()` holds every such chunk, untouched, for the length of the measured call, so
   its tensors get mappings of their own and the peak is the same whatever ran before.
 
-Elsewhere than glibc every function here is a no-op.
+Elsewhere than glibc every function here is a no-op; `reserve_free_heap` also needs glibc 2.33 or
+later (`mallinfo2`), and without it the reserve is skipped, which every report records
+(`free_heap_reserved_for_memory_call` in `settings()`).
 """
 
 from __future__ import annotations
@@ -39,14 +41,29 @@ EXACT_MMAP_THRESHOLD = 128 << 10  # glibc's initial value: what the memory call 
 FAST_MMAP_THRESHOLD = 32 << 20  # glibc's largest: what timed calls run with
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
 @functools.cache
 def _libc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt  # noqa: B018 (glibc only)
-        return libc
     except (OSError, AttributeError):
         return None
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    if hasattr(libc, "mallinfo2"):  # glibc 2.33 and later
+        libc.mallinfo2.restype = _MallInfo2
+    return libc
+
+
+def _heap() -> _MallInfo2 | None:
+    """glibc's account of its heap now (None: no glibc 2.33 or later)."""
+    libc = _libc()
+    return libc.mallinfo2() if libc is not None and hasattr(libc, "mallinfo2") else None
 
 
 def configure() -> None:
@@ -70,22 +87,10 @@ def trim() -> None:
         libc.malloc_trim(0)
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-
-def _free_heap_bytes(libc: ctypes.CDLL) -> int:
-    return libc.mallinfo2().fordblks
-
-
 def mapped_bytes() -> int | None:
-    """Bytes the heap holds in blocks mapped one by one (None: not glibc)."""
-    libc = _libc()
-    if libc is None or not hasattr(libc, "mallinfo2"):
-        return None
-    libc.mallinfo2.restype = _MallInfo2
-    return libc.mallinfo2().hblkhd
+    """Bytes the heap holds in blocks mapped one by one (None: not known here)."""
+    heap = _heap()
+    return heap.hblkhd if heap is not None else None
 
 
 @contextmanager
@@ -95,23 +100,23 @@ def reserve_free_heap(smallest: int = EXACT_MMAP_THRESHOLD) -> Iterator[int]:
 
     Call it with the mmap threshold at `smallest`: a request no free chunk can serve then gets a
     mapping of its own, which is handed straight back."""
-    libc = _libc()
-    if libc is None or not hasattr(libc, "mallinfo2"):
+    libc, heap = _libc(), _heap()
+    if heap is None:
         yield 0
         return
-    libc.mallinfo2.restype = _MallInfo2
-    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
-    libc.free.argtypes = [ctypes.c_void_p]
     held = []
-    size = 1 << max(_free_heap_bytes(libc).bit_length() - 1, 0)
+    free = heap.fordblks
+    size = 1 << max(free.bit_length() - 1, 0)
     try:
         while size >= smallest:
-            before = _free_heap_bytes(libc)
             block = libc.malloc(size)
-            if block and _free_heap_bytes(libc) <= before - size:  # it came out of the free heap
+            now_free = _heap().fordblks
+            if block and now_free <= free - size:  # it came out of the free heap
                 held.append(block)
+                free = now_free
                 continue
             libc.free(block)
+            free = _heap().fordblks
             size //= 2
         yield len(held)
     finally:
@@ -128,6 +133,6 @@ def settings() -> dict:
         "arena_max_from": "environment" if user else "sfc_core (at import)",
         "mmap_threshold_memory_call_bytes": EXACT_MMAP_THRESHOLD,
         "mmap_threshold_timed_calls_bytes": FAST_MMAP_THRESHOLD,
-        "free_heap_reserved_for_memory_call": _libc() is not None and hasattr(_libc(), "mallinfo2"),
+        "free_heap_reserved_for_memory_call": _heap() is not None,
         "malloc_environment": {k: v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")},
     }

@@ -42,7 +42,7 @@ from .models import ModelConfig, StagedBackbone
 from .options import AUTO, DEFAULT_LENGTH, RunOptions, SFCSettings
 from .pipeline import DenseRecognizer, SFCRecognizer
 from .report import Provenance, Report, Result
-from .sfc import DEFAULT_TRAINING_FREE, LEARNED, SFC, TRAINING_FREE_SCORES, load_sfc
+from .sfc import DEFAULT_TRAINING_FREE, SFC, TRAINING_FREE_SCORES, Compressor, TrainingFreeSFC, load_sfc
 from .weights import Progress
 
 RANDOM, UNTRAINED, TRAINING_FREE = "random", "untrained", "training-free:"
@@ -62,7 +62,7 @@ class SFCModel:
     """A backbone, its SFC and their settings, ready to classify videos. Made by `load`."""
 
     def __init__(self, config: ModelConfig, backbone: StagedBackbone, backbone_provenance: Provenance,
-                 choice: _SFCChoice, sfc: SFC, settings: SFCSettings, geometry: TemporalGeometry,
+                 choice: _SFCChoice, sfc: Compressor, settings: SFCSettings, geometry: TemporalGeometry,
                  device: torch.device) -> None:
         self.config, self.backbone, self.sfc, self.settings, self.device = config, backbone, sfc, settings, device
         self.geometry = geometry  # the head's temporal stride and receptive field, measured at load
@@ -86,7 +86,7 @@ class SFCModel:
 
     def sfc_recognizer(self, options: RunOptions | None = None, **changes: object) -> SFCRecognizer:
         """SFC at this model's settings, run with `options` (default `RunOptions()`) changed by `changes`."""
-        options = (options or RunOptions()).changed(**changes)
+        options = RunOptions.given(options, changes)
         if ("sfc", options) not in self._recognizers:
             self._recognizers["sfc", options] = SFCRecognizer(self.backbone, self.config, self.device, self.sfc,
                                                               self.settings, options, self.geometry)
@@ -94,7 +94,7 @@ class SFCModel:
 
     def dense_recognizer(self, options: RunOptions | None = None, **changes: object) -> DenseRecognizer:
         """Dense sampling (`options.clips` x `options.crops` views), run with `options` changed by `changes`."""
-        options = (options or RunOptions()).changed(**changes)
+        options = RunOptions.given(options, changes)
         if ("dense", options) not in self._recognizers:
             self._recognizers["dense", options] = DenseRecognizer(self.backbone, self.config, self.device, options)
         return self._recognizers["dense", options]
@@ -102,7 +102,7 @@ class SFCModel:
     def recognizers(self, options: RunOptions | None = None,
                     **changes: object) -> dict[str, DenseRecognizer | SFCRecognizer]:
         """The recognizers `options.mode` runs, by name ("dense" first, then "sfc"); see `predict`."""
-        options = (options or RunOptions()).changed(**changes)
+        options = RunOptions.given(options, changes)
         chosen = {}
         if options.mode in ("dense", "both"):
             chosen["dense"] = self.dense_recognizer(options)
@@ -116,7 +116,7 @@ class SFCModel:
         dense sampling or both, measured side by side, as `options` (default `RunOptions()`) changed by
         `changes` say: e.g. `mode="sfc"`, `clips=2`, `precision="fp16"` (autocast, CUDA only),
         `measure="time"` (timed only, no warm-up, FLOPs or memory call)."""
-        options = (options or RunOptions()).changed(**changes)
+        options = RunOptions.given(options, changes)
         results = {name: recognize(video) for name, recognize in self.recognizers(options).items()}
         return self.report(results.get("dense"), results.get("sfc"), options)
 
@@ -259,9 +259,10 @@ def _assemble(config: ModelConfig, backbone: StagedBackbone, provenance: Provena
             raise ConfigError(f"{Path(choice.provenance.source).name} expects {choice.trained.channels} channels; "
                               f"{config.name}'s head after {split} gives {channels}")
         module = choice.trained
+    elif choice.provenance.kind == "training-free":
+        module = TrainingFreeSFC(channels, settings.keep, choice.provenance.source, settings.spatial_stride)
     else:
-        scoring = choice.provenance.source if choice.provenance.kind == "training-free" else LEARNED
-        module = SFC(channels, settings.keep, spatial_stride=settings.spatial_stride, scoring=scoring)
+        module = SFC(channels, settings.keep, spatial_stride=settings.spatial_stride)
     _check_length(config, native, settings)
     return SFCModel(config, backbone.to(device).eval(), provenance, choice, module.to(device).eval(), settings,
                     geometry, device)

@@ -4,8 +4,9 @@
   stride, head chunking). A trained SFC fixes most of them; `hub.load` decides them once per model.
 - `RunOptions`: how one request runs (which modes, dense sampling's views and batches, timed
   repeats, precision, what is measured). Every caller builds one: the Python API
-  (`model.predict(video, mode="sfc")` changes the defaults by name), each CLI from its arguments
-  (`add_run_arguments` + `RunOptions.from_args`), the app from its controls, a corpus job.
+  (`model.predict(video, mode="sfc")` changes the defaults by name), the commands that classify
+  videos (`sfc-predict`, `sfc-batch`) from their flags (`add_run_arguments` +
+  `RunOptions.from_args`), the app from its controls, a corpus job, the bench per configuration.
 The report's `settings` are the two together (`RunOptions.report_settings`).
 """
 
@@ -49,6 +50,14 @@ class RunOptions:
         for name, value, allowed in (("mode", self.mode, MODES), ("measure", self.measure, MEASURES)):
             if value not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+    @classmethod
+    def given(cls, options: RunOptions | None, changes: dict) -> RunOptions:
+        """`options` (default: the defaults) changed by `changes`: how every API call takes them."""
+        if options is not None and not isinstance(options, RunOptions):
+            raise ConfigError(f"options must be a RunOptions, not {options!r}; change one by name instead, "
+                              f"e.g. mode={options!r}")
+        return (options or cls()).changed(**changes)
 
     def changed(self, **changes: object) -> RunOptions:
         """These options with some changed by name (an unknown name is a ConfigError)."""

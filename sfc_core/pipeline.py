@@ -40,7 +40,7 @@ from .options import RunOptions, SFCSettings
 from .profiling import Measurement, Stopwatch, measure
 from .report import KeptFrames, Result
 from .sampling import SamplingPlan
-from .sfc import SFC, SFCOutput, heatmap_kind
+from .sfc import Compressor, SFCOutput, heatmap_kind
 from .video import FrameReader, VideoInfo, probe
 
 T = TypeVar("T")
@@ -182,7 +182,7 @@ class SFCRecognizer(_Recognizer):
         model: StagedBackbone,
         config: ModelConfig,
         device: torch.device,
-        sfc: SFC,
+        sfc: Compressor,
         settings: SFCSettings,
         options: RunOptions = RunOptions(),
         geometry: TemporalGeometry | None = None,

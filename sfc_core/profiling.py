@@ -121,15 +121,18 @@ class PeakMemory:
             torch.cuda.reset_peak_memory_stats(self.device)
             self._baseline = torch.cuda.memory_allocated(self.device)
             return self
+        self._cpu_state = ExitStack()  # undone on exit, or here if anything below fails
+        self._cpu_state.callback(allocator.mmap_threshold, allocator.FAST_MMAP_THRESHOLD)
         allocator.mmap_threshold(allocator.EXACT_MMAP_THRESHOLD)
-        self._reserved = ExitStack()
-        self._reserved.enter_context(allocator.reserve_free_heap())
-        allocator.trim()
-        self._baseline = current_rss_bytes()
-        self._sampler = None
-        if self.force_sampling or not _can_reset_peak():
-            self._sampler = _RssSampler()
-            self._sampler.start()
+        with self._cpu_state:
+            self._cpu_state.enter_context(allocator.reserve_free_heap())
+            allocator.trim()
+            self._baseline = current_rss_bytes()
+            self._sampler = None
+            if self.force_sampling or not _can_reset_peak():
+                self._sampler = _RssSampler()
+                self._sampler.start()
+            self._cpu_state = self._cpu_state.pop_all()  # success: keep it all until __exit__
         return self
 
     def __exit__(self, *exc) -> None:
@@ -137,9 +140,8 @@ class PeakMemory:
             torch.cuda.synchronize(self.device)
             peak = torch.cuda.max_memory_allocated(self.device)
         else:
-            peak = self._sampler.stop() if self._sampler is not None else _read_status_kib("VmHWM") * 1024
-            self._reserved.close()
-            allocator.mmap_threshold(allocator.FAST_MMAP_THRESHOLD)
+            with self._cpu_state:
+                peak = self._sampler.stop() if self._sampler is not None else _read_status_kib("VmHWM") * 1024
         self.peak_bytes = max(0, peak - self._baseline)
 
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from .chunked_head import TemporalGeometry, position_centres
 from .errors import ConfigError
-from .sfc import SFC, TRAINING_FREE_SCORES, _take
+from .sfc import TRAINING_FREE_SCORES, Compressor, TrainingFreeSFC, take
 
 STRATEGIES = ("sfc", *TRAINING_FREE_SCORES, "uniform", "random", "oracle", "manual")
 
@@ -73,9 +73,9 @@ def manual(positions: list[int], num_positions: int) -> list[int]:
 class Selector:
     """Runs any strategy on the head features of one clip (1, C, T, H, W) with a model's SFC and tail."""
 
-    def __init__(self, sfc: SFC, tail: torch.nn.Module, geometry: TemporalGeometry) -> None:
+    def __init__(self, sfc: Compressor, tail: torch.nn.Module, geometry: TemporalGeometry) -> None:
         self.sfc, self.tail, self.geometry = sfc, tail, geometry
-        self._scorers: dict[tuple[str, int], SFC] = {}
+        self._scorers: dict[tuple[str, int], TrainingFreeSFC] = {}
 
     def kept(self, strategy: str, features: torch.Tensor, keep: int, *, seed: int = 0,
              sampled: list[int] | None = None, window: tuple[int, int] | None = None,
@@ -89,9 +89,9 @@ class Selector:
         if not 1 <= keep <= num_positions:
             raise ConfigError(f"keep must be 1..{num_positions} (the head's positions), not {keep}")
         if strategy == "sfc":
-            return self.sfc(features).kept[0].tolist()
+            return self._compress(self.sfc, features).kept[0].tolist()
         if strategy in TRAINING_FREE_SCORES:
-            return self._scorer(strategy, keep)(features).kept[0].tolist()
+            return self._compress(self._scorer(strategy, keep), features).kept[0].tolist()
         if strategy == "uniform":
             return uniform(num_positions, keep)
         if strategy == "random":
@@ -105,15 +105,14 @@ class Selector:
         """Kept positions and the tail's probabilities on them (keep: the SFC's by default; "sfc" at
         another keep ranks positions by the SFC's own scores and gives the tail their features)."""
         keep = keep or self.sfc.keep
-        if strategy == "sfc" and keep == self.sfc.keep:  # exactly as a request runs it
-            out = self.sfc.compress(iter([features]), features.shape[2])
-            return Selection(strategy, out.kept[0].tolist(), self._classify(out.features))
-        if strategy == "sfc":  # another K: SFC's own scores, ranked
-            scores = self.sfc(features, diagnostics=False).scores[0]
-            kept = sorted(scores.topk(keep).indices.tolist())
+        if strategy == "sfc":  # exactly as a request runs it
+            out = self._compress(self.sfc, features)
+            if keep == self.sfc.keep:
+                return Selection(strategy, out.kept[0].tolist(), self._classify(out.features))
+            kept = sorted(out.scores[0].topk(keep).indices.tolist())  # another K: SFC's own scores, ranked
         else:
             kept = self.kept(strategy, features, keep, **options)
-        chosen = _take(features, torch.tensor([kept], device=features.device))
+        chosen = take(features, torch.tensor([kept], device=features.device))
         if self.sfc.spatial_stride > 1:
             stride = self.sfc.spatial_stride
             chosen = F.avg_pool3d(chosen, (1, stride, stride))
@@ -122,8 +121,12 @@ class Selector:
     def _classify(self, features: torch.Tensor) -> torch.Tensor:
         return self.tail(features).float().softmax(dim=1)[0]
 
-    def _scorer(self, score: str, keep: int) -> SFC:
+    @staticmethod
+    def _compress(compressor: Compressor, features: torch.Tensor):
+        return compressor.compress(iter([features]), features.shape[2])
+
+    def _scorer(self, score: str, keep: int) -> TrainingFreeSFC:
         if (score, keep) not in self._scorers:
-            self._scorers[(score, keep)] = SFC(self.sfc.channels, keep, scoring=score).eval()
+            self._scorers[(score, keep)] = TrainingFreeSFC(self.sfc.channels, keep, score).eval()
         return self._scorers[(score, keep)]
 

@@ -23,13 +23,18 @@ number of temporal positions the tail was trained on, so the unchanged tail clas
 5. Diagnostics: kept positions, all scores, and the attention weights averaged over queries per
    key position (T x Hk x Wk), which the pipeline maps back to source frames.
 
-Training-free SFC (`scoring` other than "learned"): for a backbone with no trained SFC, positions
-are scored without any learned weight, straight from the head features, and the tail gets the
-real features of the kept positions (what a zero-initialised W_out gives too). Its "attention"
-diagnostic is the score's own map over (T, H, W): where the evidence for keeping a moment is.
+Training-free SFC (`TrainingFreeSFC`): for a backbone with no trained SFC, positions are scored
+without any learned weight, straight from the head features, and the tail gets the real features
+of the kept positions (what a zero-initialised W_out gives too). Its "attention" diagnostic is the
+score's own map over (T, H, W): where the evidence for keeping a moment is.
   - "change": how much the features move between neighbouring positions (motion);
   - "distinctiveness": how far each location is from its own average over the clip;
   - "energy": the features' magnitude.
+
+Both kinds answer the same interface (`Compressor`): `compress(blocks, capacity)`, SFC over head
+features that arrive as consecutive temporal blocks, is how every request and selection runs them;
+the learned module's `forward` is its training pass (and the reference its inference is tested
+against).
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ def chunked_attention(
     return torch.cat(outputs, dim=1), key_weight / num_queries
 
 
-def _take(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+def take(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
     """Gather temporal positions (B, K) from (B, C, T, H, W)."""
     batch, channels, _, height, width = x.shape
     index = positions.view(batch, 1, -1, 1, 1).expand(batch, channels, positions.shape[1], height, width)
@@ -124,7 +129,7 @@ class _RunningTopK:
     def result(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Kept positions (B, K) in temporal order and their features (B, C, K, H, W)."""
         order = self.positions.argsort(dim=1)
-        return self.positions.gather(1, order), _take(self.features, order)
+        return self.positions.gather(1, order), take(self.features, order)
 
 
 class _ChangeScore:
@@ -159,12 +164,23 @@ class _ChangeScore:
         return [(((left + left) / 2).unsqueeze(1), self.pending)]
 
 
+def _check_input(channels: int, frames: int, expected_channels: int, keep: int) -> None:
+    if channels != expected_channels:
+        raise ConfigError(f"SFC expects {expected_channels} channels, got {channels}")
+    if frames < keep:
+        raise ConfigError(f"SFC keeps {keep} temporal positions but the head produced only {frames}")
+
+
 def _tokens(x: torch.Tensor) -> torch.Tensor:
     """(B, C, T, H, W) -> (B, T*H*W, C)."""
     return x.flatten(2).transpose(1, 2)
 
 
 class SFC(nn.Module):
+    """The learned SFC module (see the module docstring): abstraction, selective TopK, attention."""
+
+    scoring = LEARNED
+
     def __init__(
         self,
         channels: int,
@@ -174,22 +190,17 @@ class SFC(nn.Module):
         kv_stride: int = 2,
         chunk_elements: int = ATTENTION_CHUNK,
         selection_noise: float = 0.0,
-        scoring: str = LEARNED,
         priors: bool = False,
     ) -> None:
         super().__init__()
         if keep < 1 or spatial_stride < 1 or kv_stride < 1:
             raise ConfigError("keep, spatial_stride and kv_stride must be >= 1")
-        if scoring != LEARNED and scoring not in TRAINING_FREE_SCORES:
-            raise ConfigError(f"unknown scoring {scoring!r}; choose {LEARNED!r} or one of {TRAINING_FREE_SCORES}")
-        self.channels, self.keep, self.scoring = channels, keep, scoring
+        self.channels, self.keep = channels, keep
         # A description of each position, never wider than the features it describes.
         self.abstraction_channels = abstraction_channels or min(128, channels)
         self.spatial_stride, self.kv_stride, self.chunk_elements = spatial_stride, kv_stride, chunk_elements
         self.selection_noise = selection_noise  # Gumbel scale for exploring selections; training only
-        self.priors = priors and scoring == LEARNED
-        if scoring != LEARNED:
-            return  # training-free: no weights at all
+        self.priors = priors
         width = self.abstraction_channels
         self.abstraction = nn.Sequential(
             Conv3d(channels, width, 1, bias=False),
@@ -213,15 +224,10 @@ class SFC(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x: torch.Tensor, diagnostics: bool = True) -> SFCOutput:
+        """The training pass over the whole clip (fused attention; with `diagnostics`, each key's mean
+        attention weight too, without gradient). Inference runs `compress`, tested equal to this."""
         batch, channels, frames, _, _ = x.shape
-        if channels != self.channels:
-            raise ConfigError(f"SFC expects {self.channels} channels, got {channels}")
-        if frames < self.keep:
-            raise ConfigError(f"SFC keeps {self.keep} temporal positions but the head produced only {frames}")
-        if self.scoring in STREAMING_SCORES:
-            return self._stream([x])
-        if self.scoring != LEARNED:
-            return self._distinctiveness(x)
+        _check_input(channels, frames, self.channels, self.keep)
         abstract = self.abstraction(x)
         scores = self.scorer(abstract.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1) + self._prior(x)  # (B, T)
         ranking = scores
@@ -233,28 +239,19 @@ class SFC(nn.Module):
         gate = (log_p - log_p.detach()).exp()  # == 1 exactly; carries the scores' gradient
 
         q, k, v, kept_x, key_size = self._attention_inputs(abstract, x, kept)
-        key_weight = None
-        if torch.is_grad_enabled():  # training: fused attention with a memory-efficient backward
-            attended = F.scaled_dot_product_attention(q, k, v)
-            if diagnostics:
-                with torch.no_grad():
-                    key_weight = chunked_attention(q, k, v, self.chunk_elements)[1]
-        elif diagnostics:
-            attended, key_weight = chunked_attention(q, k, v, self.chunk_elements)
-        else:
-            attended = F.scaled_dot_product_attention(q, k, v)
-
+        attended = F.scaled_dot_product_attention(q, k, v)
+        attention = None
+        if diagnostics:
+            with torch.no_grad():
+                attention = chunked_attention(q, k, v, self.chunk_elements)[1].view(batch, frames, *key_size)
         delta = self.out(attended).transpose(1, 2).reshape(kept_x.shape)
         features = (kept_x + delta) * gate.view(batch, 1, self.keep, 1, 1)
-        attention = None
-        if key_weight is not None:
-            attention = key_weight.view(batch, frames, *key_size)
         return SFCOutput(features=features, kept=kept, scores=scores, attention=attention)
 
     def _attention_inputs(self, abstract: torch.Tensor, x: torch.Tensor, kept: torch.Tensor):
         """Queries from the kept positions' abstraction, keys and values from every position (pooled by
         `kv_stride`): (q, k, v, the kept features, the keys' spatial size)."""
-        kept_abstract, kept_x = _take(abstract, kept), _take(x, kept)
+        kept_abstract, kept_x = take(abstract, kept), take(x, kept)
         if self.spatial_stride > 1:
             pool = (1, self.spatial_stride, self.spatial_stride)
             kept_abstract, kept_x = F.avg_pool3d(kept_abstract, pool), F.avg_pool3d(kept_x, pool)
@@ -268,12 +265,10 @@ class SFC(nn.Module):
         return q, k, v, kept_x, key_abstract.shape[-2:]
 
     @torch.inference_mode()
-    def position_attention(self, x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor | None:
+    def position_attention(self, x: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
         """Where each kept position gathered its evidence: (B, K, T), row k the share of kept position
         k's attention (averaged over its spatial queries) that went to each temporal position; rows sum
-        to 1. None for a training-free SFC, which has no attention."""
-        if self.scoring != LEARNED:
-            return None
+        to 1."""
         q, k, _, _, key_size = self._attention_inputs(self.abstraction(x), x, kept)
         weights = torch.softmax((q @ k.transpose(1, 2)) * q.shape[-1] ** -0.5, dim=-1)
         batch, keep, frames = x.shape[0], kept.shape[1], x.shape[2]
@@ -286,21 +281,17 @@ class SFC(nn.Module):
             return 0.0
         return self.prior(training_free_scores(x).transpose(1, 2)).squeeze(-1)
 
+    @torch.no_grad()
     def compress(self, blocks: Iterable[torch.Tensor], capacity: int) -> SFCOutput:
-        """SFC over head features that arrive as consecutive temporal blocks (`chunked_head.head_chunks`),
-        at most `capacity` positions in all. Same output as `self(whole)`.
+        """SFC at inference over head features arriving as consecutive temporal blocks
+        (`chunked_head.head_chunks`), at most `capacity` positions in all: the same output as
+        `forward` on the whole. The abstraction is normalised over the whole clip (GroupNorm), so the
+        blocks are collected first; the rest works on a few positions at a time."""
+        x = collect(blocks, capacity)
+        _check_input(x.shape[1], x.shape[2], self.channels, self.keep)
+        return self._in_blocks(x)
 
-        "change" and "energy" stream: each block is scored as it arrives and only the running top-K
-        positions' features are kept, so memory does not grow with the clip's length. Learned SFC
-        normalises its abstraction over the whole clip (GroupNorm) and "distinctiveness" compares each
-        position with the clip's mean: both need every position, so the blocks are collected first."""
-        if self.scoring in STREAMING_SCORES:
-            return self._stream(blocks)
-        if self.scoring == LEARNED and not self.training and not torch.is_grad_enabled():
-            return self._learned_in_blocks(collect(blocks, capacity))
-        return self(collect(blocks, capacity))
-
-    def _learned_in_blocks(self, x: torch.Tensor) -> SFCOutput:
+    def _in_blocks(self, x: torch.Tensor) -> SFCOutput:
         """`forward` for inference, a few positions at a time: the abstraction (several C_a-wide
         full-resolution tensors) never exists for the whole clip. Its GroupNorm normalises over the
         whole clip, so the statistics of the projection are gathered first (float64 sums); the kept
@@ -342,7 +333,7 @@ class SFC(nn.Module):
         kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
         kept_abstract = torch.stack([torch.cat([abstract(slice(b, b + 1), t, t + 1)[0] for t in row], dim=1)
                                      for b, row in enumerate(kept.tolist())])
-        kept_x = _take(x, kept)
+        kept_x = take(x, kept)
         if self.spatial_stride > 1:
             pool = (1, self.spatial_stride, self.spatial_stride)
             kept_abstract, kept_x = F.avg_pool3d(kept_abstract, pool), F.avg_pool3d(kept_x, pool)
@@ -352,6 +343,38 @@ class SFC(nn.Module):
         key_size = [-(-side // self.kv_stride) for side in x.shape[-2:]]
         return SFCOutput(features=features, kept=kept, scores=scores,
                          attention=key_weight.view(batch, frames, *key_size))
+
+
+
+class TrainingFreeSFC(nn.Module):
+    """TopK by a parameter-free score of the head's features ("change", "distinctiveness", "energy";
+    see the module docstring): no weights, and the tail gets the kept positions' real features."""
+
+    def __init__(self, channels: int, keep: int, scoring: str = DEFAULT_TRAINING_FREE, spatial_stride: int = 1) -> None:
+        super().__init__()
+        if keep < 1 or spatial_stride < 1:
+            raise ConfigError("keep and spatial_stride must be >= 1")
+        if scoring not in TRAINING_FREE_SCORES:
+            raise ConfigError(f"unknown scoring {scoring!r}; choose one of {', '.join(TRAINING_FREE_SCORES)}")
+        self.channels, self.keep, self.scoring, self.spatial_stride = channels, keep, scoring, spatial_stride
+
+    def forward(self, x: torch.Tensor) -> SFCOutput:
+        return self.compress([x], x.shape[2])
+
+    @torch.no_grad()
+    def compress(self, blocks: Iterable[torch.Tensor], capacity: int) -> SFCOutput:
+        """"change" and "energy" stream: each block is scored as it arrives and only the running top-K
+        positions' features are kept, so memory does not grow with the clip's length.
+        "distinctiveness" compares each position with the clip's mean, so the blocks are collected first."""
+        if self.scoring in STREAMING_SCORES:
+            return self._stream(blocks)
+        x = collect(blocks, capacity)
+        _check_input(x.shape[1], x.shape[2], self.channels, self.keep)
+        return self._distinctiveness(x)
+
+    def position_attention(self, x: torch.Tensor, kept: torch.Tensor) -> None:
+        """No attention runs: nothing to show (see `SFC.position_attention`)."""
+        return None
 
     def _stream(self, blocks: Iterable[torch.Tensor]) -> SFCOutput:
         selection, maps, seen = _RunningTopK(self.keep), [], 0
@@ -383,7 +406,7 @@ class SFC(nn.Module):
         maps = (x - x.mean(dim=2, keepdim=True)).norm(dim=1)
         scores = maps.mean(dim=(2, 3))
         kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
-        return self._training_free_output(_take(x, kept), kept, scores, maps)
+        return self._training_free_output(take(x, kept), kept, scores, maps)
 
     def _training_free_output(self, features: torch.Tensor, kept: torch.Tensor, scores: torch.Tensor,
                               maps: torch.Tensor) -> SFCOutput:
@@ -391,6 +414,9 @@ class SFC(nn.Module):
             features = F.avg_pool3d(features, (1, self.spatial_stride, self.spatial_stride))
         attention = maps / maps.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12)
         return SFCOutput(features=features, kept=kept, scores=scores, attention=attention)
+
+
+Compressor = SFC | TrainingFreeSFC  # what a recognizer and a selector run: `compress(blocks, capacity)`
 
 
 def training_free_scores(x: torch.Tensor) -> torch.Tensor:
@@ -414,7 +440,7 @@ def sfc_config(module: SFC) -> dict[str, int | str]:
         "abstraction_channels": module.abstraction_channels,
         "spatial_stride": module.spatial_stride,
         "kv_stride": module.kv_stride,
-        "scoring": module.scoring,
+        "scoring": LEARNED,  # checkpoints written before the training-free kind had a type of its own say so too
         "priors": module.priors,
     }
 
@@ -424,17 +450,20 @@ def save_sfc(path: str | Path, module: SFC, meta: dict) -> None:
     torch.save({"config": sfc_config(module), "meta": meta, "state_dict": module.state_dict()}, Path(path))
 
 
-def heatmap_kind(sfc: SFC) -> str:
+def heatmap_kind(sfc: Compressor) -> str:
     """What an SFC's heatmap shows: "attention" where its learned attention ran, "score" where a
     training-free score chose (the map is then the score's own, and no attention runs)."""
-    return "attention" if sfc.scoring == LEARNED else "score"
+    return "attention" if isinstance(sfc, SFC) else "score"
 
 
 def load_sfc(path: str | Path) -> tuple[SFC, dict]:
     """Rebuild an SFC module from `save_sfc`'s file (read with weights_only=True)."""
     try:
         checkpoint = torch.load(Path(path), map_location="cpu", weights_only=True)
-        module = SFC(**checkpoint["config"])
+        config = dict(checkpoint["config"])
+        if config.pop("scoring", LEARNED) != LEARNED:
+            raise KeyError("a training-free SFC has no weights to load")
+        module = SFC(**config)
         module.load_state_dict(checkpoint["state_dict"])
     except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as error:
         raise WeightsError(f"{Path(path).name} is not an SFC checkpoint ({type(error).__name__}: {error})") from None

@@ -24,11 +24,3 @@ def ramp_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_gray_ramp_clip(path, num_frames=110, width=96, height=64, fps=30, options={"g": "16"})
     return path
 
-
-def slow_cases(values: list, slow: set) -> list:
-    """Parametrize `values` (a tuple for several names), marking those in `slow` as slow: the fast lane
-    (-m "not slow") keeps the cheap cases of a test and the full suite runs them all."""
-    def case(value):
-        return pytest.param(*value if isinstance(value, tuple) else (value,), marks=pytest.mark.slow)
-
-    return [case(value) if value in slow else value for value in values]

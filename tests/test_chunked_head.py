@@ -11,7 +11,7 @@ from torch import nn
 from sfc_core import models
 from sfc_core.chunked_head import position_centres, run_head, temporal_geometry
 from sfc_core.models import x3d
-from tests.conftest import slow_cases
+from tests.marks import slow_cases
 from tests.references import randomize_
 
 

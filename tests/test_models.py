@@ -7,7 +7,7 @@ import torch
 
 from sfc_core import models
 from sfc_core.errors import ConfigError, WeightsError
-from tests.conftest import slow_cases
+from tests.marks import slow_cases
 from tests.references import pytorchvideo_hub, randomize_, torchvision_video_models
 
 

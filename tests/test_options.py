@@ -50,3 +50,10 @@ def test_report_settings_are_the_sfc_settings_and_the_run_options_with_the_batch
     run_fields = {f.name for f in fields(RunOptions)} - {"mode"}
     assert settings.keys() == {f.name for f in fields(SFCSettings)} | run_fields
     assert settings["batch_size"] == 1 and settings["clips"] == 2 and settings["length"] == 64
+
+
+def test_options_given_in_place_of_a_run_options_are_refused_with_the_way_to_say_them() -> None:
+    assert RunOptions.given(None, {"mode": "sfc"}) == RunOptions(mode="sfc")
+    assert RunOptions.given(RunOptions(clips=2), {"crops": 1}) == RunOptions(clips=2, crops=1)
+    with pytest.raises(ConfigError, match="options must be a RunOptions, not 'sfc'.*mode='sfc'"):
+        RunOptions.given("sfc", {})

@@ -129,4 +129,4 @@ def test_position_attention_matches_the_attention_sfc_reports() -> None:
             queries = sfc.query(abstract[0, :, position].flatten(1).T)  # this position's 36 spatial queries
             per_query = torch.softmax(queries @ keys.T / 4.0, dim=1).view(36, 7, 9).sum(dim=2)
             torch.testing.assert_close(matrix[row], per_query.mean(dim=0))
-    assert sfc_core.sfc.SFC(16, 3, scoring="change").position_attention(x, out.kept) is None
+    assert sfc_core.sfc.TrainingFreeSFC(16, 3, "change").position_attention(x, out.kept) is None

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from sfc_core.errors import ConfigError
 from sfc_core.profiling import PeakMemory
-from sfc_core.sfc import SFC, chunked_attention, load_sfc, save_sfc, training_free_scores
+from sfc_core.sfc import SFC, TrainingFreeSFC, chunked_attention, load_sfc, save_sfc, training_free_scores
 
 
 def _trained_like(module: SFC, seed: int = 0) -> SFC:
@@ -65,17 +65,17 @@ def test_gradient_reaches_the_scorer_through_kept_and_dropped_positions() -> Non
     assert module.abstraction[0].weight.grad.abs().sum() > 0
 
 
-def test_eval_is_deterministic_and_grad_free_path_matches_training_path() -> None:
+def test_inference_is_deterministic_and_matches_the_training_pass() -> None:
     module = _trained_like(SFC(16, 4, abstraction_channels=8))
     x = torch.randn(1, 16, 12, 6, 6)
-    with torch.no_grad():
-        a, b = module(x), module(x)
-        fused = module(x, diagnostics=False)
+    a, b = module.compress([x], 12), module.compress(x.split(5, dim=2), 12)
     assert torch.equal(a.features, b.features) and torch.equal(a.attention, b.attention)
-    with_grad = module(x)  # grad enabled: fused attention, diagnostics computed separately
-    torch.testing.assert_close(fused.features, a.features, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(with_grad.features, a.features, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(with_grad.attention, a.attention)
+    training = module(x)  # grad enabled: fused attention, diagnostics computed separately
+    without_diagnostics = module(x, diagnostics=False)
+    assert training.features.requires_grad and without_diagnostics.attention is None
+    torch.testing.assert_close(training.features, a.features, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(without_diagnostics.features, a.features, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(training.attention, a.attention)
 
 
 def _reference_forward(module: SFC, x: torch.Tensor):
@@ -142,7 +142,7 @@ def test_64_frame_slowonly_head_never_materialises_the_attention_matrix() -> Non
     x = torch.randn(1, 512, 64, 32, 32)
     full_matrix_bytes = 8 * 32 * 32 * 64 * 32 * 32 * 4
     with torch.no_grad(), PeakMemory(torch.device("cpu")) as memory:
-        out = module(x)
+        out = module.compress([x], x.shape[2])
     assert out.features.shape == (1, 512, 8, 32, 32)
     assert memory.peak_bytes < full_matrix_bytes / 4
 
@@ -172,7 +172,7 @@ def _reference_maps(x: torch.Tensor, method: str) -> torch.Tensor:
 @pytest.mark.parametrize("method", ["change", "distinctiveness", "energy"])
 def test_training_free_sfc_selects_by_its_parameter_free_score(method: str) -> None:
     x = torch.randn(2, 12, 10, 3, 4)
-    module = SFC(12, 4, scoring=method).eval()
+    module = TrainingFreeSFC(12, 4, method).eval()
     assert list(module.parameters()) == [], "training-free SFC has no weights"
     out = module(x)
     maps = _reference_maps(x, method)
@@ -188,14 +188,14 @@ def test_change_scoring_finds_the_moving_moment() -> None:
     x = torch.randn(1, 8, 1, 4, 4).repeat(1, 1, 12, 1, 1) + 0.01 * torch.randn(1, 8, 12, 4, 4)
     for t in (5, 6, 7):
         x[0, :, t, 1, 2] += torch.randn(8) * 3
-    out = SFC(8, 3, scoring="change").eval()(x)
+    out = TrainingFreeSFC(8, 3, "change").eval()(x)
     assert out.kept[0].tolist() == [5, 6, 7]
     assert out.attention[0, 6].argmax().item() == 1 * 4 + 2  # the evidence map points at the moving location
 
 
 def test_unknown_scoring_is_refused() -> None:
     with pytest.raises(ConfigError, match="unknown scoring 'magic'"):
-        SFC(8, 2, scoring="magic")
+        TrainingFreeSFC(8, 2, "magic")
 
 
 @pytest.mark.parametrize("method", ["change", "energy", "distinctiveness", "learned", "learned with priors"])
@@ -206,9 +206,12 @@ def test_features_arriving_in_blocks_give_the_one_pass_output(method: str, sizes
     works on a few positions at a time; "distinctiveness" collects the blocks)."""
     x = torch.randn(2, 12, sum(sizes), 3, 4)
     learned = method.startswith("learned")
-    module = SFC(12, 4, abstraction_channels=8, scoring="learned" if learned else method,
-                 spatial_stride=1 + (method in ("energy", "learned")), priors=method == "learned with priors")
-    module = _trained_like(module) if learned else module.eval()
+    stride = 1 + (method in ("energy", "learned"))
+    if learned:
+        module = _trained_like(SFC(12, 4, abstraction_channels=8, spatial_stride=stride,
+                                   priors=method == "learned with priors"))
+    else:
+        module = TrainingFreeSFC(12, 4, method, spatial_stride=stride).eval()
     with torch.inference_mode():
         whole = module(x)
         streamed = module.compress(x.split(list(sizes), dim=2), capacity=x.shape[2])
@@ -222,7 +225,7 @@ def test_features_arriving_in_blocks_give_the_one_pass_output(method: str, sizes
 def test_streaming_selection_holds_only_the_kept_positions() -> None:
     """Memory of streamed "change" SFC does not grow with the clip: 256 positions arriving 8 at a
     time cost about what 32 do, while the one-pass output of 256 positions would hold all of them."""
-    module = SFC(256, 8, scoring="change").eval()
+    module = TrainingFreeSFC(256, 8, "change").eval()
 
     def peak(positions: int) -> int:
         blocks = (torch.randn(1, 256, 8, 28, 28) for _ in range(positions // 8))  # 6.1 MiB per block
@@ -241,7 +244,7 @@ def test_a_scorer_with_priors_starts_as_change_and_learns_a_correction(tmp_path)
     x = torch.randn(2, 24, 20, 5, 6) * torch.linspace(0.5, 2, 20).view(1, 1, 20, 1, 1)
     module = SFC(24, 5, abstraction_channels=16, priors=True).eval()
     with torch.no_grad():
-        fresh, change = module(x), SFC(24, 5, scoring="change").eval()(x)
+        fresh, change = module(x), TrainingFreeSFC(24, 5, "change").eval()(x)
     assert torch.equal(fresh.kept, change.kept)  # before training: exactly the heuristic's choice
     standardised = (change.scores - change.scores.mean(1, keepdim=True)) / (change.scores.std(1, keepdim=True) + 1e-6)
     torch.testing.assert_close(fresh.scores, standardised, rtol=1e-5, atol=1e-5)
