@@ -56,6 +56,10 @@ def positions_for_frames(clip: Clip, frames: str) -> list[int]:
         raise ConfigError(f"frames must be frame numbers separated by commas, like '12, 40', not {frames!r}") from None
     if not wanted:
         raise ConfigError("manual: pick at least one moment (click a frame, or type frame numbers like '12, 40')")
+    last = clip.sfc.video.num_frames - 1
+    outside = [f for f in wanted if not 0 <= f <= last]
+    if outside:
+        raise ConfigError(f"frame {outside[0]} is outside this clip: its frames are 0-{last}")
     centres = np.array(clip.sfc.position_frames)
     return sorted({int(np.abs(centres - f).argmin()) for f in wanted})
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .cli import user_errors_exit_2
+from .cli import command_parser, user_errors_exit_2
 from .corpus.inputs import expand_inputs, sha256
 from .corpus.local import run_local
 from .corpus.tables import JsonlTable, ParquetTable, open_table
@@ -73,7 +73,7 @@ def classify_collection(files: list[Path], table: JsonlTable | ParquetTable, eng
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sfc-batch", description=__doc__.split("\n\n")[0])
+    parser = command_parser("sfc-batch", __doc__.split("\n\n")[0])
     parser.add_argument("inputs", nargs="+", help="video files, folders, glob patterns or .txt/.csv manifests")
     parser.add_argument("--out", type=Path, required=True,
                         help="the table: .parquet (a folder of parts; needs pyarrow) or .jsonl; added to, resumable")

@@ -19,7 +19,6 @@ depends on what ran before it. Without videos, the bench generates SynthActions 
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import shlex
@@ -34,7 +33,7 @@ import torch
 from matplotlib.figure import Figure
 
 from . import hub, models, synth
-from .cli import user_errors_exit_2
+from .cli import command_parser, user_errors_exit_2
 from .device import PRECISIONS, check_precision, describe, pick_device
 from .environment import environment
 from .options import DEFAULT_LENGTH
@@ -338,7 +337,7 @@ def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False
 
 @user_errors_exit_2
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sfc-bench", description=__doc__.split("\n\n")[0])
+    parser = command_parser("sfc-bench", __doc__.split("\n\n")[0])
     parser.add_argument("videos", nargs="*", type=Path)
     parser.add_argument("--model", action="append", choices=models.list_models(), help="repeatable (default: tiny)")
     parser.add_argument("--quick", action="store_true", help="one clip, short sweep (under 3 minutes on 2 CPU cores)")

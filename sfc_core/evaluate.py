@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from . import hub, seeds, synth
 from .chunked_head import positions_inside
-from .cli import user_errors_exit_2
+from .cli import command_parser, user_errors_exit_2
 from .environment import environment
 from .inputs import load_views
 from .profiling import count_flops, ratio
@@ -154,8 +154,8 @@ def _named_choice(text: str) -> tuple[str, str]:
 
 @user_errors_exit_2
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sfc-evaluate", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="tiny")
+    parser = command_parser("sfc-evaluate", __doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="tiny", help="the backbone")
     parser.add_argument("--weights", type=Path, default=None, help="backbone checkpoint (default: as hub.load)")
     sfc = parser.add_mutually_exclusive_group()
     sfc.add_argument("--sfc-weights", default=None, help="trained SFC: a path, URL or hf://... (default: shipped)")

@@ -88,7 +88,7 @@ class RunOptions:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """A command's arguments for `RunOptions`, one per field."""
-    parser.add_argument("--mode", choices=MODES, default="both")
+    parser.add_argument("--mode", choices=MODES, default="both", help="run SFC, dense sampling, or both side by side")
     parser.add_argument("--clips", type=int, default=DEFAULT_CLIPS, help="dense: clips along time")
     parser.add_argument("--crops", type=int, default=DEFAULT_CROPS, choices=(1, 3), help="dense: crops per clip")
     parser.add_argument("--batch-size", type=_batch_size, default=AUTO,

@@ -17,16 +17,14 @@ import sys
 from pathlib import Path
 
 from . import hub, models, weights
-from .cli import user_errors_exit_2
+from .cli import command_parser, user_errors_exit_2
 from .options import DEFAULT_LENGTH, RunOptions, add_run_arguments
 from .report import format_table
 from .sfc import TRAINING_FREE_SCORES
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="sfc-predict", description="SFC vs dense-sampling action recognition on one video."
-    )
+    parser = command_parser("sfc-predict", "SFC vs dense-sampling action recognition on one video.")
     parser.add_argument("video", type=Path)
     add_settings(parser)
     parser.add_argument("--json", type=Path, default=None, help="write the report JSON here")
@@ -36,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 def add_settings(parser: argparse.ArgumentParser) -> None:
     """The model, weights and SFC (for `hub.load`) and the run options: shared by every command that
     classifies videos."""
-    parser.add_argument("--model", default="tiny", choices=models.list_models())
+    parser.add_argument("--model", default="tiny", choices=models.list_models(), help="the backbone")
     backbone = parser.add_mutually_exclusive_group()
     backbone.add_argument("--weights", type=Path, help="backbone checkpoint in its publisher's layout")
     backbone.add_argument(

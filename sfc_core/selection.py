@@ -70,6 +70,11 @@ def manual(positions: list[int], num_positions: int) -> list[int]:
     return chosen
 
 
+def _check_keep(keep: int, num_positions: int) -> None:
+    if not 1 <= keep <= num_positions:
+        raise ConfigError(f"keep must be 1..{num_positions} (the head's positions for this clip), not {keep}")
+
+
 class Selector:
     """Runs any strategy on the head features of one clip (1, C, T, H, W) with a model's SFC and tail."""
 
@@ -86,8 +91,7 @@ class Selector:
             raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
         if strategy == "manual":
             return manual(positions or [], num_positions)
-        if not 1 <= keep <= num_positions:
-            raise ConfigError(f"keep must be 1..{num_positions} (the head's positions), not {keep}")
+        _check_keep(keep, num_positions)
         if strategy == "sfc":
             return self._compress(self.sfc, features).kept[0].tolist()
         if strategy in TRAINING_FREE_SCORES:
@@ -106,6 +110,7 @@ class Selector:
         another keep ranks positions by the SFC's own scores and gives the tail their features)."""
         keep = keep or self.sfc.keep
         if strategy == "sfc":  # exactly as a request runs it
+            _check_keep(keep, features.shape[2])
             out = self._compress(self.sfc, features)
             if keep == self.sfc.keep:
                 return Selection(strategy, out.kept[0].tolist(), self._classify(out.features))

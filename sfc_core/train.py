@@ -35,7 +35,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli import user_errors_exit_2
+from .cli import command_parser, user_errors_exit_2
 from .objective import ObjectiveWeights
 from .training.backbone import BackboneTrainingConfig, train_backbone
 from .training.sfc_trainer import SFCTrainingConfig, train_sfc
@@ -45,31 +45,39 @@ _BACKBONE, _SFC, _OBJECTIVE = BackboneTrainingConfig(out=Path()), SFCTrainingCon
 
 def build_parser() -> argparse.ArgumentParser:
     """Options and defaults come from the config dataclasses, so the CLI cannot drift from the library."""
-    parser = argparse.ArgumentParser(prog="sfc-train", description=__doc__.split("\n\n")[0])
+    helps = {"clips": "SynthActions training clips", "val_clips": "SynthActions validation clips",
+             "epochs": "passes over the training clips", "batch_size": "clips per step",
+             "seed": "SynthActions seed of the training clips",
+             "synth_version": "SynthActions version (2: with distractors)",
+             "spatial_stride": "SFC spatial compression"}
+    parser = command_parser("sfc-train", __doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
-    backbone = sub.add_parser("backbone", help="train a backbone on SynthActions (the tiny default)")
-    backbone.add_argument("--model", default=_BACKBONE.model)
+    backbone = sub.add_parser("backbone", help="train a backbone on SynthActions (the tiny default)",
+                              formatter_class=parser.formatter_class)
+    backbone.add_argument("--model", default=_BACKBONE.model, help="the backbone to train")
     for name in ("clips", "val_clips", "epochs", "batch_size", "seed", "synth_version"):
-        backbone.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(_BACKBONE, name))
-    backbone.add_argument("--lr", type=float, default=_BACKBONE.lr)
+        backbone.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(_BACKBONE, name),
+                              help=helps[name])
+    backbone.add_argument("--lr", type=float, default=_BACKBONE.lr, help="learning rate")
     backbone.add_argument("--out", type=Path, required=True)
 
-    sfc = sub.add_parser("sfc", help="train SFC with the backbone frozen")
-    sfc.add_argument("--model", default=_SFC.model)
+    sfc = sub.add_parser("sfc", help="train SFC with the backbone frozen", formatter_class=parser.formatter_class)
+    sfc.add_argument("--model", default=_SFC.model, help="the frozen backbone")
     sfc.add_argument("--weights", default=_SFC.backbone,
                      help="backbone checkpoint (default: the embedded one, else the published one, downloaded)")
     sfc.add_argument("--videos", type=Path, default=None, help="folder of videos (default: generate SynthActions)")
     sfc.add_argument("--labels", type=Path, default=None, help="CSV with file,label columns (else distil only)")
     sfc.add_argument("--clips", type=int, default=_SFC.clips, help="SynthActions clips when --videos is not given")
-    sfc.add_argument("--length", type=int, default=_SFC.length)
-    sfc.add_argument("--split", default=None)
+    sfc.add_argument("--length", type=int, default=_SFC.length, help="frames in SFC's long clip")
+    sfc.add_argument("--split", default=None, help="stage after which the head ends (default: the model's)")
     for name in ("spatial_stride", "epochs", "batch_size", "seed", "synth_version"):
-        sfc.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(_SFC, name))
-    sfc.add_argument("--lr", type=float, default=_SFC.lr)
-    sfc.add_argument("--temperature", type=float, default=_OBJECTIVE.temperature)
+        sfc.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(_SFC, name), help=helps[name])
+    sfc.add_argument("--lr", type=float, default=_SFC.lr, help="learning rate")
+    sfc.add_argument("--temperature", type=float, default=_OBJECTIVE.temperature, help="distillation temperature")
     sfc.add_argument("--distill", type=float, default=_OBJECTIVE.distill, help="weight of the distillation loss")
     sfc.add_argument("--selection", type=float, default=_OBJECTIVE.selection, help="weight of the selection loss")
-    sfc.add_argument("--usefulness-temperature", type=float, default=_OBJECTIVE.usefulness_temperature)
+    sfc.add_argument("--usefulness-temperature", type=float, default=_OBJECTIVE.usefulness_temperature,
+                     help="temperature of the selection target")
     sfc.add_argument("--window-target", type=float, default=_OBJECTIVE.window_target,
                      help="share of the selection target put on the known action window (SynthActions' ground "
                           "truth; 0: the label-free target only)")

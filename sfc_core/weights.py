@@ -18,7 +18,6 @@ checkpoint whose keys or shapes differ from the architecture.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import errno
 import hashlib
@@ -36,7 +35,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from .cli import user_errors_exit_2
+from .cli import command_parser, user_errors_exit_2
 from .errors import WeightsError
 from .models import StagedBackbone, WeightsSpec, create, get_config, list_models
 
@@ -243,10 +242,11 @@ def progress_bar(name: str) -> Progress:
 
 @user_errors_exit_2
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sfc_core.weights", description=__doc__.split("\n\n")[0])
+    parser = command_parser("sfc-weights", __doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered checkpoints and whether they are cached")
-    download = sub.add_parser("download", help="download and verify registered checkpoints")
+    download = sub.add_parser("download", help="download and verify registered checkpoints",
+                              formatter_class=parser.formatter_class)
     download.add_argument("names", nargs="+", choices=[n for n in list_models() if get_config(n).weights])
     args = parser.parse_args(argv)
     if args.command == "list":

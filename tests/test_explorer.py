@@ -55,7 +55,10 @@ def test_manual_frames_map_to_the_nearest_position(analysed) -> None:
     clip = analysed.clip
     frames = clip.sfc.position_frames
     assert positions_for_frames(clip, f"{frames[3]}, {frames[3] + 1}; {frames[10]}") == [3, 10]
-    assert positions_for_frames(clip, "0") == [0] and positions_for_frames(clip, "99999") == [len(frames) - 1]
+    last = clip.sfc.video.num_frames - 1
+    assert positions_for_frames(clip, "0") == [0] and positions_for_frames(clip, str(last)) == [len(frames) - 1]
+    with pytest.raises(ConfigError, match=f"frame 99999 is outside this clip: its frames are 0-{last}"):
+        positions_for_frames(clip, "99999")
     with pytest.raises(ConfigError, match="frame numbers"):
         positions_for_frames(clip, "ten")
     with pytest.raises(ConfigError, match="at least one"):
@@ -64,8 +67,10 @@ def test_manual_frames_map_to_the_nearest_position(analysed) -> None:
 
 def test_bad_requests_are_clear(analysed, model) -> None:
     clip = analysed.clip
-    with pytest.raises(ConfigError, match="keep must be"):
-        explore(model, clip, "uniform", 999)
+    positions = clip.features.shape[2]
+    for strategy in ("uniform", "sfc"):  # "sfc" at another keep too: the message, not an index error
+        with pytest.raises(ConfigError, match=f"keep must be 1..{positions} .*not {positions + 8}"):
+            explore(model, clip, strategy, positions + 8)
     with pytest.raises(ConfigError, match="unknown strategy"):
         explore(model, clip, "best", 4)
     no_truth = type(clip)(clip.settings, clip.features, clip.sfc, clip.dense, clip.cams, None)

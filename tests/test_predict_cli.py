@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -136,3 +137,22 @@ def test_sfc_weights_from_a_url_are_downloaded_and_used(ramp_clip: Path, tmp_pat
     assert run.returncode == 0, run.stderr
     assert requests == [f"/{shipped_sfc.name}"]
     assert json.loads(out.read_text())["sfc_weights"] == str(tmp_path / "cache" / "urls" / shipped_sfc.name)
+
+
+@pytest.mark.parametrize(("module", "command", "argv", "shown"), [
+    ("predict", "sfc-predict", [], ["--mode", "(default: both)", "(default: tiny)"]),
+    ("batch", "sfc-batch", [], ["(default: sfc)", "(default: time)"]),
+    ("bench", "sfc-bench", [], ["(default: 3)"]),
+    ("evaluate", "sfc-evaluate", [], ["(default: tiny)"]),
+    ("train", "sfc-train", ["sfc"], ["(default: 0.003)"]),
+    ("weights", "sfc-weights", [], []),
+])
+def test_every_help_names_its_command_and_shows_the_defaults(module: str, command: str, argv: list[str],
+                                                              shown: list[str], capsys: pytest.CaptureFixture) -> None:
+    main = importlib.import_module(f"sfc_core.{module}").main
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert exit_.value.code == 0 and text.startswith(f"usage: {command}")
+    assert all(phrase in text for phrase in shown), text
+    assert "(default: None)" not in text and "(default: False)" not in text
