@@ -222,7 +222,10 @@ def format_table(model: str, result: dict) -> str:
         ))
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
     title = f"{model} (backbone: {result['weights']}; SFC: {result['sfc_weights']})"
-    return "\n".join([title] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in lines])
+    videos = max(len(rows) for rows in result["rows"].values())
+    footer = (f"agree: share of videos where SFC's top-1 is dense's; acc: top-1 accuracy where labels exist; both over "
+              f"{videos} video(s): a sanity check, not an accuracy measure (that is sfc-evaluate)")
+    return "\n".join([title] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in lines] + [footer])
 
 
 def markdown(report: dict) -> str:

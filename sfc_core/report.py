@@ -72,7 +72,7 @@ class KeptFrames:
                    timestamps_s=[stamps[centres[p]] for p in positions], scores=[float(scores[p]) for p in positions])
 
 
-@dataclass
+@dataclass(repr=False)
 class Result:
     mode: str  # "dense" or "sfc"
     model: str
@@ -98,6 +98,12 @@ class Result:
     def decode_time_s(self) -> float:
         """Probe + decode + preprocess (median over repeats), measured inside the same request."""
         return self.measurement.input_time_s
+
+    def __repr__(self) -> str:
+        label, probability = self.top(1)[0]
+        kept = f", kept frames {self.kept.frame_indices}" if self.kept is not None else ""
+        return (f"Result({self.mode}: {label} {probability:.3f}, {self.plan.num_views} view(s), "
+                f"model {self.measurement.model_time_s:.3f} s{kept})")
 
     @property
     def position_frames(self) -> list[int]:
@@ -134,7 +140,7 @@ class Result:
         return data
 
 
-@dataclass
+@dataclass(repr=False)
 class Report:
     model: str
     provenance: dict[str, Provenance]  # "backbone" and "sfc"
@@ -157,6 +163,11 @@ class Report:
     @property
     def notes(self) -> list[str]:
         return list(dict.fromkeys((self.dense.notes if self.dense else []) + (self.sfc.notes if self.sfc else [])))
+
+    def __repr__(self) -> str:
+        """What `print(report)` shows: the models and the table the CLI prints (`to_dict()`: everything)."""
+        backbone, sfc = self.provenance["backbone"].describe(), self.provenance["sfc"].describe()
+        return f"Report: {self.model}; backbone: {backbone}; SFC: {sfc}\n{format_table(self.to_dict())}"
 
     def to_dict(self) -> dict:
         backbone, sfc = self.provenance["backbone"], self.provenance["sfc"]

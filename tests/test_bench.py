@@ -11,9 +11,8 @@ import pytest
 
 from sfc_core import bench
 
-pytestmark = pytest.mark.slow  # a quick sfc-bench run, a process per configuration
 
-
+@pytest.mark.slow  # a quick sfc-bench run, a process per configuration
 def test_quick_bench_writes_consistent_reports(tmp_path: Path) -> None:
     assert bench.main(["--quick", "--random-weights", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "bench.json").read_text())
@@ -78,3 +77,10 @@ def test_sweep_skips_configurations_the_head_cannot_fill() -> None:
     scores = np.arange(10.0)
     assert bench._spearman_top5(scores, scores) == pytest.approx(1.0)
     assert bench._spearman_top5(scores, -scores) < 0
+
+
+def test_the_terminal_table_says_what_agree_and_acc_are_and_over_how_many_videos() -> None:
+    committed = json.loads((Path(__file__).parents[1] / "benchmarks" / "cpu-2core-tiny" / "bench.json").read_text())
+    table = bench.format_table("tiny", committed["models"]["tiny"])
+    videos = len(committed["models"]["tiny"]["rows"]["dense batched"])
+    assert f"both over {videos} video(s): a sanity check" in table.splitlines()[-1]

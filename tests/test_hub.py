@@ -63,6 +63,14 @@ def test_a_model_builds_its_recognizers_once_per_run_options(tiny) -> None:
     assert tiny.sfc_recognizer().geometry is tiny.geometry  # measured once, at load
 
 
+def test_a_report_prints_as_a_short_summary(tiny) -> None:
+    report = tiny.predict(EXAMPLE, mode="both", clips=2, crops=1)
+    text = repr(report)
+    assert len(text) < 2000 and text.startswith("Report: tiny; backbone: embedded")
+    assert report.sfc.top(1)[0][0] in text and "dense / SFC:" in text and "SFC kept frames:" in text
+    assert repr(report.sfc).startswith("Result(sfc: ") and len(repr(report.sfc)) < 300
+
+
 def test_both_modes_give_ratios_from_the_same_run(tiny) -> None:
     data = tiny.predict(EXAMPLE, mode="both", clips=2, crops=1).to_dict()
     assert data["settings"]["clips"] == 2 and data["dense"]["num_views"] == 2
