@@ -87,17 +87,19 @@ class SFCModel:
     def sfc_recognizer(self, options: RunOptions | None = None, **changes: object) -> SFCRecognizer:
         """SFC at this model's settings, run with `options` (default `RunOptions()`) changed by `changes`."""
         options = RunOptions.given(options, changes)
-        if ("sfc", options) not in self._recognizers:
-            self._recognizers["sfc", options] = SFCRecognizer(self.backbone, self.config, self.device, self.sfc,
-                                                              self.settings, options, self.geometry)
-        return self._recognizers["sfc", options]
+        return self._built("sfc", options, lambda: SFCRecognizer(self.backbone, self.config, self.device, self.sfc,
+                                                                 self.settings, options, self.geometry))
 
     def dense_recognizer(self, options: RunOptions | None = None, **changes: object) -> DenseRecognizer:
         """Dense sampling (`options.clips` x `options.crops` views), run with `options` changed by `changes`."""
         options = RunOptions.given(options, changes)
-        if ("dense", options) not in self._recognizers:
-            self._recognizers["dense", options] = DenseRecognizer(self.backbone, self.config, self.device, options)
-        return self._recognizers["dense", options]
+        return self._built("dense", options, lambda: DenseRecognizer(self.backbone, self.config, self.device, options))
+
+    def _built(self, kind: str, options: RunOptions, build):
+        """The recognizer of `kind` for `options`, built on first use."""
+        if (kind, options) not in self._recognizers:
+            self._recognizers[kind, options] = build()
+        return self._recognizers[kind, options]
 
     def recognizers(self, options: RunOptions | None = None,
                     **changes: object) -> dict[str, DenseRecognizer | SFCRecognizer]:
