@@ -8,8 +8,6 @@ changes); everything a request produces flows back through its return value.
 from __future__ import annotations
 
 import atexit
-import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -19,7 +17,6 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +26,10 @@ from matplotlib.figure import Figure
 from sfc_core import explain, hub, models, weights
 from sfc_core.device import describe, pick_device
 from sfc_core.errors import InputRejected
+from sfc_core.examples import bundled_example
 from sfc_core.profiling import format_ratio, ratio
 from sfc_core.report import Report, Result
-from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.sfc import DEFAULT_TRAINING_FREE
-from sfc_core.synth_classes import SYNTH_ACTION_CLASSES
 from sfc_core.video import probe
 
 from . import figures
@@ -130,21 +126,6 @@ def model_for(settings: Settings, progress: Progress | None = None) -> hub.SFCMo
     return base.replace(length=settings.length, spatial_stride=settings.spatial_stride)
 
 
-@lru_cache(maxsize=1)
-def _example_truths() -> dict[str, dict]:
-    path = EXAMPLES_DIR / "examples.json"
-    if not path.exists():
-        return {}
-    return {item["sha256"]: item for item in json.loads(path.read_text())}
-
-
-def ground_truth(path: Path) -> dict | None:
-    """Label and action window when the file is one of the bundled examples (matched by content)."""
-    if path.stat().st_size > 50 * 2**20:
-        return None
-    return _example_truths().get(hashlib.sha256(path.read_bytes()).hexdigest())
-
-
 def check_upload(path: Path, limits: Limits = LIMITS) -> None:
     """Refuse what we will not run, before any decoding work, with a message that says why."""
     size = path.stat().st_size
@@ -222,19 +203,11 @@ def public_report(report: Report) -> dict:
     return data
 
 
-def model_note(settings: Settings, truth: dict | None, sfc_training: dict | None = None) -> str:
-    """What a visitor should know about the model that answered: on the embedded model, that anything
-    but a bundled example may be outside what it knows (and where the real-world models are); for any
-    trained SFC, when its training used action-window annotations, which the paper does not use."""
-    notes = []
-    if settings.model == DEFAULT_MODEL and truth is None:
-        others = ", ".join(f"`{label.split(':')[0]}`" for label, name in model_choices() if name != DEFAULT_MODEL)
-        notes.append(
-            f"**About this model:** the embedded `{DEFAULT_MODEL}` model knows only the {len(SYNTH_ACTION_CLASSES)} "
-            f"synthetic SynthActions motions ({', '.join(SYNTH_ACTION_CLASSES)}). On any other video it still "
-            "answers with the nearest of those, which says nothing about the real action. For real actions pick a "
-            f"Kinetics-400 model ({others}) in **Model**: its weights download once on first use (when this "
-            "machine is online), and SFC then runs training-free.")
+def model_note(report: Report, sfc_training: dict | None = None) -> str:
+    """What a visitor should know about the model that answered: what its answer means on this video
+    (the embedded model on anything but a bundled example; the library's note), and for any trained SFC,
+    when its training used action-window annotations, which the paper does not use."""
+    notes = [f"**About this model:** {note[0].upper()}{note[1:]}" for note in report.model_notes]
     if sfc_training and sfc_training.get("annotations_used"):
         notes.append(
             "**How this SFC was trained:** with action-window annotations (where in each training clip the action "
@@ -306,7 +279,7 @@ def analyze(
     cams = explain.gradcam(sfc_recognizer.tail, sfc)
     video_path = explain.attention_video(sfc, _output_path(".mp4", output_dir))
     progress(0.85, "plots")
-    truth = ground_truth(path)
+    truth = bundled_example(path)
     clip = Clip(settings, features.cpu(), sfc, dense, cams, truth)
     gallery, explanations = heatmaps(clip)
     report = model.report(dense, sfc, settings.run)
@@ -333,9 +306,9 @@ def analyze(
         moments=moments(sfc),
         report=public_report(report),
         summary=summary,
-        model_note=model_note(settings, truth, model.sfc_training),
+        model_note=model_note(report, model.sfc_training),
         clip=clip,
-        notes=report.notes,
+        notes=report.video_notes,
     )
     progress(1.0, "done")
     return analysis

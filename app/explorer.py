@@ -7,6 +7,7 @@ showed, the ground truth when known); each question re-runs only a selection str
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, replace
 
@@ -45,7 +46,7 @@ class Exploration:
     result: Result  # the SFC result with this strategy's kept positions and probabilities
     label: str  # e.g. "uniform, keep 4"
     comparison: Figure
-    report: dict  # strategy, keep, kept_frames, kept_positions, top5, time_s, note
+    report: dict  # strategy, keep, kept_frames, kept_positions, top5, time_s, seed (random only), note
 
 
 def positions_for_frames(clip: Clip, frames: str) -> list[int]:
@@ -73,10 +74,13 @@ def _scorer_only_note(sfc: Compressor, strategy: str, keep: int) -> str:
             "attention not run")
 
 
-def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str = "", seed: int = 0) -> Exploration:
-    """Run `strategy` (keeping `keep` positions; `frames` for "manual") on the clip's head output and
-    classify with the same tail of `model` (the one that analysed the clip); the answer is added to the
-    clip's comparison."""
+def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str = "",
+            seed: int | None = None) -> Exploration:
+    """Run `strategy` (keeping `keep` positions; `frames` for "manual"; `seed` for "random", None: a new
+    draw) on the clip's head output and classify with the same tail of `model` (the one that analysed the
+    clip); the answer is added to the clip's comparison."""
+    if strategy == "random" and seed is None:
+        seed = secrets.randbelow(2**31)
     if strategy == "oracle" and clip.window is None:
         raise ConfigError("the oracle needs to know where the action is: run one of the bundled examples")
     recognizer = model.sfc_recognizer()
@@ -93,7 +97,8 @@ def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str =
     same_as_run = strategy == "sfc" and selection.kept == clip.sfc.kept.positions
     result = replace(clip.sfc, kept=kept, probabilities=probabilities,
                      attention=clip.sfc.attention if same_as_run else None)
-    label = short_name(strategy) + ("" if strategy == "manual" else f", keep {len(kept.positions)}")
+    label = (short_name(strategy) + (f" (seed {seed})" if strategy == "random" else "")
+             + ("" if strategy == "manual" else f", keep {len(kept.positions)}"))
     reference = int(np.argmax(clip.sfc.probabilities))
     truth = clip.truth_class
     clip.tried[label] = (float(probabilities[reference]), None if truth is None else float(probabilities[truth]))
@@ -107,6 +112,8 @@ def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str =
         "kept_timestamps_s": [round(t, 3) for t in kept.timestamps_s],
         "top5": [[name, p] for name, p in result.top(5)],
         "time_s": elapsed,
-        "note": _scorer_only_note(recognizer.sfc, strategy, len(kept.positions)),
+        "seed": seed if strategy == "random" else None,
+        "note": (f"random draw with seed {seed}: enter it as the seed to draw the same moments again"
+                 if strategy == "random" else _scorer_only_note(recognizer.sfc, strategy, len(kept.positions))),
     }
     return Exploration(result, label, comparison, report)

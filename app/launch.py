@@ -8,6 +8,7 @@ GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are respected when the flags are not giv
 from __future__ import annotations
 
 import argparse
+import logging
 
 import gradio as gr
 
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=None, help="default: $GRADIO_SERVER_PORT or 7860")
     parser.add_argument("--share", action="store_true", help="also open a public Gradio share link")
     args = parser.parse_args(argv)
+    # one line per refused request (WARNING), a traceback only for a bug (ERROR)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     build_demo().launch(
         server_name=args.host,
         server_port=args.port,

@@ -120,20 +120,28 @@ class AnalysisOutputs(NamedTuple):
 
 
 @on_gpu
+def _refused(message: str, request: str) -> gr.Error:
+    """The user's message for a request the user can fix (a bad file, an offline download, a setting):
+    one line in the server log, no traceback, so the log's tracebacks are bugs only."""
+    log.warning("refused %s: %s", request, message)
+    return gr.Error(message, print_exception=False)
+
+
 def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr.Progress()) -> AnalysisOutputs:
     """The `/analyze` endpoint: every output the page shows."""
     if not video:
-        raise gr.Error("Upload a video, record one with the webcam, or pick an example first.")
+        raise _refused("Upload a video, record one with the webcam, or pick an example first.", "analysis")
     settings = Settings(model or DEFAULT_MODEL, int(length), int(spatial_stride),
                         RunOptions(clips=int(clips), crops=int(crops)))
     try:
         result = analyze(video, settings, progress=lambda fraction, text: progress(fraction, desc=text),
                          output_dir=Path(get_upload_folder()) / "sfc-studio")
     except SFCError as error:  # the user's file, weights or settings: the message says what to do
-        raise gr.Error(str(error)) from None
+        raise _refused(str(error), f"analysis of {Path(video).name}") from None
     except Exception:
         log.exception("analysis failed for %s", video)
-        raise gr.Error("Something went wrong while analysing this video; the details are in the server log.") from None
+        raise gr.Error("Something went wrong while analysing this video; the details are in the server log.",
+                       print_exception=False) from None
     finally:
         release_memory(device())
     for note in result.notes:
@@ -145,22 +153,26 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
 
 def _session_clip(clip: Clip | None) -> Clip:
     if clip is None:
-        raise gr.Error("Run an analysis first: the explorer re-uses the analysed clip's head output.")
+        raise _refused("Run an analysis first: the explorer re-uses the analysed clip's head output.", "explore")
     return clip
 
 
 @on_gpu_briefly
-def run_explore(strategy, keep, frames, clip=None):
+def run_explore(strategy, keep, frames, seed=None, clip=None):
     """The `/explore` endpoint: another selection of the analysed clip, with only selection + tail run;
-    the last output is JSON with strategy, kept_frames, top5 and time_s."""
+    the last output is JSON with strategy, kept_frames, top5, time_s and (random) the seed drawn with.
+    `seed` repeats a random draw; left out, every press draws anew."""
     clip = _session_clip(clip)
     try:
-        found = explore(model_for(clip.settings), clip, strategy, int(keep or 1), frames or "")
+        found = explore(model_for(clip.settings), clip, strategy, int(keep or 1), frames or "",
+                        None if seed is None else int(seed))
     except SFCError as error:
-        raise gr.Error(str(error)) from None
+        raise _refused(str(error), f"explore {strategy} (keep {keep}, frames {frames!r}) on "
+                                   f"{Path(clip.sfc.video.path).name}") from None
     except Exception:
         log.exception("explore failed (%s, keep %s, frames %r)", strategy, keep, frames)
-        raise gr.Error("Something went wrong while trying this choice; the details are in the server log.") from None
+        raise gr.Error("Something went wrong while trying this choice; the details are in the server log.",
+                       print_exception=False) from None
     if found.report["note"]:
         gr.Info(found.report["note"])
     return (
@@ -247,8 +259,8 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                         if examples:
                             gr.Examples(examples, inputs=[video], label="Examples (SynthActions, ground truth known)")
                     with gr.Column(scale=2):
-                        summary = gr.Markdown(elem_id="summary")
-                        model_note = gr.Markdown(elem_id="model-note")
+                        summary = gr.Markdown(label="Run summary", show_label=False, elem_id="summary")
+                        model_note = gr.Markdown(label="About this model", show_label=False, elem_id="model-note")
                         with gr.Row():
                             sfc_top5 = gr.Label(num_top_classes=5, label="SFC top-5", elem_id="sfc-top5")
                             dense_top5 = gr.Label(num_top_classes=5, label="Dense sampling top-5", elem_id="dense-top5")
@@ -269,6 +281,8 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                             keep = gr.Slider(1, MAX_KEEP, value=8, step=1, label="Moments to keep", elem_id="keep")
                             frames = gr.Textbox(label="Manual picks (source frame numbers)", placeholder="e.g. 12, 40",
                                                 elem_id="manual-frames")
+                            seed = gr.Number(None, precision=0, minimum=0, label="Random seed (empty: a new draw "
+                                             "each press)", elem_id="seed")
                             try_it = gr.Button("Try it", elem_id="try-it")
                     moment_gallery = gr.Gallery(label="Every moment of the long clip: click to pick it (manual)",
                                                 columns=8, height="auto", allow_preview=False, elem_id="moments")
@@ -323,14 +337,14 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
         analysed.success(name_heatmaps, inputs=[clip], outputs=[colour_bar, heatmap_gallery, heatmap_video, matrix,
                                                                 explanations], api_visibility="private")
         explore_outputs = [timeline, thumbnails, explore_top5, comparison, explored]
-        try_it.click(run_explore, inputs=[strategy, keep, frames, clip], outputs=explore_outputs, api_name="explore",
-                     concurrency_limit=limits.concurrency, concurrency_id="model")
+        try_it.click(run_explore, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs,
+                     api_name="explore", concurrency_limit=limits.concurrency, concurrency_id="model")
         for control in (strategy, keep):
-            control.input(run_explore, inputs=[strategy, keep, frames, clip], outputs=explore_outputs,
+            control.input(run_explore, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs,
                           api_visibility="private", concurrency_limit=limits.concurrency, concurrency_id="model")
         moment_gallery.select(pick_moment, inputs=[frames, clip], outputs=[frames, strategy],
                               api_visibility="private").then(
-            run_explore, inputs=[strategy, keep, frames, clip], outputs=explore_outputs, api_visibility="private",
+            run_explore, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs, api_visibility="private",
             concurrency_limit=limits.concurrency, concurrency_id="model")
         one_scale.change(redraw_heatmaps, inputs=[one_scale, clip], outputs=[heatmap_gallery, explanations],
                          api_visibility="private")

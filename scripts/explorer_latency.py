@@ -25,6 +25,7 @@ from app.session import Clip, Settings
 from sfc_core import explain, hub
 from sfc_core.device import describe, pick_device
 from sfc_core.environment import environment
+from sfc_core.examples import bundled_example
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.selection import STRATEGIES
 
@@ -40,7 +41,7 @@ def _clip(name: str, settings: Settings) -> tuple[Clip, hub.SFCModel]:
     sfc = recognizer(EXAMPLE)
     dense = model.dense_recognizer(clips=1, crops=1, measure="time")(EXAMPLE)
     cams = explain.gradcam(recognizer.tail, sfc)
-    return Clip(settings, recognizer.head_features(EXAMPLE), sfc, dense, cams, analysis.ground_truth(EXAMPLE)), model
+    return Clip(settings, recognizer.head_features(EXAMPLE), sfc, dense, cams, bundled_example(EXAMPLE)), model
 
 
 def _time_answers(clip: Clip, model: hub.SFCModel, repeats: int) -> dict[str, dict[str, float]]:

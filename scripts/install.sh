@@ -10,6 +10,7 @@ pip=".venv/bin/python -m pip"
 $pip install --quiet --upgrade pip
 $pip install --quiet torch==2.13.0          # first, so nothing else pulls a CUDA build
 $pip install --quiet -r requirements.txt
+$pip install --quiet --no-deps --editable .  # the project itself: `import sfc_core` and the sfc-* commands work anywhere
 if [ "$what" = "dev" ]; then
   $pip install --quiet -r requirements-dev.txt
   $pip install --quiet --no-deps -r requirements-refs.txt

@@ -10,6 +10,7 @@ Modules:
                its printed table
   errors       SFCError and its kinds: VideoError, WeightsError, ConfigError, InputRejected
   resources    where the shipped files are, from a checkout or an installed wheel
+  examples     the bundled example clips (known by content) and the embedded model's note on other videos
   device       picks CUDA or CPU; mixed precision
   video        probe and decode only the planned frames (PyAV)
   sampling     dense (clips x crops) and SFC (one long clip) sampling plans

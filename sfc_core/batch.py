@@ -7,8 +7,8 @@ INPUT: video files, folders (searched recursively for video files), glob pattern
 (`.txt`: one path per line; `.csv`: a `file` column; relative paths are relative to the manifest).
 Each row: `file`, `size`, `mtime`, `sha256`, `status` ("ok" or "error"), `error` (the one-line message
 predict prints), `result` (for ok rows, predict's JSON report as a string), and the columns people
-filter on: `sfc_top1`, `sfc_top1_prob`, `dense_top1`, `duration_s`, `model_time_s`. A bad file is a
-row with its error, never the end of the run.
+filter on: `sfc_top1`, `sfc_top1_prob`, `dense_top1`, `duration_s`, `model_time_s` (SFC's when SFC
+ran, else dense's). A bad file is a row with its error, never the end of the run.
 
 Engines: `local` runs the model in this process (on a GPU, `--decoders` threads decode the next videos);
 `ray` runs a Ray Data pipeline (decode tasks on CPUs -> a pool of `--workers` model actors, one GPU

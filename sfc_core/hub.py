@@ -37,6 +37,7 @@ from . import models, weights
 from .chunked_head import DEFAULT_BUDGET_MB, TemporalGeometry, head_output_shape, temporal_geometry
 from .device import pick_device
 from .errors import ConfigError
+from .examples import domain_note
 from .inputs import DecodedVideo
 from .models import ModelConfig, StagedBackbone
 from .options import AUTO, DEFAULT_LENGTH, RunOptions, SFCSettings
@@ -124,8 +125,9 @@ class SFCModel:
 
     def report(self, dense: Result | None, sfc: Result | None, options: RunOptions) -> Report:
         """The report of results this model produced with `options`."""
+        note = domain_note(self.config, (dense or sfc).video.path)
         return Report(self.name, dict(self.provenance), options.report_settings(self.settings, self.device),
-                      dense, sfc)
+                      dense, sfc, [note] if note else [])
 
     def replace(self, *, sfc: str | Path | None = None, length: int | None = None, split: str | None = None,
                 keep: int | None = None, spatial_stride: int | None = None,

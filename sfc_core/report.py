@@ -6,7 +6,9 @@ file, or how the untrained SFC chose), `provenance` (`backbone` and `sfc`: kind,
 `video`, `settings` (what ran), `dense` and `sfc` (null when that mode did not run), each with `top5`
 (`[label, probability]` pairs), `model_time_s`, `decode_time_s`, `peak_memory_bytes`, `flops` (null
 when run with `measure="time"`), `device`; `sfc` also has `kept_frames`, `kept_timestamps_s`,
-`kept_positions`, `scores` and `position_frames`; and `ratios` (dense / SFC) with `time`, `memory`, `flops`.
+`kept_positions`, `scores` and `position_frames`; `ratios` (dense / SFC) with `time`, `memory`, `flops`;
+and `notes`: what the user should read beside the answer (e.g. that the embedded model knows only
+SynthActions), then what the runs noticed about the video.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class Report:
     settings: dict
     dense: Result | None
     sfc: Result | None
+    model_notes: list[str] = field(default_factory=list)  # what the answer means for this model on this video
 
     @property
     def ratios(self) -> dict[str, float | None] | None:
@@ -161,13 +164,20 @@ class Report:
         }
 
     @property
-    def notes(self) -> list[str]:
+    def video_notes(self) -> list[str]:
+        """What the runs noticed about the video (too few frames, a truncated file), once each."""
         return list(dict.fromkeys((self.dense.notes if self.dense else []) + (self.sfc.notes if self.sfc else [])))
+
+    @property
+    def notes(self) -> list[str]:
+        """Everything the user should read beside the answer: the model's notes, then the video's."""
+        return self.model_notes + self.video_notes
 
     def __repr__(self) -> str:
         """What `print(report)` shows: the models and the table the CLI prints (`to_dict()`: everything)."""
         backbone, sfc = self.provenance["backbone"].describe(), self.provenance["sfc"].describe()
-        return f"Report: {self.model}; backbone: {backbone}; SFC: {sfc}\n{format_table(self.to_dict())}"
+        notes = "".join(f"note: {note}\n" for note in self.notes)
+        return f"Report: {self.model}; backbone: {backbone}; SFC: {sfc}\n{notes}{format_table(self.to_dict())}"
 
     def to_dict(self) -> dict:
         backbone, sfc = self.provenance["backbone"], self.provenance["sfc"]
@@ -181,6 +191,7 @@ class Report:
             "dense": self.dense.to_dict() if self.dense else None,
             "sfc": self.sfc.to_dict() if self.sfc else None,
             "ratios": self.ratios,
+            "notes": self.notes,
         }
 
 

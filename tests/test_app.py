@@ -11,16 +11,18 @@ import pytest
 import torch
 
 from app import analysis, ui
-from app.analysis import analyze, check_upload, ground_truth
+from app.analysis import analyze, check_upload
 from app.config import LIMITS
 from app.session import Settings
-from sfc_core import explain, models
+from sfc_core import explain, hub, models
 from sfc_core.errors import InputRejected
+from sfc_core.examples import bundled_example
 from sfc_core.models import registry
 from sfc_core.models.registry import WeightsSpec
 from sfc_core.options import RunOptions
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
+from tests.clips import write_noise_clip
 from tests.weights_server import serve
 
 EXAMPLE = EXAMPLES_DIR / "move_left.mp4"
@@ -126,14 +128,20 @@ def test_attention_can_be_redrawn_on_one_scale_for_all_frames(result) -> None:
 
 
 def test_a_video_outside_the_embedded_models_classes_says_so(tmp_path: Path) -> None:
-    note = analysis.model_note(Settings(), None)
-    assert note.startswith("**About this model:**") and "slowonly_r50" in note and "download" in note
-    assert analysis.model_note(Settings(), {"label_name": "grow"}) == ""
-    assert analysis.model_note(Settings(model="x3d_s"), None) == ""
+    model = hub.load("tiny")
+    other = model.predict(write_noise_clip(tmp_path / "street.mp4", 48, 96, 72), mode="sfc", measure="time")
+    note = analysis.model_note(other)
+    assert note.startswith("**About this model:** The tiny model knows only the 10 synthetic SynthActions")
+    assert "slowonly_r50" in note and "download" in note
+    assert other.to_dict()["notes"] == other.notes == other.model_notes + other.video_notes  # the library says it
+    assert other.video_notes == ["the video has 48 frames, fewer than the 64 SFC samples; frames repeat."]
+    assert f"note: {other.notes[0]}" in repr(other)
+    example = model.predict(EXAMPLE, mode="sfc", measure="time")
+    assert analysis.model_note(example) == "" and example.model_notes == []
     annotated = {"annotations_used": True}
-    assert analysis.model_note(Settings(), {"label_name": "grow"}, annotated).startswith(
+    assert analysis.model_note(example, annotated).startswith(
         "**How this SFC was trained:** with action-window annotations")
-    assert analysis.model_note(Settings(), {"label_name": "grow"}, {"annotations_used": False}) == ""
+    assert analysis.model_note(example, {"annotations_used": False}) == ""
 
 
 def test_zerogpu_duration_grows_with_the_work_and_is_clamped() -> None:
@@ -149,10 +157,10 @@ def test_zerogpu_duration_grows_with_the_work_and_is_clamped() -> None:
 def test_examples_are_recognised_by_content_not_name(tmp_path: Path) -> None:
     copy = tmp_path / "renamed.mp4"
     copy.write_bytes(EXAMPLE.read_bytes())
-    assert ground_truth(copy)["label_name"] == "move left"
+    assert bundled_example(copy)["label_name"] == "move left"
     other = tmp_path / "other.mp4"
     other.write_bytes(EXAMPLE.read_bytes()[:-1] + b"\0")
-    assert ground_truth(other) is None
+    assert bundled_example(other) is None and bundled_example(tmp_path / "missing.mp4") is None
 
 
 def test_limits_reject_large_long_and_huge_uploads() -> None:
@@ -168,11 +176,15 @@ def test_limits_reject_large_long_and_huge_uploads() -> None:
     check_upload(EXAMPLE, replace(LIMITS, max_frames=frames))  # the limit itself is allowed
 
 
-def test_callback_turns_bad_input_into_a_clear_ui_error(tmp_path: Path) -> None:
+def test_callback_turns_bad_input_into_a_clear_ui_error_and_one_log_line(tmp_path: Path, caplog) -> None:
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video at all\n" * 50)
-    with pytest.raises(gr.Error, match="could not be read as a video"):
+    with caplog.at_level("INFO", logger="sfc_studio"), pytest.raises(gr.Error, match="could not be read") as caught:
         ui.run_analysis(str(bad), "tiny", 64, 1, 10, 3)
+    assert not caught.value.print_exception  # gradio prints no traceback for it
+    [record] = caplog.records
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert record.getMessage().startswith("refused analysis of notes.mp4: ") and "\n" not in record.getMessage()
     with pytest.raises(gr.Error, match="Upload a video"):
         ui.run_analysis(None, "tiny", 64, 1, 10, 3)
 
@@ -234,3 +246,11 @@ def test_offline_download_is_a_clear_message_and_the_app_keeps_working(tmp_path,
         ui.run_analysis(str(EXAMPLE), "tiny_offline", 32, 1, 2, 1)
     summary, sfc_top5, *_ = ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
     assert len(sfc_top5) == 5 and "embedded" in summary
+
+
+def test_every_api_output_and_parameter_has_a_meaningful_name() -> None:
+    info = ui.build_demo().get_api_info()["named_endpoints"]
+    assert {"/analyze", "/explore"} <= set(info)
+    for endpoint in ("/analyze", "/explore"):
+        labels = [part["label"] for part in info[endpoint]["returns"] + info[endpoint]["parameters"]]
+        assert all(label and not label.startswith("value_") for label in labels), (endpoint, labels)

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from app import analysis
 from app.ui import build_demo
+from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
 
 pytestmark = pytest.mark.slow  # a served app called through gradio_client
 
-EXAMPLE = analysis.EXAMPLES_DIR / "grow.mp4"
+EXAMPLE = EXAMPLES_DIR / "grow.mp4"
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_explore_before_analyze_says_what_to_do(url: str) -> None:
 def test_two_sessions_never_see_each_others_clip(url: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    clips = {"grow": analysis.EXAMPLES_DIR / "grow.mp4", "bounce": analysis.EXAMPLES_DIR / "bounce.mp4"}
+    clips = {"grow": EXAMPLES_DIR / "grow.mp4", "bounce": EXAMPLES_DIR / "bounce.mp4"}
     clients = {name: Client(url, verbose=False) for name in clips}
 
     def session(name: str) -> tuple[dict, dict]:

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from app import analysis
 from app.ui import build_demo
+from sfc_core.resources import EXAMPLES_DIR
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-EXAMPLE = analysis.EXAMPLES_DIR / "rotate_clockwise.mp4"
+EXAMPLE = EXAMPLES_DIR / "rotate_clockwise.mp4"
 ANALYSIS_TIMEOUT_MS = 300_000
 
 # CI installs chromium (.ci/run), so there a missing browser fails instead of skipping.

@@ -19,12 +19,13 @@ from app import analysis
 from app.config import LIMITS
 from app.ui import build_demo
 from sfc_core.profiling import current_rss_bytes, release_memory
+from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
 
 pytestmark = pytest.mark.slow  # a served app under concurrent users, a queue limit, shutdown
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = json.loads((analysis.EXAMPLES_DIR / "examples.json").read_text())
+EXAMPLES = json.loads((EXAMPLES_DIR / "examples.json").read_text())
 
 
 def _settled_rss() -> int:
@@ -51,7 +52,7 @@ def served():
 
 def _four_users_at_once(url: str) -> tuple[list, float]:
     begin = time.perf_counter()
-    jobs = [Client(url, verbose=False).submit(handle_file(str(analysis.EXAMPLES_DIR / e["file"])), api_name="/analyze")
+    jobs = [Client(url, verbose=False).submit(handle_file(str(EXAMPLES_DIR / e["file"])), api_name="/analyze")
             for e in EXAMPLES]
     results = [job.result(timeout=600) for job in jobs]
     return results, time.perf_counter() - begin
@@ -69,7 +70,7 @@ def test_four_concurrent_users_get_their_own_results_and_memory_returns(served: 
             summary, report = outputs[0], outputs[-1]
             assert f"ground truth:** {example['label_name']}," in summary  # each user got their own result
             assert report["video"]["file"] == example["file"] and "path" not in report["video"]
-            assert report["video"]["num_frames"] == probe(analysis.EXAMPLES_DIR / example["file"]).num_frames
+            assert report["video"]["num_frames"] == probe(EXAMPLES_DIR / example["file"]).num_frames
     print(f"4 concurrent requests: {elapsed:.1f} s (first round); "
           f"RSS after round 2 vs round 1: {grown / 2**20:+.0f} MiB")
     assert grown < 100 * 2**20, f"memory did not return: {grown / 2**20:.0f} MiB above the previous round"
@@ -83,7 +84,7 @@ def test_bad_inputs_do_not_stop_the_next_request(served: str, tmp_path: Path) ->
     for bad, message in ((empty, "is empty"), (text, "could not be read as a video")):
         with pytest.raises(Exception, match=message):
             client.predict(handle_file(str(bad)), api_name="/analyze")
-    outputs = client.predict(handle_file(str(analysis.EXAMPLES_DIR / "grow.mp4")), api_name="/analyze")
+    outputs = client.predict(handle_file(str(EXAMPLES_DIR / "grow.mp4")), api_name="/analyze")
     assert outputs[1]["label"] == "grow"
 
 
@@ -102,7 +103,7 @@ def test_a_path_outside_the_upload_area_never_reaches_the_analysis(served: str, 
 def test_queue_limit_holds_and_the_app_recovers() -> None:
     demo, url = _launch(concurrency=1, queue_size=1)
     try:
-        video = handle_file(str(analysis.EXAMPLES_DIR / "grow.mp4"))
+        video = handle_file(str(EXAMPLES_DIR / "grow.mp4"))
         jobs = [Client(url, verbose=False).submit(video, api_name="/analyze") for _ in range(4)]
         outcomes = []
         for job in jobs:
@@ -123,7 +124,7 @@ def test_outputs_are_written_into_gradios_cache_and_deleted_at_shutdown() -> Non
     before = set(ours.glob("*.mp4")) if ours.exists() else set()
     demo, url = _launch()
     try:
-        Client(url, verbose=False).predict(handle_file(str(analysis.EXAMPLES_DIR / "grow.mp4")), api_name="/analyze")
+        Client(url, verbose=False).predict(handle_file(str(EXAMPLES_DIR / "grow.mp4")), api_name="/analyze")
         made = set(ours.glob("*.mp4")) - before
         assert len(made) == 1  # one heatmap video, served from where it was written (no copy)
     finally:

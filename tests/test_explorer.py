@@ -51,6 +51,17 @@ def test_every_strategy_answers_and_the_comparison_collects_them(analysed, model
     assert inside == min(8, possible) >= 3  # every position centred inside the action is kept
 
 
+def test_random_draws_anew_each_press_and_a_seed_repeats_a_draw(analysed, model) -> None:
+    draws = [explore(model, analysed.clip, "random", 8).report for _ in range(4)]
+    seeds = [draw["seed"] for draw in draws]
+    assert len(set(seeds)) == 4 and all(f"seed {seed}" in draw["note"] for seed, draw in zip(seeds, draws))
+    assert len({tuple(draw["kept_positions"]) for draw in draws}) > 1  # C(32, 8) draws: four equal ones never
+    again = explore(model, analysed.clip, "random", 8, seed=seeds[0]).report
+    assert again["kept_positions"] == draws[0]["kept_positions"] and again["top5"] == draws[0]["top5"]
+    assert f"random (seed {seeds[0]}), keep 8" in analysed.clip.tried
+    assert explore(model, analysed.clip, "uniform", 8, seed=7).report["seed"] is None
+
+
 def test_manual_frames_map_to_the_nearest_position(analysed) -> None:
     clip = analysed.clip
     frames = clip.sfc.position_frames

@@ -52,6 +52,9 @@ def test_sfc_only_mode_leaves_dense_and_ratios_null(ramp_clip: Path, tmp_path: P
     assert run.returncode == 0, run.stderr
     data = json.loads(out.read_text())
     assert data["dense"] is None and data["ratios"] is None and data["settings"]["length"] == 32
+    # the embedded model on a video that is not one of its examples says what its answer means
+    assert data["notes"][0].startswith("the tiny model knows only the 10 synthetic SynthActions motions")
+    assert f"note: {data['notes'][0]}" in run.stdout
 
 
 @pytest.mark.slow
