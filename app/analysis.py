@@ -87,26 +87,28 @@ def model_choices() -> list[tuple[str, str]]:
     return choices
 
 
-_LOADED: OrderedDict[str, hub.SFCModel] = OrderedDict()
+_LOADED: OrderedDict[tuple[str, bool], hub.SFCModel] = OrderedDict()
 _LOADING = threading.Lock()
 
 
-def load_model(name: str, progress: Progress | None = None) -> hub.SFCModel:
-    """Model `name` as `hub.load` gives it (downloading its weights on first use, with progress),
-    loaded once and shared by all users: inference only, nothing a request changes."""
+def load_model(name: str, progress: Progress | None = None, cpu: bool = False) -> hub.SFCModel:
+    """Model `name` as `hub.load` gives it (downloading its weights on first use, with progress), on this
+    machine's device (`cpu`: on the CPU), loaded once and shared by all users: inference only, nothing a
+    request changes."""
     def report(done: int, total: int | None) -> None:
         if progress is not None:
             size = f" of {total / 1e6:.0f} MB" if total else " MB"
             fraction = 0.02 + 0.06 * (done / total if total else 0.0)
             progress(fraction, f"downloading {name} weights: {done / 1e6:.0f}{size}")
 
+    key = (name, cpu)
     with _LOADING:  # one load per model, however many users ask for it at once
-        if name not in _LOADED:
-            _LOADED[name] = hub.load(name, device=device(), progress=report)
+        if key not in _LOADED:
+            _LOADED[key] = hub.load(name, device="cpu" if cpu else device(), progress=report)
             while len(_LOADED) > MAX_LOADED_MODELS:
                 _LOADED.popitem(last=False)
-        _LOADED.move_to_end(name)
-        return _LOADED[name]
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
 
 
 def forget_models() -> None:

@@ -15,14 +15,16 @@ from matplotlib.figure import Figure
 from sfc_core import explain
 from sfc_core.device import describe
 from sfc_core.errors import SFCError
-from sfc_core.options import RunOptions
+from sfc_core.options import DEFAULT_LENGTH, RunOptions
 from sfc_core.profiling import release_memory
 from sfc_core.resources import BENCHMARKS_DIR, EXAMPLES_DIR
+from sfc_core.streaming import DEFAULT_WINDOW_S
 
 from . import figures
-from .analysis import analyze, device, heatmaps, kept_thumbnails, model_choices, model_for
+from .analysis import analyze, device, heatmaps, kept_thumbnails, load_model, model_choices, model_for
 from .config import LIMITS, Limits, gpu_seconds
 from .explorer import STRATEGY_NAMES, explore, short_name
+from .live import LiveSession, status
 from .session import DEFAULT_MODEL, Clip, Settings
 from .teaching import DIAGRAM_HTML, STEPS, walkthrough_step
 from .words import WORDS
@@ -31,12 +33,14 @@ try:  # ZeroGPU on Hugging Face Spaces; a no-op decorator everywhere else
     import spaces
 
     on_gpu, on_gpu_briefly = spaces.GPU(duration=gpu_seconds), spaces.GPU(duration=10)
+    ZERO_GPU = True
 except ImportError:
 
     def on_gpu(function):
         return function
 
     on_gpu_briefly = on_gpu
+    ZERO_GPU = False
 
 
 DEFAULTS = Settings()
@@ -184,6 +188,39 @@ def run_explore(strategy, keep, frames, seed=None, clip=None):
     )
 
 
+LIVE_INTERVAL_S = DEFAULT_WINDOW_S / DEFAULT_LENGTH  # SFC's rate: the long clip's frames per window
+LIVE_WAITING = ("Collecting frames: the first answer comes once the window holds SFC's moments (a few seconds), "
+                "then one every second.")
+
+
+def run_live_frame(frame, model, session: LiveSession | None):
+    """One webcam frame into this browser session's stream; the page changes only when an update comes."""
+    if frame is None:
+        return gr.skip(), gr.skip(), gr.skip(), session
+    try:
+        if session is None or session.model_name != model or session.restarted():
+            session = LiveSession(load_model(model, cpu=ZERO_GPU), model)  # ZeroGPU: see app.live
+        elif session.stopped:  # frozen until the webcam's recording starts again
+            return gr.skip(), gr.skip(), gr.skip(), session
+        update = session.frame(frame)
+    except SFCError as error:
+        raise _refused(str(error), f"live stream on {model}") from None
+    if update is None:
+        return gr.skip(), gr.skip(), (LIVE_WAITING if session.frames == 1 else gr.skip()), session
+    return dict(update.top5), session.strip(), status(update), session
+
+
+def stop_live(session: LiveSession | None):
+    """Stop: the last update over what is left; the strip and answer stay as they are."""
+    if session is None or not session.frames:
+        return gr.skip(), gr.skip(), "Start the webcam first: nothing was streamed.", session
+    update = session.stop()
+    again = " Stop and start the webcam's recording for a new stream."
+    if update is None:
+        return gr.skip(), session.strip(), "Stopped before the window held SFC's moments: no answer." + again, session
+    return dict(update.top5), session.strip(), "Stopped. " + status(update) + again, session
+
+
 def pick_moment(frames: str, clip, evt: gr.SelectData):
     """Clicking a moment adds its frame to the manual picks (or removes it) and switches to "manual"."""
     frame = _session_clip(clip).sfc.position_frames[evt.index]
@@ -304,6 +341,23 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                     matrix = gr.Plot(label="Where each kept moment gathered its evidence", elem_id="attention-matrix")
                     explanations = gr.Plot(label="SFC's heatmap vs captum Grad-CAM")
                 report = gr.JSON(label="Result JSON (the same as the CLI's --json)")
+            with gr.Tab("Live"):
+                gr.Markdown("Point the webcam at an action and press record: SFC runs over time on the stream, with "
+                            "an answer every second from the last 8 seconds. Each frame goes through the first half "
+                            "of the network once; every second SFC keeps the 8 most informative moments of the "
+                            "window and the rest of the network runs once on them. Stop freezes the last window.")
+                with gr.Row():
+                    camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam",
+                                      webcam_options=gr.WebcamOptions(mirror=False), elem_id="live-camera")
+                    with gr.Column():
+                        live_model = gr.Dropdown(model_choices(), value=DEFAULT_MODEL, label="Model",
+                                                 elem_id="live-model")
+                        live_top5 = gr.Label(num_top_classes=5, label="Live top-5", elem_id="live-top5")
+                        live_status = gr.Markdown(elem_id="live-status")
+                        live_stop = gr.Button("Stop", elem_id="live-stop")
+                live_strip = gr.Image(label="The window's frames, oldest first: the kept moments framed in green",
+                                      interactive=False, elem_id="live-strip")
+                live_session = gr.State(None)
             with gr.Tab("How SFC works"):
                 gr.HTML(DIAGRAM_HTML)
                 gr.Markdown(HOW_IT_WORKS)
@@ -346,6 +400,11 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                               api_visibility="private").then(
             run_explore, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs, api_visibility="private",
             concurrency_limit=limits.concurrency, concurrency_id="model")
+        live_outputs = [live_top5, live_strip, live_status, live_session]
+        camera.stream(run_live_frame, inputs=[camera, live_model, live_session], outputs=live_outputs,
+                      stream_every=LIVE_INTERVAL_S, time_limit=limits.max_duration_s, concurrency_limit=4,
+                      concurrency_id="live", api_visibility="private")
+        live_stop.click(stop_live, inputs=[live_session], outputs=live_outputs, api_visibility="private")
         one_scale.change(redraw_heatmaps, inputs=[one_scale, clip], outputs=[heatmap_gallery, explanations],
                          api_visibility="private")
         back.click(lambda s, c: walk(s, -1, c), inputs=[step, clip], outputs=[step, walk_text, walk_figure],

@@ -259,9 +259,32 @@ def explorer() -> str:
             f"SlowOnly-R50. {_source(report, 'benchmarks/explorer-cpu-2core/report.md')}\n")
 
 
+def stream() -> str:
+    report = _load("benchmarks/stream-cpu-2core/report.json")
+    lines = ["| model | realtime factor | update latency, mean / p95 | FLOPs per video second: SFC / dense re-run "
+             "per update | dense re-run per update: realtime factor | stream's peak memory |",
+             "|---|---|---|---|---|---|"]
+    for name, r in report["rows"].items():
+        times = r["dense_flops_per_video_s"] / r["flops_per_video_s"]
+        lines.append(
+            f"| {name} | {r['realtime_factor']:.1f}x | {r['mean_latency_s'] * 1000:.0f} / "
+            f"{r['p95_latency_s'] * 1000:.0f} ms | {r['flops_per_video_s'] / 1e9:.1f} G / "
+            f"{r['dense_flops_per_video_s'] / 1e9:.0f} G ({times:.0f}x) "
+            f"| {r['dense_realtime_factor']:.2f}x | {r['peak_memory_bytes'] / MIB:.0f} MiB |")
+    long = report["long_stream_memory"]
+    lines += ["", f"Defaults (8 s window, an update a second) on a {report['clip']} clip, as fast as it goes, median "
+              f"of {report['runs']} runs, measured on {_machine(report)}; dense is 30 views over the same window at "
+              f"every update, one view at a time. The embedded model's stream peaks at "
+              f"{long['1_min']['peak_memory_bytes'] / MIB:.0f} MiB over a 1-minute file and "
+              f"{long['20_min']['peak_memory_bytes'] / MIB:.0f} MiB over a 20-minute one. "
+              f"{_source(report, 'benchmarks/stream-cpu-2core/report.md')}"]
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[str, Callable[[], str]] = {
     "headline": headline, "sfc-module-flops": sfc_module_flops, "predict-memory": predict_memory, "batch": batch,
     "selection": selection, "sfc-choice": sfc_choice, "card-evaluation": card_evaluation, "explorer": explorer,
+    "stream": stream,
 }
 
 

@@ -22,6 +22,7 @@ Modules:
   inputs       a video opened for a plan, or its frames decoded ahead; frames made into views
   options      RunOptions (how a request runs) and SFCSettings (what the model is), each declared once
   pipeline     DenseRecognizer and SFCRecognizer
+  streaming    SFC over time: a file or camera streamed once through the head, an update per second
   profiling    model time, peak memory, FLOPs; dense/SFC ratios
   allocator    glibc's heap set up for honest CPU peaks (one arena, at import; mmap threshold per call;
                the free heap held during the memory call)
@@ -35,7 +36,8 @@ Modules:
   training/    SFC training (selection targets, loop, checkpoints, DDP) and the SynthActions backbone trainer
   corpus/      classifying a collection: inputs, a video's work, result tables, local and Ray engines
   cli          what every command-line tool shares (user errors as one line and exit 2)
-  predict, batch, bench, evaluate, train, weights   the command-line tools (sfc-predict, sfc-batch, ...)
+  model_args   the model and SFC arguments of the commands that classify videos
+  predict, batch, stream, bench, evaluate, train, weights   the command-line tools (sfc-predict, ...)
 """
 
 from . import allocator

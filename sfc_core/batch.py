@@ -37,8 +37,8 @@ from .corpus.local import run_local
 from .corpus.tables import JsonlTable, ParquetTable, open_table
 from .corpus.work import Job
 from .errors import ConfigError
-from .options import RunOptions
-from .predict import add_settings, load_from_args, load_settings
+from .model_args import add_model_arguments, load_from_args, load_settings
+from .options import RunOptions, add_run_arguments
 
 ENGINES = ("local", "ray")
 Engine = Callable[[list[Path]], Iterable[dict]]  # files to do -> their rows, in any order
@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retry-errors", action="store_true", help="run the files that failed before again")
     parser.add_argument("--verify", action="store_true",
                         help="recognise finished files by the SHA-256 of their content instead of size and mtime")
-    add_settings(parser)
+    add_model_arguments(parser)
+    add_run_arguments(parser)
     parser.set_defaults(mode="sfc", measure="time")
     return parser
 

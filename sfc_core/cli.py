@@ -47,3 +47,4 @@ def one_line(error: BaseException) -> str:
     """An error's message as a CLI prints it: its first line (its type's name when it has none)."""
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+

@@ -85,7 +85,8 @@ class _Recognizer:
             plan = self.plan(info.num_frames)
             return info, plan, open_reader(source, plan, self.config.input_spec)
 
-    def _to_device(self, views: torch.Tensor) -> torch.Tensor:
+    def to_device(self, views: torch.Tensor) -> torch.Tensor:
+        """Views as the model takes them: on its device (pinned and non-blocking on CUDA), channels-last on a CPU."""
         if self.device.type == "cuda":  # pinned host memory: the copy overlaps with queued GPU work
             return views.pin_memory().to(self.device, non_blocking=True)
         return views.contiguous(memory_format=torch.channels_last_3d)
@@ -135,7 +136,7 @@ class DenseRecognizer(_Recognizer):
         total, count = None, 0
         for batch in batches:
             with watch.part("input") if watch is not None else contextlib.nullcontext():
-                batch = self._to_device(batch)
+                batch = self.to_device(batch)
             with self._autocast():
                 logits = self.model(batch)
             probs = logits.float().softmax(dim=1).sum(dim=0)
@@ -206,7 +207,7 @@ class SFCRecognizer(_Recognizer):
 
     def features(self, clip: torch.Tensor) -> torch.Tensor:
         """The head's output for a long clip in memory (B, 3, L, H, W), in chunks when configured."""
-        blocks = self._blocks(lambda first, last: self._to_device(clip[:, :, first:last]), clip.shape[2])
+        blocks = self._blocks(lambda first, last: self.to_device(clip[:, :, first:last]), clip.shape[2])
         return collect(blocks, self._capacity(clip.shape[2]))
 
     def _compress_and_classify(self, read: Callable[[int, int], torch.Tensor], frames: int):
@@ -218,7 +219,7 @@ class SFCRecognizer(_Recognizer):
     @torch.inference_mode()
     def classify(self, clip: torch.Tensor):
         """Probabilities and SFC's output for a long clip in memory (1, 3, L, H, W)."""
-        return self._compress_and_classify(lambda first, last: self._to_device(clip[:, :, first:last]), clip.shape[2])
+        return self._compress_and_classify(lambda first, last: self.to_device(clip[:, :, first:last]), clip.shape[2])
 
     @torch.inference_mode()
     def _run(self, source: str | Path | DecodedVideo, watch: Stopwatch) -> tuple[_Run, SFCOutput, np.ndarray]:
@@ -237,7 +238,7 @@ class SFCRecognizer(_Recognizer):
                 sources.extend(decoded.source_indices[new:])
                 stamps.extend(decoded.timestamps_s[new:])
                 shown.append(display[new:])
-                return self._to_device(views)
+                return self.to_device(views)
 
         with reader, watch.part("model"):
             probs, out = self._compress_and_classify(read, len(clip))
@@ -255,7 +256,7 @@ class SFCRecognizer(_Recognizer):
         def read(first: int, last: int) -> torch.Tensor:
             decoded = reader.take(list(clip[first:last]))
             reader.forget_before(clip[first])
-            return self._to_device(clip_views(decoded, plan.crops, self.config.input_spec)[0])
+            return self.to_device(clip_views(decoded, plan.crops, self.config.input_spec)[0])
 
         with reader, self._autocast():
             return collect(self._blocks(read, len(clip)), self._capacity(len(clip)))

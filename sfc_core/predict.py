@@ -16,58 +16,19 @@ import json
 import sys
 from pathlib import Path
 
-from . import hub, models, weights
 from .cli import command_parser, user_errors_exit_2
-from .options import DEFAULT_LENGTH, RunOptions, add_run_arguments
+from .model_args import add_model_arguments, load_from_args
+from .options import RunOptions, add_run_arguments
 from .report import format_table
-from .sfc import TRAINING_FREE_SCORES
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser("sfc-predict", "SFC vs dense-sampling action recognition on one video.")
     parser.add_argument("video", type=Path)
-    add_settings(parser)
+    add_model_arguments(parser)
+    add_run_arguments(parser)
     parser.add_argument("--json", type=Path, default=None, help="write the report JSON here")
     return parser
-
-
-def add_settings(parser: argparse.ArgumentParser) -> None:
-    """The model, weights and SFC (for `hub.load`) and the run options: shared by every command that
-    classifies videos."""
-    parser.add_argument("--model", default="tiny", choices=models.list_models(), help="the backbone")
-    backbone = parser.add_mutually_exclusive_group()
-    backbone.add_argument("--weights", type=Path, help="backbone checkpoint in its publisher's layout")
-    backbone.add_argument(
-        "--random-weights", action="store_true", help="use random backbone weights (timing only: labels are noise)"
-    )
-    sfc = parser.add_mutually_exclusive_group()
-    sfc.add_argument("--sfc-weights", default=None,
-                     help="trained SFC checkpoint (sfc-train): a path, URL or hf://owner/repo/file[@revision]")
-    sfc.add_argument("--training-free", choices=TRAINING_FREE_SCORES, default=None,
-                     help="run the training-free SFC with this score (default when no trained SFC exists: change)")
-    parser.add_argument("--length", type=int, default=None,
-                        help=f"SFC long-clip length in frames (default: as trained, or {DEFAULT_LENGTH})")
-    parser.add_argument("--split", default=None, help="stage after which the head ends (default: as trained, "
-                        "or the model's)")
-    parser.add_argument("--spatial-stride", type=int, default=None, help="SFC spatial compression (default: as "
-                        "trained, or 1)")
-    parser.add_argument("--head-budget-mb", type=float, default=hub.DEFAULT_BUDGET_MB,
-                        help="memory for the head's activations: it runs over the long clip in exact temporal "
-                        "chunks that fit (0: one pass)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    add_run_arguments(parser)
-
-
-def load_settings(args: argparse.Namespace) -> dict:
-    """`hub.load`'s keyword arguments from the parsed settings."""
-    backbone = hub.RANDOM if args.random_weights else (args.weights or hub.AUTO)
-    sfc = args.sfc_weights or (f"{hub.TRAINING_FREE}{args.training_free}" if args.training_free else hub.AUTO)
-    return {"name": args.model, "backbone": backbone, "sfc": sfc, "device": args.device, "length": args.length,
-            "split": args.split, "spatial_stride": args.spatial_stride, "head_budget_mb": args.head_budget_mb}
-
-
-def load_from_args(args: argparse.Namespace) -> hub.SFCModel:
-    return hub.load(**load_settings(args), progress=weights.progress_bar(args.model))
 
 
 @user_errors_exit_2

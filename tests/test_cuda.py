@@ -68,7 +68,7 @@ def test_views_are_copied_from_pinned_memory_and_arrive_intact(models_on_both) -
     _, on_gpu = models_on_both
     recognizer = on_gpu.dense_recognizer()
     views = torch.randn(2, 3, 16, 64, 64)
-    copied = recognizer._to_device(views)
+    copied = recognizer.to_device(views)
     torch.cuda.synchronize(CUDA)
     assert copied.device.type == "cuda" and torch.equal(copied.cpu(), views)
 

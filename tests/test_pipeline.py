@@ -126,13 +126,13 @@ def test_the_copy_to_the_device_is_input_time_in_both_modes(tiny, noise_clip: Pa
     (one second each), so every second it records must be input time."""
     model = hub.from_backbone("tiny", tiny, device="cpu")
     recognizer = model.dense_recognizer(batch_size=1) if mode == "dense" else model.sfc_recognizer()
-    clock, original = [0.0], recognizer._to_device
+    clock, original = [0.0], recognizer.to_device
 
     def copy_taking_a_second(views: torch.Tensor) -> torch.Tensor:
         clock[0] += 1.0
         return original(views)
 
-    monkeypatch.setattr(recognizer, "_to_device", copy_taking_a_second)
+    monkeypatch.setattr(recognizer, "to_device", copy_taking_a_second)
     monkeypatch.setattr(profiling.time, "perf_counter", lambda: clock[0])
     watch = profiling.Stopwatch(CPU)
     recognizer._run(noise_clip, watch)

@@ -1,0 +1,144 @@
+"""SFC over time on this machine: `sfc-stream` on the Kinetics report's clip, next to dense sampling
+re-run at every update on the same stream, and the stream's memory on a 20-minute file.
+
+    python -m scripts.stream_report
+
+For each row (the embedded model with its trained SFC; SlowOnly-R50 with random weights, cost only,
+training-free `change`; SlowOnly-R50 with the untrained learned module): the stream at its defaults
+(8 s window, an update every second) over the 10 s 640x272 clip (`scripts.make_bench_clip`) as fast as
+it goes, median of 3 runs: realtime factor, mean and p95 update latency, FLOPs per video second. Dense
+sampling at every update is 30 views (one at a time, the CPU's fastest) over the window: its FLOPs are
+counted and its time measured on the clip's first window cut to a file of its own. Memory: the peak of
+the whole stream (`profiling.PeakMemory`) on the 10 s clip, and for the embedded model on 1- and
+20-minute files (`tests.input_cases.moving_frames`), to show it does not grow with the stream.
+Writes benchmarks/stream-cpu-2core/report.json and report.md.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import sfc_core
+from scripts.bench_reports import BENCHMARKS, REPORTS, bench_clip
+from sfc_core.environment import environment
+from sfc_core.profiling import PeakMemory
+from sfc_core.streaming import DEFAULT_WINDOW_S, Streamer, open_source
+from sfc_core.video import decode_frames, probe, write_h264
+from tests.clips import write_frames
+from tests.input_cases import moving_frames
+
+OUT = BENCHMARKS / "stream-cpu-2core"
+RUNS = 3
+ROWS = {  # row -> load arguments
+    "tiny (embedded, trained SFC)": {"name": "tiny"},
+    "slowonly_r50 (random weights, training-free change)": {"name": "slowonly_r50", "backbone": "random"},
+    "slowonly_r50 (random weights, untrained learned SFC)": {"name": "slowonly_r50", "backbone": "random",
+                                                             "sfc": "untrained"},
+}
+
+
+def stream_once(model: sfc_core.SFCModel, video: Path, memory: bool = False) -> tuple[list, dict, int | None]:
+    streamer = Streamer(model)
+    source = open_source(video, model, DEFAULT_WINDOW_S)
+    if not memory:
+        return list(streamer.run(source)), streamer.summary().to_dict()["summary"], None
+    with PeakMemory(model.device) as peak:
+        updates = list(streamer.run(source))
+    return updates, streamer.summary().to_dict()["summary"], peak.peak_bytes
+
+
+def first_window(video: Path, directory: Path) -> Path:
+    """The clip's first window as a file of its own: what dense sampling re-runs at an update."""
+    info = probe(video)
+    count = min(info.num_frames, round(DEFAULT_WINDOW_S * info.fps))
+    frames = decode_frames(video, list(range(count))).frames
+    return write_h264(directory / "window.mp4", np.stack(frames), fps=round(info.fps))
+
+
+def row(model: sfc_core.SFCModel, clip: Path, window: Path) -> dict:
+    runs = [stream_once(model, clip) for _ in range(RUNS)]
+    summaries = [summary for _, summary, _ in runs]
+    updates, summary, peak = stream_once(model, clip, memory=True)
+    dense = model.predict(window, mode="dense", measure="time", repeats=RUNS).dense
+    median = {key: statistics.median(s[key] for s in summaries)
+              for key in ("realtime_factor", "mean_latency_s", "p95_latency_s", "wall_s")}
+    per_update = dense.measurement.model_time_s
+    return {
+        **median,
+        "updates": summary["updates"], "video_s": summary["video_s"], "frames": summary["frames"],
+        "flops_per_video_s": summary["flops_per_video_s"],
+        "dense_flops_per_video_s": summary["dense_flops_per_video_s"],
+        "peak_memory_bytes": peak,
+        "dense_time_per_update_s": per_update,
+        "dense_realtime_factor": summary["video_s"] / (per_update * summary["updates"]),
+        "head_chunk_frames": model.settings.head_chunk_frames,
+        "chunkable": model.geometry.chunkable,
+    }
+
+
+def long_memory(model: sfc_core.SFCModel, directory: Path) -> dict:
+    """Peak memory of the embedded model's stream on 1- and 20-minute files (10 fps, 160x120)."""
+    peaks = {}
+    for minutes in (1, 20):
+        video = write_frames(directory / f"{minutes}min.mp4", moving_frames(minutes * 600, 160, 120), fps=10,
+                             options={"crf": "30", "g": "250"})
+        _, summary, peak = stream_once(model, video, memory=True)
+        peaks[f"{minutes}_min"] = {"peak_memory_bytes": peak, "updates": summary["updates"],
+                                   "realtime_factor": summary["realtime_factor"]}
+        print(minutes, peaks[f"{minutes}_min"], flush=True)
+    return peaks
+
+
+def main() -> None:
+    rows = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        clip = bench_clip(Path(scratch))
+        window = first_window(clip, Path(scratch))
+        for name, arguments in ROWS.items():
+            model = sfc_core.load(**arguments, device="cpu")
+            rows[name] = row(model, clip, window)
+            print(name, rows[name], flush=True)
+        long = long_memory(sfc_core.load("tiny", device="cpu"), Path(scratch))
+    width, height, seconds = REPORTS["kinetics"]["clip"]
+    result = {"command": "python -m scripts.stream_report", "environment": environment(),
+              "clip": f"{width}x{height}, {seconds} s (scripts.make_bench_clip)", "window_s": DEFAULT_WINDOW_S,
+              "every_s": 1.0, "runs": RUNS, "rows": rows, "long_stream_memory": long}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "report.json").write_text(json.dumps(result, indent=1))
+    (OUT / "report.md").write_text(to_markdown(result))
+    print(to_markdown(result))
+
+
+def to_markdown(result: dict) -> str:
+    env = result["environment"]
+    lines = ["# SFC over time: `sfc-stream` vs dense sampling re-run at every update", "",
+             f"Clip: {result['clip']}; window {result['window_s']:.0f} s, an update every {result['every_s']:.0f} s; "
+             f"as fast as it goes, median of {result['runs']} runs, on {env['cpu']} ({env['cpu_cores']} cores). "
+             f"Dense: 30 views over the window, one at a time. Regenerate: `{result['command']}`.", "",
+             "| model | realtime factor | latency mean / p95 | GFLOPs per video second | dense GFLOPs per video "
+             "second | dense time per update | dense realtime factor | stream peak memory |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in result["rows"].items():
+        times_dense = r["dense_flops_per_video_s"] / r["flops_per_video_s"]
+        lines.append(
+            f"| {name} | {r['realtime_factor']:.1f}x | {r['mean_latency_s'] * 1000:.0f} / "
+            f"{r['p95_latency_s'] * 1000:.0f} ms | {r['flops_per_video_s'] / 1e9:.1f} | "
+            f"{r['dense_flops_per_video_s'] / 1e9:.0f} ({times_dense:.0f}x) | "
+            f"{r['dense_time_per_update_s']:.2f} s | {r['dense_realtime_factor']:.2f}x | "
+            f"{r['peak_memory_bytes'] / 2**20:.0f} MiB |")
+    long = result["long_stream_memory"]
+    short_mib = long["1_min"]["peak_memory_bytes"] / 2**20
+    long_mib = long["20_min"]["peak_memory_bytes"] / 2**20
+    lines += ["", f"The embedded model's stream, peak memory: {short_mib:.0f} MiB over a 1-minute file, "
+              f"{long_mib:.0f} MiB over a 20-minute file "
+              f"({long['20_min']['updates']} updates, {long['20_min']['realtime_factor']:.0f}x real time)."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""SFC over time (`sfc_core.streaming`, `sfc-stream`): one streamed pass over a file, updates from a
+sliding window, exactly `sfc-predict` when one window covers the file, memory bounded by the window."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sfc_core
+from sfc_core.errors import ConfigError, VideoError
+from sfc_core.resources import EXAMPLES_DIR
+from sfc_core.streaming import CameraSource, Sample, Streamer, open_source
+from sfc_core.video import decode_frames
+from tests.input_cases import twenty_minute_video
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = EXAMPLES_DIR / "bounce.mp4"  # 6.4 s
+
+
+@pytest.fixture(scope="module")
+def tiny() -> sfc_core.SFCModel:
+    return sfc_core.load("tiny")
+
+
+def _stream(model, video: Path, window_s: float, every_s: float) -> tuple[list, Streamer]:
+    streamer = Streamer(model, window_s, every_s)
+    return list(streamer.run(open_source(video, model, window_s))), streamer
+
+
+@pytest.mark.parametrize("sfc", ["auto", "training-free:change", "training-free:distinctiveness", "untrained"])
+def test_one_window_over_the_whole_file_is_sfc_predict(tiny, sfc: str) -> None:
+    model = tiny if sfc == "auto" else tiny.replace(sfc=sfc)
+    updates, streamer = _stream(model, EXAMPLE, window_s=60, every_s=60)
+    expected = model.predict(EXAMPLE, mode="sfc", measure="time").sfc
+    [update] = updates
+    assert update.kept_frames == expected.kept.frame_indices
+    assert [label for label, _ in update.top5] == [label for label, _ in expected.top(5)]
+    assert [p for _, p in update.top5] == pytest.approx([p for _, p in expected.top(5)], abs=1e-4)
+    assert update.window_s == (0.0, 6.4) and streamer.summary().frames == 64
+
+
+def test_updates_slide_over_the_window_and_the_summary_adds_them_up(tiny) -> None:
+    updates, streamer = _stream(tiny, EXAMPLE, window_s=3, every_s=1)
+    summary = streamer.summary()
+    assert summary.updates == len(updates) >= 3 and summary.video_s == pytest.approx(6.4)
+    times = [u.t_s for u in updates]
+    assert times == sorted(times) and times[-1] == pytest.approx(6.4) and all(t == int(t) for t in times[:-1])
+    for update in updates:
+        start, end = update.window_s
+        assert end - start <= 3 + 1e-9 and len(update.kept_frames) == 8
+        assert all(start < t <= end for t in update.kept_timestamps_s)  # kept moments are inside the window
+        assert update.kept_frames == sorted(update.kept_frames)
+        assert 0 < update.flops < update.dense_flops and update.latency_s > 0
+    assert summary.flops_per_video_s == pytest.approx(sum(u.flops for u in updates) / 6.4)
+    assert summary.dense_flops_per_video_s > 10 * summary.flops_per_video_s
+    assert summary.p95_latency_s >= summary.mean_latency_s * 0.5 and summary.realtime_factor > 0
+
+
+def test_a_stream_too_short_for_the_window_says_so(tiny) -> None:
+    frames = decode_frames(EXAMPLE, [0, 5, 10, 15])
+    samples = [Sample(i, t, rgb) for i, t, rgb in zip(frames.source_indices, frames.timestamps_s, frames.frames)]
+    streamer = Streamer(tiny)
+    assert list(streamer.run(samples)) == []
+    summary = streamer.summary()
+    assert summary.updates == 0 and summary.frames == 4 and "no update" in summary.notes[0]
+    with pytest.raises(VideoError, match="ended before its first frame"):
+        list(streamer.run([]))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sfc_core.stream", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "SFC_DEVICE": "cpu"})
+
+
+def test_the_cli_prints_a_line_per_update_and_writes_jsonl(tmp_path: Path) -> None:
+    out = tmp_path / "updates.jsonl"
+    run = _cli(str(EXAMPLE), "--window-s", "4", "--every-s", "2", "--jsonl", str(out))
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    *updates, summary = lines
+    assert set(summary) == {"summary"} and summary["summary"]["updates"] == len(updates) >= 2
+    for update in updates:
+        assert set(update) == {"t_s", "window_s", "top5", "kept_frames", "kept_timestamps_s", "latency_s", "flops",
+                               "dense_flops"}
+    assert run.stdout.count("window") == len(updates) and "real time" in run.stdout
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("camera:zero", "unknown camera 'camera:zero'"),
+    ("camera:97", "no camera camera:97"),
+    ("missing.mp4", "File not found"),
+])
+def test_bad_sources_exit_2_with_one_line(source: str, message: str) -> None:
+    run = _cli(source)
+    assert run.returncode == 2 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_window_and_interval_must_be_positive(tiny) -> None:
+    with pytest.raises(ConfigError, match="must be > 0"):
+        Streamer(tiny, window_s=0)
+    with pytest.raises(ConfigError, match="write camera:N"):
+        CameraSource("camera:", 8.0, 144)
+
+
+@pytest.mark.slow  # 20 minutes of video, 9,600 sampled frames, 1,200 updates
+def test_memory_is_bounded_by_the_window_on_a_20_minute_file(tiny, tmp_path: Path) -> None:
+    video = twenty_minute_video(tmp_path / "lecture.mp4")
+    streamer = Streamer(tiny, window_s=8, every_s=1)
+    held = []
+    for _ in streamer.run(open_source(video, tiny, 8)):
+        state = streamer._state
+        held.append((len(state.positions), len(state.frames)))
+    summary = streamer.summary()
+    assert summary.updates >= 1190 and summary.video_s == pytest.approx(1200, abs=1)
+    positions = 8 * 8 // 2  # 8 s at 8 samples a second, 2 samples per position
+    assert max(p for p, _ in held) <= positions + 1 and max(f for _, f in held) <= 2 * positions + 24
