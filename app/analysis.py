@@ -30,7 +30,9 @@ from sfc_core.examples import bundled_example
 from sfc_core.profiling import format_ratio, ratio
 from sfc_core.report import Report, Result
 from sfc_core.sfc import DEFAULT_TRAINING_FREE
-from sfc_core.video import probe
+from sfc_core.streaming import DEFAULT_WINDOW_S as OVER_TIME_WINDOW_S
+from sfc_core.streaming import Update, over_time
+from sfc_core.video import cut, decode_frames, probe
 
 from . import figures
 from .config import LIMITS, Limits
@@ -62,6 +64,7 @@ class Analysis:
     model_note: str  # what the model knows, when the video may be outside it ("" otherwise)
     clip: Clip  # kept for this session's explorer
     notes: list[str] = field(default_factory=list)
+    over_time: list[tuple[np.ndarray, str]] = field(default_factory=list)  # a video longer than one window
 
 
 def device() -> torch.device:
@@ -218,6 +221,27 @@ def model_note(report: Report, sfc_training: dict | None = None) -> str:
     return "\n\n".join(notes)
 
 
+def over_time_strip(path: Path, windows: list[Update]) -> list[tuple[np.ndarray, str]]:
+    """One tile per window: the middle one of the frames SFC kept there, captioned with the window's
+    time span and its top-1."""
+    if not windows:
+        return []
+    middles = [window.kept_frames[len(window.kept_frames) // 2] for window in windows]
+    frames = decode_frames(path, middles, max_short_side=160).frames
+    return [(frame, f"{w.window_s[0]:.0f}-{w.window_s[1]:.0f} s: {w.top5[0][0]} {w.top5[0][1]:.0%}")
+            for frame, w in zip(frames, windows)]
+
+
+def cut_window(clip: Clip, index: int, output_dir: Path | None = None) -> Path:
+    """Window `index` of the analysed video as a file of its own, to analyse on its own."""
+    window = clip.over_time[index]
+    video = clip.over_time_video or clip.sfc.video
+    first, last = (min(video.num_frames, round(t * video.fps)) for t in window.window_s)
+    spec = models.get_config(clip.settings.model).input_spec
+    return cut(video.path, first, max(first + 1, last), _output_path(".mp4", output_dir),
+               max_short_side=2 * spec.short_side)
+
+
 def heatmap_captions(sfc: Result) -> list[str]:
     """Each kept frame's time and its share of the whole heatmap: of all the attention a trained SFC
     paid, or of a training-free score's map (no attention runs there)."""
@@ -275,6 +299,10 @@ def analyze(
     progress(0.45, "SFC: head on one long clip, compress, tail once")
     sfc_recognizer = model.sfc_recognizer(settings.run)
     sfc = sfc_recognizer(path)
+    windows = []
+    if sfc.video.duration_s > OVER_TIME_WINDOW_S:
+        progress(0.6, f"over time: SFC on each {OVER_TIME_WINDOW_S:.0f}-second window, one streamed pass")
+        windows = over_time(model, path, OVER_TIME_WINDOW_S)
     progress(0.65, "explanations: SFC's heatmaps and captum Grad-CAM")
     features = sfc_recognizer.head_features(path)  # for the explorer: other selections without the head
     matrix = sfc_recognizer.sfc.position_attention(features, torch.tensor([sfc.kept.positions], device=features.device))
@@ -282,7 +310,7 @@ def analyze(
     video_path = explain.attention_video(sfc, _output_path(".mp4", output_dir))
     progress(0.85, "plots")
     truth = bundled_example(path)
-    clip = Clip(settings, features.cpu(), sfc, dense, cams, truth)
+    clip = Clip(settings, features.cpu(), sfc, dense, cams, truth, over_time=windows)
     gallery, explanations = heatmaps(clip)
     report = model.report(dense, sfc, settings.run)
     protocol = "one view at a time" if dense_recognizer.batch_size == 1 else "all views in one batch"
@@ -311,6 +339,7 @@ def analyze(
         model_note=model_note(report, model.sfc_training),
         clip=clip,
         notes=report.video_notes,
+        over_time=over_time_strip(path, windows),
     )
     progress(1.0, "done")
     return analysis

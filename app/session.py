@@ -11,6 +11,8 @@ import torch
 
 from sfc_core.options import DEFAULT_LENGTH, RunOptions
 from sfc_core.report import Result
+from sfc_core.streaming import Update
+from sfc_core.video import VideoInfo
 
 DEFAULT_MODEL = "tiny"
 
@@ -37,6 +39,8 @@ class Clip:
     cams: np.ndarray  # Grad-CAM per kept position (K, h, w), for redrawing at another scale
     truth: dict | None  # bundled example: label and action window
     tried: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # answer -> (p, p of truth)
+    over_time: list[Update] = field(default_factory=list)  # each window's answer, for a video longer than one
+    over_time_video: VideoInfo | None = None  # the video those windows are of (None: this clip's own)
 
     @property
     def window(self) -> tuple[int, int] | None:

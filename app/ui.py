@@ -21,7 +21,16 @@ from sfc_core.resources import BENCHMARKS_DIR, EXAMPLES_DIR
 from sfc_core.streaming import DEFAULT_WINDOW_S
 
 from . import figures
-from .analysis import analyze, device, heatmaps, kept_thumbnails, load_model, model_choices, model_for
+from .analysis import (
+    analyze,
+    cut_window,
+    device,
+    heatmaps,
+    kept_thumbnails,
+    load_model,
+    model_choices,
+    model_for,
+)
 from .config import LIMITS, Limits, gpu_seconds
 from .explorer import STRATEGY_NAMES, explore, short_name
 from .live import LiveSession, status
@@ -119,11 +128,11 @@ class AnalysisOutputs(NamedTuple):
     explore_top5: None  # a new clip: the explorer's answer and comparison start again
     comparison: None
     model_note: str
+    over_time: list  # each window's answer, for a video longer than one window (else empty)
     report: dict  # the CLI's JSON
     clip: Clip  # the session's clip for the explorer (a State, not part of the API)
 
 
-@on_gpu
 def _refused(message: str, request: str) -> gr.Error:
     """The user's message for a request the user can fix (a bad file, an offline download, a setting):
     one line in the server log, no traceback, so the log's tracebacks are bugs only."""
@@ -131,6 +140,7 @@ def _refused(message: str, request: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
+@on_gpu
 def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr.Progress()) -> AnalysisOutputs:
     """The `/analyze` endpoint: every output the page shows."""
     if not video:
@@ -153,6 +163,19 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
     analysed = {name: getattr(result, name) for name in AnalysisOutputs._fields if hasattr(result, name)}
     # the explorer starts from SFC's own number of moments, with no answer or comparison yet
     return AnalysisOutputs(**analysed, keep=len(result.clip.sfc.kept.positions), explore_top5=None, comparison=None)
+
+
+def run_window(clip, evt: gr.SelectData, progress=gr.Progress()) -> AnalysisOutputs:
+    """A window of the over-time strip, clicked: that window cut out and analysed on its own, so the
+    whole page and the explorer work on it; the strip stays, and another window can be picked."""
+    clip = _session_clip(clip)
+    source = clip.over_time_video or clip.sfc.video
+    path = cut_window(clip, evt.index, Path(get_upload_folder()) / "sfc-studio")
+    run = clip.settings.run
+    outputs = run_analysis(str(path), clip.settings.model, clip.settings.length, clip.settings.spatial_stride,
+                           run.clips, run.crops, progress)
+    outputs.clip.over_time, outputs.clip.over_time_video = clip.over_time, source
+    return outputs._replace(over_time=gr.skip())
 
 
 def _session_clip(clip: Clip | None) -> Clip:
@@ -307,6 +330,9 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                         timeline = gr.Plot(label="Timeline: what was kept", elem_id="timeline")
                         thumbnails = gr.Gallery(label="Kept vs dropped frames", columns=6, height="auto",
                                                 elem_id="thumbnails")
+                over_time = gr.Gallery(label="Over time: each 8-second window's answer, from one streamed pass "
+                                             "(a video longer than 8 s; click a window to analyse it on its own)",
+                                       columns=8, height="auto", allow_preview=False, elem_id="over-time")
                 with gr.Accordion("Explore: what if other moments were kept?", open=True, elem_id="explorer"):
                     gr.Markdown("After **Run**, pick another way of choosing moments or how many to keep, or click "
                                 "frames below to choose them yourself: only the selection and the network's tail "
@@ -341,6 +367,17 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                     matrix = gr.Plot(label="Where each kept moment gathered its evidence", elem_id="attention-matrix")
                     explanations = gr.Plot(label="SFC's heatmap vs captum Grad-CAM")
                 report = gr.JSON(label="Result JSON (the same as the CLI's --json)")
+            with gr.Tab("How SFC works"):
+                gr.HTML(DIAGRAM_HTML)
+                gr.Markdown(HOW_IT_WORKS)
+                gr.Markdown("### Walk through your clip, step by step")
+                step = gr.State(-1)  # Next shows step 0 first
+                with gr.Row():
+                    back = gr.Button("Back", elem_id="walk-back")
+                    forward = gr.Button("Next", elem_id="walk-next")
+                walk_text = gr.Markdown("Run an analysis on the **Analyze** tab, then press **Next**.",
+                                        elem_id="walk-text")
+                walk_figure = gr.Plot(label="This step")
             with gr.Tab("Live"):
                 gr.Markdown("Point the webcam at an action and press record: SFC runs over time on the stream, with "
                             "an answer every second from the last 8 seconds. Each frame goes through the first half "
@@ -358,17 +395,6 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                 live_strip = gr.Image(label="The window's frames, oldest first: the kept moments framed in green",
                                       interactive=False, elem_id="live-strip")
                 live_session = gr.State(None)
-            with gr.Tab("How SFC works"):
-                gr.HTML(DIAGRAM_HTML)
-                gr.Markdown(HOW_IT_WORKS)
-                gr.Markdown("### Walk through your clip, step by step")
-                step = gr.State(-1)  # Next shows step 0 first
-                with gr.Row():
-                    back = gr.Button("Back", elem_id="walk-back")
-                    forward = gr.Button("Next", elem_id="walk-next")
-                walk_text = gr.Markdown("Run an analysis on the **Analyze** tab, then press **Next**.",
-                                        elem_id="walk-text")
-                walk_figure = gr.Plot(label="This step")
             with gr.Tab("Benchmark"):
                 gr.Markdown(_benchmark_markdown())
                 for image in sorted(BENCHMARKS_DIR.glob("*/bench.png")):
@@ -376,7 +402,8 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
         page = dict(summary=summary, sfc_top5=sfc_top5, dense_top5=dense_top5, table=table, measurements=measurements,
                     timeline=timeline, thumbnails=thumbnails, heatmaps=heatmap_gallery, heatmap_video=heatmap_video,
                     explanations=explanations, attention_matrix=matrix, moments=moment_gallery, keep=keep,
-                    explore_top5=explore_top5, comparison=comparison, model_note=model_note, report=report, clip=clip)
+                    explore_top5=explore_top5, comparison=comparison, model_note=model_note, report=report,
+                    over_time=over_time, clip=clip)
         assert page.keys() == set(AnalysisOutputs._fields), "every output of /analyze is wired to the page"
         analysed = run.click(
             run_analysis,
@@ -386,10 +413,15 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
             concurrency_limit=limits.concurrency,
             concurrency_id="model",
         )
-        analysed.then(lambda: (-1, "Press **Next** to walk through this clip.", "", "sfc"),
-                      outputs=[step, walk_text, frames, strategy], api_visibility="private")
-        analysed.success(name_heatmaps, inputs=[clip], outputs=[colour_bar, heatmap_gallery, heatmap_video, matrix,
-                                                                explanations], api_visibility="private")
+        window_analysed = over_time.select(run_window, inputs=[clip], outputs=[page[name] for name in
+                                                                              AnalysisOutputs._fields],
+                                           api_visibility="private", concurrency_limit=limits.concurrency,
+                                           concurrency_id="model")
+        for event in (analysed, window_analysed):  # a new clip: the walk-through and the heatmaps' names follow
+            event.then(lambda: (-1, "Press **Next** to walk through this clip.", "", "sfc"),
+                       outputs=[step, walk_text, frames, strategy], api_visibility="private")
+            event.success(name_heatmaps, inputs=[clip], outputs=[colour_bar, heatmap_gallery, heatmap_video, matrix,
+                                                                 explanations], api_visibility="private")
         explore_outputs = [timeline, thumbnails, explore_top5, comparison, explored]
         try_it.click(run_explore, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs,
                      api_name="explore", concurrency_limit=limits.concurrency, concurrency_id="model")

@@ -21,14 +21,12 @@ import statistics
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 import sfc_core
 from scripts.bench_reports import BENCHMARKS, REPORTS, bench_clip
 from sfc_core.environment import environment
 from sfc_core.profiling import PeakMemory
 from sfc_core.streaming import DEFAULT_WINDOW_S, Streamer, open_source
-from sfc_core.video import decode_frames, probe, write_h264
+from sfc_core.video import cut, probe
 from tests.clips import write_frames
 from tests.input_cases import moving_frames
 
@@ -55,9 +53,7 @@ def stream_once(model: sfc_core.SFCModel, video: Path, memory: bool = False) -> 
 def first_window(video: Path, directory: Path) -> Path:
     """The clip's first window as a file of its own: what dense sampling re-runs at an update."""
     info = probe(video)
-    count = min(info.num_frames, round(DEFAULT_WINDOW_S * info.fps))
-    frames = decode_frames(video, list(range(count))).frames
-    return write_h264(directory / "window.mp4", np.stack(frames), fps=round(info.fps))
+    return cut(video, 0, min(info.num_frames, round(DEFAULT_WINDOW_S * info.fps)), directory / "window.mp4")
 
 
 def row(model: sfc_core.SFCModel, clip: Path, window: Path) -> dict:

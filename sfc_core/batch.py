@@ -8,7 +8,9 @@ INPUT: video files, folders (searched recursively for video files), glob pattern
 Each row: `file`, `size`, `mtime`, `sha256`, `status` ("ok" or "error"), `error` (the one-line message
 predict prints), `result` (for ok rows, predict's JSON report as a string), and the columns people
 filter on: `sfc_top1`, `sfc_top1_prob`, `dense_top1`, `duration_s`, `model_time_s` (SFC's when SFC
-ran, else dense's). A bad file is a row with its error, never the end of the run.
+ran, else dense's); with `--over-time`, `over_time`: each window's answer as JSON (`window_s`, `top1`,
+`top1_prob`, `kept_frames`), from one streamed pass. A bad file is a row with its error, never the end
+of the run.
 
 Engines: `local` runs the model in this process (on a GPU, `--decoders` threads decode the next videos);
 `ray` runs a Ray Data pipeline (decode tasks on CPUs -> a pool of `--workers` model actors, one GPU
@@ -39,14 +41,19 @@ from .corpus.work import Job
 from .errors import ConfigError
 from .model_args import add_model_arguments, load_from_args, load_settings
 from .options import RunOptions, add_run_arguments
+from .streaming import DEFAULT_WINDOW_S
 
 ENGINES = ("local", "ray")
 Engine = Callable[[list[Path]], Iterable[dict]]  # files to do -> their rows, in any order
 
 
-def finished(row: dict | None, path: Path, retry_errors: bool = False, verify: bool = False) -> bool:
-    """Whether `row` is a finished result for `path` as it is now (same size and mtime, or content)."""
+def finished(row: dict | None, path: Path, retry_errors: bool = False, verify: bool = False,
+             over_time: bool = False) -> bool:
+    """Whether `row` is a finished result for `path` as it is now (same size and mtime, or content), with
+    the per-window answers when `over_time` asks for them."""
     if row is None or (row["status"] != "ok" and retry_errors) or not path.is_file():
+        return False
+    if over_time and row["status"] == "ok" and row.get("over_time") is None:
         return False
     if verify:
         return row.get("sha256") == sha256(path)
@@ -55,11 +62,12 @@ def finished(row: dict | None, path: Path, retry_errors: bool = False, verify: b
 
 
 def classify_collection(files: list[Path], table: JsonlTable | ParquetTable, engine: Engine, *,
-                        retry_errors: bool = False, verify: bool = False, progress: bool = False) -> dict:
+                        retry_errors: bool = False, verify: bool = False, over_time: bool = False,
+                        progress: bool = False) -> dict:
     """Add a row to `table` for every file of `files` not finished in it; `engine(files)` yields their
     rows. Returns counts: done now, skipped, failed now."""
     rows = table.rows()
-    todo = [path for path in files if not finished(rows.get(str(path)), path, retry_errors, verify)]
+    todo = [path for path in files if not finished(rows.get(str(path)), path, retry_errors, verify, over_time)]
     failed = 0
     try:
         if todo:
@@ -87,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retry-errors", action="store_true", help="run the files that failed before again")
     parser.add_argument("--verify", action="store_true",
                         help="recognise finished files by the SHA-256 of their content instead of size and mtime")
+    parser.add_argument("--over-time", type=float, nargs="?", const=DEFAULT_WINDOW_S, default=None, metavar="SECONDS",
+                        help=f"also store each window's answer, from one streamed pass (windows of "
+                        f"{DEFAULT_WINDOW_S:.0f} s unless given)")
     add_model_arguments(parser)
     add_run_arguments(parser)
     parser.set_defaults(mode="sfc", measure="time")
@@ -97,7 +108,9 @@ def engine_for(args: argparse.Namespace) -> Engine:
     """The engine the arguments ask for; the model is loaded when there is work for it."""
     if (args.decoders or 0) < 0 or args.workers < 1:
         raise ConfigError("--decoders must be >= 0 and --workers >= 1")
-    job = Job(load=load_settings(args), options=RunOptions.from_args(args))
+    if args.over_time is not None and not args.over_time > 0:
+        raise ConfigError(f"--over-time must be a number of seconds > 0, not {args.over_time}")
+    job = Job(load=load_settings(args), options=RunOptions.from_args(args), over_time_s=args.over_time)
 
     def run(files: list[Path]) -> Iterable[dict]:
         model = load_from_args(args)
@@ -116,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     table = open_table(args.out)
     files = expand_inputs(args.inputs)
     counts = classify_collection(files, table, engine_for(args), retry_errors=args.retry_errors,
-                                 verify=args.verify, progress=True)
+                                 verify=args.verify, over_time=args.over_time is not None, progress=True)
     print(f"{counts['done']} classified ({counts['failed']} failed), {counts['skipped']} already in {args.out}",
           file=sys.stderr)
     return 0

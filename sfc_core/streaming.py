@@ -298,7 +298,7 @@ class Streamer:
         state.updates.append(latency)
         state.flops += flops
         return Update(
-            t_s=round(t_s, 3), window_s=(round(max(0.0, start), 3), round(t_s, 3)),
+            t_s=round(float(t_s), 3), window_s=(round(max(0.0, start), 3), round(float(t_s), 3)),
             top5=[(self.labels[i], float(probabilities[i])) for i in order],
             kept_frames=[state.frames[n][0] for n in kept],
             kept_timestamps_s=[round(state.frames[n][1], 3) for n in kept],
@@ -394,3 +394,9 @@ class _State:
         oldest = min(needed)
         for number in [n for n in self.frames if n < oldest]:
             del self.frames[number]
+
+
+def over_time(model: SFCModel, video: str | Path, window_s: float = DEFAULT_WINDOW_S) -> list[Update]:
+    """The answer of each consecutive `window_s` window of a video, from one streamed pass (an update at the
+    end of every window; the last one covers the video's last `window_s` seconds)."""
+    return list(Streamer(model, window_s, window_s).run(open_source(video, model, window_s)))

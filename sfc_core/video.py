@@ -12,6 +12,8 @@ order; for variable frame rate it is the nearest grid slot, and the exact timest
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -287,18 +289,21 @@ def _frames_for(container, stream, wanted: list[int], fps: float, start: float, 
         yield frame, current, slots
 
 
-def write_h264(path: str | Path, frames: np.ndarray, fps: int = 25, crf: int = 18) -> Path:
-    """Encode (T, H, W, 3) uint8 RGB frames as browser-playable MP4: H.264, yuv420p, moov first.
-
-    Odd widths or heights are cropped by one pixel (yuv420p needs even sizes).
-    """
+def write_h264(path: str | Path, frames: np.ndarray | Iterable[np.ndarray], fps: float = 25, crf: int = 18) -> Path:
+    """Encode (T, H, W, 3) uint8 RGB frames (or an iterable of (H, W, 3) frames, encoded as they come)
+    as browser-playable MP4: H.264, yuv420p, moov first. Odd widths or heights are cropped by one
+    pixel (yuv420p needs even sizes)."""
     path = Path(path)
-    height, width = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2
+    frames = iter(frames)
+    first = next(frames)
+    height, width = first.shape[0] // 2 * 2, first.shape[1] // 2 * 2
+    rate = Fraction(fps).limit_denominator(1001)
     with av.open(str(path), mode="w", options={"movflags": "faststart"}) as container:
-        stream = container.add_stream("libx264", rate=fps)
+        stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.time_base = Fraction(1, fps)
+        stream.time_base = 1 / rate
         stream.options = {"crf": str(crf), "preset": "veryfast"}
+        frames = itertools.chain([first], frames)
         for image in frames:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]), format="rgb24")
             for packet in stream.encode(frame):
@@ -306,3 +311,18 @@ def write_h264(path: str | Path, frames: np.ndarray, fps: int = 25, crf: int = 1
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def cut(path: str | Path, first: int, last: int, out: str | Path, max_short_side: int | None = None) -> Path:
+    """Frames `first`..`last`-1 of `path`, upright, re-encoded to `out` at the same frame rate; decoded and
+    encoded one at a time, so a long or large video never sits in memory."""
+    indices = list(range(first, last))
+    fps = probe(path).fps
+
+    def frames() -> Iterator[np.ndarray]:
+        with FrameReader(path, indices, max_short_side) as reader:
+            for index in indices:
+                yield reader.take([index]).frames[0]
+                reader.forget_before(index + 1)
+
+    return write_h264(out, frames(), fps=fps)

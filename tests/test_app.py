@@ -22,7 +22,8 @@ from sfc_core.models.registry import WeightsSpec
 from sfc_core.options import RunOptions
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
-from tests.clips import write_noise_clip
+from tests.clips import write_frames, write_noise_clip
+from tests.input_cases import moving_frames
 from tests.weights_server import serve
 
 EXAMPLE = EXAMPLES_DIR / "move_left.mp4"
@@ -191,11 +192,12 @@ def test_callback_turns_bad_input_into_a_clear_ui_error_and_one_log_line(tmp_pat
 
 def test_callback_outputs_line_up_with_the_page(result) -> None:
     outputs = ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
-    assert isinstance(outputs, ui.AnalysisOutputs) and len(outputs) == 18
+    assert isinstance(outputs, ui.AnalysisOutputs) and len(outputs) == 19
     assert max(outputs.sfc_top5, key=outputs.sfc_top5.get) == "move left"
     assert outputs.report["settings"]["length"] == 32 and outputs.report["dense"]["num_views"] == 2
     assert isinstance(outputs.clip, ui.Clip) and outputs.clip.features.shape[2] == len(outputs.clip.sfc.scores)
     assert "About this model" not in outputs.model_note and outputs.table[0][1] == "2"
+    assert outputs.over_time == [] and outputs.clip.over_time == []  # a 5.4 s example: one window
     assert outputs.keep == len(outputs.clip.sfc.kept.positions)
 
 
@@ -254,3 +256,18 @@ def test_every_api_output_and_parameter_has_a_meaningful_name() -> None:
     for endpoint in ("/analyze", "/explore"):
         labels = [part["label"] for part in info[endpoint]["returns"] + info[endpoint]["parameters"]]
         assert all(label and not label.startswith("value_") for label in labels), (endpoint, labels)
+
+
+def test_a_long_video_shows_each_windows_answer_and_a_window_can_be_analysed_alone(tmp_path: Path) -> None:
+    video = write_frames(tmp_path / "long.mp4", moving_frames(300, 128, 96), fps=25)  # 12 s
+    outputs = ui.run_analysis(str(video), "tiny", 64, 1, 2, 1)
+    windows = outputs.clip.over_time
+    assert [w.window_s for w in windows] == [(0.0, 8.0), (4.0, 12.0)]  # each 8 s window; the last ends the video
+    assert [caption.split(":")[0] for _, caption in outputs.over_time] == ["0-8 s", "4-12 s"]
+    assert all(image.ndim == 3 for image, _ in outputs.over_time)
+    picked = ui.run_window(outputs.clip, gr.SelectData(None, {"index": 0, "value": None}))
+    assert picked.clip.sfc.video.duration_s == pytest.approx(8.0)
+    assert picked.clip.over_time == windows and picked.clip.over_time_video.path == str(video)
+    assert isinstance(picked.over_time, type(gr.skip()))  # the strip stays on the page
+    again = ui.run_window(picked.clip, gr.SelectData(None, {"index": 1, "value": None}))  # from the window's page
+    assert again.clip.sfc.video.duration_s == pytest.approx(8.0) and again.clip.over_time == windows

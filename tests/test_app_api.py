@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
-from app.ui import build_demo
+from app.ui import AnalysisOutputs, build_demo
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
 
@@ -29,7 +29,9 @@ def url():
 def test_analyze_endpoint_with_just_a_video(url: str) -> None:
     client = Client(url, verbose=False)
     outputs = client.predict(handle_file(str(EXAMPLE)), api_name="/analyze")
-    summary, sfc_top5, dense_top5, table, *_, heatmap_video, explanations, _, _, _, _, _, _, report = outputs
+    named = dict(zip([name for name in AnalysisOutputs._fields if name != "clip"], outputs, strict=True))
+    sfc_top5, heatmap_video, report = named["sfc_top5"], named["heatmap_video"], named["report"]
+    assert named["over_time"] == []  # a 5.6 s example: one window
     assert sfc_top5["label"] == "grow"
     assert report["sfc"]["top5"][0][0] == sfc_top5["label"]
     assert report["settings"] == {"length": 64, "split": "res3", "keep": 8, "spatial_stride": 1, "clips": 10,

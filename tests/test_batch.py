@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -25,6 +26,7 @@ from sfc_core.errors import ConfigError
 from sfc_core.inputs import decode_ahead
 from sfc_core.options import RunOptions
 from sfc_core.resources import EXAMPLES_DIR
+from sfc_core.streaming import over_time
 
 CLIPS = ("bounce.mp4", "grow.mp4")
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,6 +184,27 @@ def test_the_command_writes_the_table_and_refuses_bad_settings(collection: Path,
     assert batch.main([str(collection), "--out", str(tmp_path / "table.csv")]) == 2
     assert "name a .jsonl or .parquet table" in capsys.readouterr().err
     assert batch.main([str(collection), "--out", str(tmp_path / "t.jsonl"), "--workers", "0"]) == 2
+    assert batch.main([str(collection), "--out", str(tmp_path / "t.jsonl"), "--over-time", "0"]) == 2
+    assert "--over-time must be a number of seconds > 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_over_time_stores_each_windows_answer_and_a_rerun_adds_it_to_rows_without(tiny, collection: Path,
+                                                                                 tmp_path: Path, suffix: str) -> None:
+    out, calls = tmp_path / f"table{suffix}", []
+    files = [collection / CLIPS[0]]  # 6.4 s
+    batch.classify_collection(files, open_table(out), _counting(tiny, calls))
+    assert open_table(out).rows()[str(files[0])]["over_time"] is None
+    job = replace(JOB, over_time_s=3.0)
+    counts = batch.classify_collection(files, open_table(out), _counting(tiny, calls, job=job), over_time=True)
+    assert counts["done"] == 1  # the row had no per-window answers: computed again, with them
+    windows = json.loads(open_table(out).rows()[str(files[0])]["over_time"])
+    expected = over_time(tiny, files[0], 3.0)
+    assert [w["window_s"] for w in windows] == [list(e.window_s) for e in expected] == [[0, 3], [3, 6], [3.4, 6.4]]
+    assert [w["top1"] for w in windows] == [e.top5[0][0] for e in expected]
+    assert [w["kept_frames"] for w in windows] == [e.kept_frames for e in expected]
+    assert batch.classify_collection(files, open_table(out), _counting(tiny, calls, job=job),
+                                     over_time=True)["done"] == 0
 
 
 def _corpus(folder: Path, copies: int) -> list[Path]:

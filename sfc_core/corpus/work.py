@@ -17,6 +17,7 @@ from ..errors import SFCError
 from ..inputs import DecodedVideo, Planner, decode_ahead
 from ..models.registry import InputSpec
 from ..options import RunOptions
+from ..streaming import over_time
 from .inputs import fingerprint
 from .tables import COLUMNS
 
@@ -25,6 +26,7 @@ from .tables import COLUMNS
 class Job:
     load: dict  # hub.load's keyword arguments: name, backbone, sfc, device and the SFC settings
     options: RunOptions = RunOptions()  # how each video runs
+    over_time_s: float | None = None  # also each window of this many seconds, from one streamed pass
 
     def load_model(self) -> hub.SFCModel:
         return hub.load(**self.load)
@@ -70,9 +72,13 @@ def finish(model: hub.SFCModel, job: Job, prepared: Prepared) -> dict:
         return row | {"error": prepared.error}
     try:
         report = model.predict(prepared.video or prepared.file, job.options).to_dict()
+        windows = over_time(model, prepared.file, job.over_time_s) if job.over_time_s else None
     except Exception as error:  # as above
         return row | {"error": error_message(error)}
     sfc, dense = report["sfc"], report["dense"]
+    if windows is not None:
+        row["over_time"] = json.dumps([{"window_s": list(w.window_s), "top1": w.top5[0][0], "top1_prob": w.top5[0][1],
+                                        "kept_frames": w.kept_frames} for w in windows])
     return row | {
         "status": "ok", "result": json.dumps(report), "duration_s": report["video"]["duration_s"],
         "sfc_top1": sfc["top5"][0][0] if sfc else None, "sfc_top1_prob": sfc["top5"][0][1] if sfc else None,
