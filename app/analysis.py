@@ -16,11 +16,12 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib import image
 from matplotlib.figure import Figure
 
 from sfc_core import explain, hub, models, weights
@@ -29,7 +30,7 @@ from sfc_core.errors import InputRejected
 from sfc_core.examples import bundled_example
 from sfc_core.profiling import format_ratio, ratio
 from sfc_core.report import Report, Result
-from sfc_core.sfc import DEFAULT_TRAINING_FREE
+from sfc_core.sfc import DEFAULT_TRAINING_FREE, Compressor
 from sfc_core.streaming import DEFAULT_WINDOW_S as OVER_TIME_WINDOW_S
 from sfc_core.streaming import Update, over_time
 from sfc_core.video import cut, decode_frames, probe
@@ -65,6 +66,18 @@ class Analysis:
     clip: Clip  # kept for this session's explorer
     notes: list[str] = field(default_factory=list)
     over_time: list[tuple[np.ndarray, str]] = field(default_factory=list)  # a video longer than one window
+    measured_at: float = field(default_factory=time.time)  # when the run that measured it ended
+
+    def for_session(self, video: str | Path, cached: bool) -> Analysis:
+        """This request's own copy: its own explorer state (the clip's tried answers), the request's file
+        name, and whether it was served from the cache, with when it was measured."""
+        report = {**self.report, "video": {**self.report["video"], "file": Path(video).name},
+                  "cache": "hit" if cached else "miss"}
+        summary = self.summary
+        if cached:
+            summary += (f" · **measured at {time.strftime('%H:%M', time.localtime(self.measured_at))} on this "
+                        "machine; served from cache** (the same video and settings were analysed already)")
+        return replace(self, report=report, summary=summary, clip=replace(self.clip, tried={}, name=Path(video).name))
 
 
 def device() -> torch.device:
@@ -168,7 +181,19 @@ def _output_path(suffix: str, directory: Path | None) -> Path:
         for old in directory.iterdir():
             if old.stat().st_mtime < cutoff:
                 old.unlink(missing_ok=True)
-    return directory / f"sfc-heatmap-{uuid.uuid4().hex}{suffix}"
+    return directory / f"sfc-studio-{uuid.uuid4().hex}{suffix}"
+
+
+def as_files(items: list[tuple[np.ndarray, str]], output_dir: Path | None) -> list[tuple[str, str]]:
+    """A gallery's images written once as PNG files (see `_output_path`). An analysis served to many
+    users at once (the cache) then hands them the same files: from arrays, Gradio would encode and
+    rewrite the same cache file for each user while others download it, and some downloads break."""
+    files = []
+    for array, caption in items:
+        path = _output_path(".png", output_dir)
+        image.imsave(path, array)
+        files.append((str(path), caption))
+    return files
 
 
 @atexit.register
@@ -228,8 +253,13 @@ def over_time_strip(path: Path, windows: list[Update]) -> list[tuple[np.ndarray,
         return []
     middles = [window.kept_frames[len(window.kept_frames) // 2] for window in windows]
     frames = decode_frames(path, middles, max_short_side=160).frames
-    return [(frame, f"{w.window_s[0]:.0f}-{w.window_s[1]:.0f} s: {w.top5[0][0]} {w.top5[0][1]:.0%}")
+    return [(frame, f"{_seconds(w.window_s[0])}-{_seconds(w.window_s[1])} s: {w.top5[0][0]} {w.top5[0][1]:.0%}")
             for frame, w in zip(frames, windows)]
+
+
+def _seconds(value: float) -> str:
+    """8 for 8.0, 8.4 for 8.4: whole seconds without a decimal, the rest with one."""
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def cut_window(clip: Clip, index: int, output_dir: Path | None = None) -> Path:
@@ -240,6 +270,12 @@ def cut_window(clip: Clip, index: int, output_dir: Path | None = None) -> Path:
     spec = models.get_config(clip.settings.model).input_spec
     return cut(video.path, first, max(first + 1, last), _output_path(".mp4", output_dir),
                max_short_side=2 * spec.short_side)
+
+
+def attention_matrix(compressor: Compressor, features: torch.Tensor, sfc: Result) -> Figure | None:
+    """Where each kept moment gathered its evidence (a learned SFC; None for a training-free one)."""
+    matrix = compressor.position_attention(features, torch.tensor([sfc.kept.positions], device=features.device))
+    return None if matrix is None else figures.attention_matrix(sfc, matrix[0].float().cpu().numpy())
 
 
 def heatmap_captions(sfc: Result) -> list[str]:
@@ -305,12 +341,12 @@ def analyze(
         windows = over_time(model, path, OVER_TIME_WINDOW_S)
     progress(0.65, "explanations: SFC's heatmaps and captum Grad-CAM")
     features = sfc_recognizer.head_features(path)  # for the explorer: other selections without the head
-    matrix = sfc_recognizer.sfc.position_attention(features, torch.tensor([sfc.kept.positions], device=features.device))
+    matrix = attention_matrix(sfc_recognizer.sfc, features, sfc)
     cams = explain.gradcam(sfc_recognizer.tail, sfc)
     video_path = explain.attention_video(sfc, _output_path(".mp4", output_dir))
     progress(0.85, "plots")
     truth = bundled_example(path)
-    clip = Clip(settings, features.cpu(), sfc, dense, cams, truth, over_time=windows)
+    clip = Clip(settings, features.cpu(), sfc, dense, cams, truth, over_time=windows, name=path.name)
     gallery, explanations = heatmaps(clip)
     report = model.report(dense, sfc, settings.run)
     protocol = "one view at a time" if dense_recognizer.batch_size == 1 else "all views in one batch"
@@ -328,18 +364,18 @@ def analyze(
         table=_table(dense, sfc),
         measurements=figures.measurements(dense, sfc),
         timeline=figures.timeline(sfc, dense, clip.window),
-        thumbnails=kept_thumbnails(sfc),
-        heatmaps=gallery,
+        thumbnails=as_files(kept_thumbnails(sfc), output_dir),
+        heatmaps=as_files(gallery, output_dir),
         heatmap_video=str(video_path),
         explanations=explanations,
-        attention_matrix=None if matrix is None else figures.attention_matrix(sfc, matrix[0].float().cpu().numpy()),
-        moments=moments(sfc),
+        attention_matrix=matrix,
+        moments=as_files(moments(sfc), output_dir),
         report=public_report(report),
         summary=summary,
         model_note=model_note(report, model.sfc_training),
         clip=clip,
         notes=report.video_notes,
-        over_time=over_time_strip(path, windows),
+        over_time=as_files(over_time_strip(path, windows), output_dir),
     )
     progress(1.0, "done")
     return analysis

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from sfc_core.errors import SFCError
+from sfc_core.streaming import DEFAULT_WINDOW_S as OVER_TIME_WINDOW_S
 from sfc_core.video import probe
 
 
@@ -22,7 +23,8 @@ class Limits:
     max_frames: int  # SFC_MAX_FRAMES: frames in the video (a high-frame-rate file can be short and huge)
     output_max_age_s: float  # SFC_OUTPUT_MAX_AGE_S: generated videos kept for the browser this long
     concurrency: int  # SFC_CONCURRENCY: analyses run at once (model work is CPU/GPU bound)
-    queue_size: int  # SFC_QUEUE_SIZE: requests waiting beyond that get "queue full"
+    queue_size: int  # SFC_QUEUE_SIZE: requests waiting beyond that get "queue full" (a class of 30 fits)
+    cache_entries: int  # SFC_CACHE_ENTRIES: analyses kept to serve identical requests (0: none)
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -33,7 +35,8 @@ class Limits:
             max_frames=int(_env_number("SFC_MAX_FRAMES", 36_000)),  # 10 minutes at 60 fps
             output_max_age_s=_env_number("SFC_OUTPUT_MAX_AGE_S", 3600),
             concurrency=int(_env_number("SFC_CONCURRENCY", 1)),
-            queue_size=int(_env_number("SFC_QUEUE_SIZE", 16)),
+            queue_size=int(_env_number("SFC_QUEUE_SIZE", 64)),
+            cache_entries=int(_env_number("SFC_CACHE_ENTRIES", 8)),
         )
 
 
@@ -52,12 +55,14 @@ GPU_SECONDS_MAX = 120.0
 def gpu_seconds(video, model, length, spatial_stride, clips, crops, progress=None) -> float:
     """The GPU time to request for `/analyze` with these inputs (the same arguments as the call): a
     conservative sum of fixed costs, dense's views and SFC's long clip (counted as length / 16 views),
-    each run three times (FLOPs count, memory pass, timed pass), and decoding; clamped to 20-120 s."""
+    each run three times (FLOPs count, memory pass, timed pass), the over-time pass of a video longer
+    than one window (about a view per window), and decoding; clamped to 20-120 s."""
     try:
         duration = probe(video).duration_s if video else 0.0
     except SFCError:
         duration = 0.0  # the analysis itself will say what is wrong with the file, quickly
     per_view = GPU_SECONDS_PER_VIEW.get(model, max(GPU_SECONDS_PER_VIEW.values()))
     views = int(clips) * int(crops) + int(length) / 16
-    estimate = GPU_SECONDS_FIXED + 3 * per_view * views + GPU_SECONDS_PER_VIDEO_SECOND * duration
+    windows = duration / OVER_TIME_WINDOW_S if duration > OVER_TIME_WINDOW_S else 0.0
+    estimate = GPU_SECONDS_FIXED + 3 * per_view * views + per_view * windows + GPU_SECONDS_PER_VIDEO_SECOND * duration
     return float(min(GPU_SECONDS_MAX, max(20.0, estimate)))

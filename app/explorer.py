@@ -74,6 +74,12 @@ def _scorer_only_note(sfc: Compressor, strategy: str, keep: int) -> str:
             "attention not run")
 
 
+def comparison_figure(clip: Clip) -> Figure:
+    """The answers tried on this clip: the probability each gave to SFC's own answer (and to the truth)."""
+    reference, truth = int(np.argmax(clip.sfc.probabilities)), clip.truth_class
+    return figures.comparison(clip.tried, clip.sfc.labels[reference], None if truth is None else clip.sfc.labels[truth])
+
+
 def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str = "",
             seed: int | None = None) -> Exploration:
     """Run `strategy` (keeping `keep` positions; `frames` for "manual"; `seed` for "random", None: a new
@@ -99,11 +105,9 @@ def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str =
                      attention=clip.sfc.attention if same_as_run else None)
     label = (short_name(strategy) + (f" (seed {seed})" if strategy == "random" else "")
              + ("" if strategy == "manual" else f", keep {len(kept.positions)}"))
-    reference = int(np.argmax(clip.sfc.probabilities))
-    truth = clip.truth_class
+    reference, truth = int(np.argmax(clip.sfc.probabilities)), clip.truth_class
     clip.tried[label] = (float(probabilities[reference]), None if truth is None else float(probabilities[truth]))
-    comparison = figures.comparison(clip.tried, clip.sfc.labels[reference],
-                                    None if truth is None else clip.sfc.labels[truth])
+    comparison = comparison_figure(clip)
     report = {
         "strategy": strategy,
         "keep": len(kept.positions),

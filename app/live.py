@@ -13,6 +13,7 @@ queueing than the embedded model's whole update (tens of milliseconds on a CPU).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 
@@ -25,11 +26,6 @@ THUMB_HEIGHT = 48
 RESTART_GAP_S = 2.0  # no frame for this long: the webcam was stopped, and its next frames start a new stream
 STRIP_COLUMNS = 16
 KEPT, DROPPED_DIM = np.array([40, 200, 90], np.uint8), 0.45
-
-
-def frame_interval_s(model: hub.SFCModel, window_s: float = DEFAULT_WINDOW_S) -> float:
-    """Seconds between the frames the page sends: SFC's sampling rate."""
-    return window_s / model.settings.length
 
 
 class LiveSession:
@@ -46,11 +42,16 @@ class LiveSession:
         self.last: Update | None = None
         self.stopped = False
         self.last_frame_at = time.perf_counter()
+        self._lock = threading.Lock()  # a frame and Stop may arrive together: one at a time
 
     def frame(self, rgb: np.ndarray, time_s: float | None = None) -> Update | None:
         """Take one webcam frame (H, W, 3) uint8 at `time_s` into the stream (None: now, by the server's
-        clock); the update it completes, if any."""
-        self.last_frame_at = time.perf_counter()
+        clock); the update it completes, if any. A stopped stream takes none (it stays as it was)."""
+        with self._lock:
+            self.last_frame_at = time.perf_counter()
+            return None if self.stopped else self._take(rgb, time_s)
+
+    def _take(self, rgb: np.ndarray, time_s: float | None) -> Update | None:
         if time_s is None:
             now = self.last_frame_at
             self.begin = now if self.begin is None else self.begin
@@ -70,12 +71,13 @@ class LiveSession:
 
     def stop(self) -> Update | None:
         """End the stream: the last update over what is left (None if no frame came)."""
-        if self.stopped or not self.frames:
-            return None
-        self.stopped = True
-        update = self.streamer.finish()
-        self.last = update or self.last
-        return update
+        with self._lock:
+            if self.stopped or not self.frames:
+                return None
+            self.stopped = True
+            updates = self.streamer.finish()
+            self.last = updates[-1] if updates else self.last
+            return updates[-1] if updates else None
 
     def strip(self) -> np.ndarray | None:
         """The window's frames in rows, oldest first; the moments the last update kept framed in green,

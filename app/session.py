@@ -41,6 +41,7 @@ class Clip:
     tried: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # answer -> (p, p of truth)
     over_time: list[Update] = field(default_factory=list)  # each window's answer, for a video longer than one
     over_time_video: VideoInfo | None = None  # the video those windows are of (None: this clip's own)
+    name: str = ""  # the file name this session knows the video by (a cached analysis may be of another upload)
 
     @property
     def window(self) -> tuple[int, int] | None:

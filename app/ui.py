@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,13 +16,15 @@ from matplotlib.figure import Figure
 from sfc_core import explain
 from sfc_core.device import describe
 from sfc_core.errors import SFCError
+from sfc_core.examples import bundled_example
 from sfc_core.options import DEFAULT_LENGTH, RunOptions
 from sfc_core.profiling import release_memory
 from sfc_core.resources import BENCHMARKS_DIR, EXAMPLES_DIR
 from sfc_core.streaming import DEFAULT_WINDOW_S
 
-from . import figures
+from . import figures, links
 from .analysis import (
+    Analysis,
     analyze,
     cut_window,
     device,
@@ -31,8 +34,10 @@ from .analysis import (
     model_choices,
     model_for,
 )
+from .cache import SingleFlightCache, content_hash
 from .config import LIMITS, Limits, gpu_seconds
 from .explorer import STRATEGY_NAMES, explore, short_name
+from .export import export_zip
 from .live import LiveSession, status
 from .session import DEFAULT_MODEL, Clip, Settings
 from .teaching import DIAGRAM_HTML, STEPS, walkthrough_step
@@ -53,6 +58,8 @@ except ImportError:
 
 
 DEFAULTS = Settings()
+# identical analyses computed once; an entry lives half as long as the files it shows (`delete_cache`)
+ANALYSES = SingleFlightCache(LIMITS.cache_entries, LIMITS.output_max_age_s / 2)
 MAX_KEEP = 64  # the explorer's slider; a head with fewer positions says so
 log = logging.getLogger("sfc_studio")
 
@@ -141,23 +148,36 @@ def _refused(message: str, request: str) -> gr.Error:
 
 
 @on_gpu
+def _analyze_on_gpu(video, model, length, spatial_stride, clips, crops, progress) -> Analysis:
+    """The computation of an analysis; on ZeroGPU only this holds a GPU slot (sized by `gpu_seconds`
+    from the same arguments), so a request served from the cache never asks for one."""
+    settings = Settings(model, int(length), int(spatial_stride), RunOptions(clips=int(clips), crops=int(crops)))
+    try:
+        return analyze(video, settings, progress=lambda fraction, text: progress(fraction, desc=text),
+                       output_dir=Path(get_upload_folder()) / "sfc-studio")
+    finally:
+        release_memory(device())
+
+
 def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr.Progress()) -> AnalysisOutputs:
     """The `/analyze` endpoint: every output the page shows."""
     if not video:
         raise _refused("Upload a video, record one with the webcam, or pick an example first.", "analysis")
-    settings = Settings(model or DEFAULT_MODEL, int(length), int(spatial_stride),
-                        RunOptions(clips=int(clips), crops=int(crops)))
-    try:
-        result = analyze(video, settings, progress=lambda fraction, text: progress(fraction, desc=text),
-                         output_dir=Path(get_upload_folder()) / "sfc-studio")
+    model = model or DEFAULT_MODEL
+    settings = Settings(model, int(length), int(spatial_stride), RunOptions(clips=int(clips), crops=int(crops)))
+
+    def compute() -> Analysis:
+        return _analyze_on_gpu(video, model, length, spatial_stride, clips, crops, progress)
+
+    try:  # identical requests (same bytes, model and settings) are computed once: see app.cache
+        result, cached = ANALYSES.get((content_hash(video) if Path(video).is_file() else video, settings), compute)
+        result = result.for_session(video, cached)
     except SFCError as error:  # the user's file, weights or settings: the message says what to do
         raise _refused(str(error), f"analysis of {Path(video).name}") from None
     except Exception:
         log.exception("analysis failed for %s", video)
         raise gr.Error("Something went wrong while analysing this video; the details are in the server log.",
                        print_exception=False) from None
-    finally:
-        release_memory(device())
     for note in result.notes:
         gr.Warning(note)
     analysed = {name: getattr(result, name) for name in AnalysisOutputs._fields if hasattr(result, name)}
@@ -165,12 +185,71 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
     return AnalysisOutputs(**analysed, keep=len(result.clip.sfc.kept.positions), explore_top5=None, comparison=None)
 
 
+@on_gpu_briefly
+def run_export(clip=None) -> str:
+    """The `/export` endpoint: a zip of every figure of this session's analysis (PNG at projector width and
+    SVG), the kept frames' heatmaps, the report JSON and a README saying what each file shows."""
+    clip = _session_clip(clip)
+    out = Path(get_upload_folder()) / "sfc-studio" / uuid.uuid4().hex / f"sfc-studio-{Path(clip.name).stem}.zip"
+    out.parent.mkdir(parents=True)
+    return str(export_zip(clip, model_for(clip.settings), out))
+
+
+def open_link(request: gr.Request, progress=gr.Progress()):
+    """On page load: a link's lesson state (`app.links`), analysed and explored; without parameters,
+    nothing changes. Returns the /analyze outputs, then the inputs' values, then the note and the
+    explorer's answer."""
+    params = dict(request.query_params) if request is not None else {}
+    unchanged = [gr.skip()] * (len(AnalysisOutputs._fields) + len(LINK_INPUTS) + 2)
+    if not params:
+        return unchanged
+    lesson = links.parse(params)
+    notes, answer = list(lesson.notes), gr.skip()
+    if lesson.example is None:
+        return unchanged[:-2] + [_link_note(notes), answer]
+    settings = lesson.settings
+    outputs = run_analysis(str(lesson.example), settings.model, settings.length, settings.spatial_stride,
+                           settings.run.clips, settings.run.crops, progress)
+    strategy, keep = lesson.strategy or "sfc", lesson.keep or outputs.keep
+    if lesson.strategy:
+        try:
+            timeline, thumbnails, top5, comparison, answer = run_explore(strategy, keep, lesson.frames, lesson.seed,
+                                                                         outputs.clip)
+            outputs = outputs._replace(timeline=timeline, thumbnails=thumbnails, explore_top5=top5,
+                                       comparison=comparison)
+        except gr.Error as error:
+            notes.append(f"the explorer could not open {strategy}: {error.message}")
+    values = [str(lesson.example), settings.model, settings.length, settings.spatial_stride, settings.run.clips,
+              settings.run.crops, strategy, keep, lesson.frames, lesson.seed]
+    return [*outputs, *values, _link_note(notes), answer]
+
+
+def _link_note(notes: list[str]) -> str:
+    return ("**This link asked for things that were ignored:** " + "; ".join(notes) + ".") if notes else ""
+
+
+def link_to_view(video, model, length, spatial_stride, clips, crops, strategy, keep, frames, seed,
+                 request: gr.Request):
+    """The address that opens this page as it is now (a bundled example only: a link never names a file)."""
+    example = bundled_example(video) if video else None
+    if example is None:
+        return "Links can open the bundled examples only: pick one, press Run, then ask for the link again."
+    settings = Settings(model, int(length), int(spatial_stride), RunOptions(clips=int(clips), crops=int(crops)))
+    query = links.link_for(Path(example["file"]).stem, settings, strategy, int(keep), frames or "",
+                           None if seed is None else int(seed))
+    base = str(request.url).split("?")[0] if request is not None else ""
+    return base + query
+
+
 def run_window(clip, evt: gr.SelectData, progress=gr.Progress()) -> AnalysisOutputs:
     """A window of the over-time strip, clicked: that window cut out and analysed on its own, so the
     whole page and the explorer work on it; the strip stays, and another window can be picked."""
     clip = _session_clip(clip)
     source = clip.over_time_video or clip.sfc.video
-    path = cut_window(clip, evt.index, Path(get_upload_folder()) / "sfc-studio")
+    try:
+        path = cut_window(clip, evt.index, Path(get_upload_folder()) / "sfc-studio")
+    except SFCError as error:
+        raise _refused(str(error), f"window {evt.index} of {clip.name}") from None
     run = clip.settings.run
     outputs = run_analysis(str(path), clip.settings.model, clip.settings.length, clip.settings.spatial_stride,
                            run.clips, run.crops, progress)
@@ -211,6 +290,7 @@ def run_explore(strategy, keep, frames, seed=None, clip=None):
     )
 
 
+LINK_INPUTS = ("video", "model", "length", "spatial_stride", "clips", "crops", "strategy", "keep", "frames", "seed")
 LIVE_INTERVAL_S = DEFAULT_WINDOW_S / DEFAULT_LENGTH  # SFC's rate: the long clip's frames per window
 LIVE_WAITING = ("Collecting frames: the first answer comes once the window holds SFC's moments (a few seconds), "
                 "then one every second.")
@@ -223,13 +303,12 @@ def run_live_frame(frame, model, session: LiveSession | None):
     try:
         if session is None or session.model_name != model or session.restarted():
             session = LiveSession(load_model(model, cpu=ZERO_GPU), model)  # ZeroGPU: see app.live
-        elif session.stopped:  # frozen until the webcam's recording starts again
-            return gr.skip(), gr.skip(), gr.skip(), session
-        update = session.frame(frame)
+        update = session.frame(frame)  # a stopped session stays frozen until the webcam restarts
     except SFCError as error:
         raise _refused(str(error), f"live stream on {model}") from None
     if update is None:
-        return gr.skip(), gr.skip(), (LIVE_WAITING if session.frames == 1 else gr.skip()), session
+        return gr.skip(), gr.skip(), (LIVE_WAITING if session.frames == 1 and not session.stopped else gr.skip()), \
+            session
     return dict(update.top5), session.strip(), status(update), session
 
 
@@ -287,6 +366,9 @@ def name_heatmaps(clip: Clip) -> tuple[gr.HTML, gr.Gallery, gr.Video, gr.Plot, g
 
 
 def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
+    # a new page serves only the files it made itself: analyses cached for an earlier one are dropped
+    ANALYSES.max_entries, ANALYSES.max_age_s = limits.cache_entries, limits.output_max_age_s / 2
+    ANALYSES.clear()
     age = int(limits.output_max_age_s)
     with gr.Blocks(title="SFC Studio", delete_cache=(max(60, age // 4), age)) as demo:
         clip = gr.State(None)  # this session's analysed clip, for the explorer and the walk-through
@@ -297,6 +379,7 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
         )
         with gr.Tabs():
             with gr.Tab("Analyze"):
+                link_note = gr.Markdown(elem_id="link-note")
                 with gr.Row():
                     with gr.Column(scale=1, min_width=320):
                         video = gr.Video(
@@ -367,6 +450,14 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                     matrix = gr.Plot(label="Where each kept moment gathered its evidence", elem_id="attention-matrix")
                     explanations = gr.Plot(label="SFC's heatmap vs captum Grad-CAM")
                 report = gr.JSON(label="Result JSON (the same as the CLI's --json)")
+                with gr.Row():
+                    link_button = gr.Button("Link to this view", elem_id="link-button")
+                    view_link = gr.Textbox(label="Open this address to see this example, settings and explorer "
+                                                 "choice again", buttons=["copy"], interactive=False,
+                                           elem_id="view-link")
+                with gr.Row():
+                    export = gr.Button("Download every figure for slides (zip: PNG and SVG)", elem_id="export")
+                    exported = gr.File(label="Figures for slides", elem_id="export-file")
             with gr.Tab("How SFC works"):
                 gr.HTML(DIAGRAM_HTML)
                 gr.Markdown(HOW_IT_WORKS)
@@ -432,6 +523,15 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                               api_visibility="private").then(
             run_explore, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs, api_visibility="private",
             concurrency_limit=limits.concurrency, concurrency_id="model")
+        link_inputs = [video, model, length, spatial, clips, crops, strategy, keep, frames, seed]
+        assert len(link_inputs) == len(LINK_INPUTS)
+        link_button.click(link_to_view, inputs=link_inputs, outputs=[view_link], api_visibility="private")
+        # not behind the model's queue: a page without a link returns at once, and a class opening the same
+        # link shares one computation (the cache's single flight)
+        demo.load(open_link, outputs=[*(page[name] for name in AnalysisOutputs._fields), *link_inputs, link_note,
+                                      explored], api_visibility="private", concurrency_limit=None)
+        export.click(run_export, inputs=[clip], outputs=[exported], api_name="export",
+                     concurrency_limit=limits.concurrency, concurrency_id="model")
         live_outputs = [live_top5, live_strip, live_status, live_session]
         camera.stream(run_live_frame, inputs=[camera, live_model, live_session], outputs=live_outputs,
                       stream_every=LIVE_INTERVAL_S, time_limit=limits.max_duration_s, concurrency_limit=4,

@@ -260,17 +260,10 @@ def explorer() -> str:
 
 
 def stream() -> str:
+    from scripts.stream_report import table
+
     report = _load("benchmarks/stream-cpu-2core/report.json")
-    lines = ["| model | realtime factor | update latency, mean / p95 | FLOPs per video second: SFC / dense re-run "
-             "per update | dense re-run per update: realtime factor | stream's peak memory |",
-             "|---|---|---|---|---|---|"]
-    for name, r in report["rows"].items():
-        times = r["dense_flops_per_video_s"] / r["flops_per_video_s"]
-        lines.append(
-            f"| {name} | {r['realtime_factor']:.1f}x | {r['mean_latency_s'] * 1000:.0f} / "
-            f"{r['p95_latency_s'] * 1000:.0f} ms | {r['flops_per_video_s'] / 1e9:.1f} G / "
-            f"{r['dense_flops_per_video_s'] / 1e9:.0f} G ({times:.0f}x) "
-            f"| {r['dense_realtime_factor']:.2f}x | {r['peak_memory_bytes'] / MIB:.0f} MiB |")
+    lines = table(report)
     long = report["long_stream_memory"]
     lines += ["", f"Defaults (8 s window, an update a second) on a {report['clip']} clip, as fast as it goes, median "
               f"of {report['runs']} runs, measured on {_machine(report)}; dense is 30 views over the same window at "
@@ -281,10 +274,24 @@ def stream() -> str:
     return "\n".join(lines) + "\n"
 
 
+def classroom() -> str:
+    report = _load("benchmarks/classroom-cpu-2core/report.json")
+    same, different, lesson = report["same_clip"], report["different_clips"], report["lesson"]
+    peak = different["peak_memory_above_idle_bytes"] / MIB
+    return (f"Measured on {_machine(report)}, the served app with the embedded model at its defaults, one analysis "
+            f"at a time: {same['users']} users pressing Run on the same example at once all had their result "
+            f"within {same['last_result_s']:.0f} s ({same['from_cache']} from the cache); {different['users']} users "
+            f"with {different['users']} different clips within {different['last_result_s']:.0f} s, the process "
+            f"(server and clients) peaking {peak:.0f} MiB above its idle memory; through a lesson of "
+            f"{lesson['analyses']} analyses and {lesson['explores']} explorer answers the server's memory moved by "
+            f"{lesson['growth_bytes'] / MIB:+.0f} MiB after the warm-up. "
+            f"{_source(report, 'benchmarks/classroom-cpu-2core/report.md')}\n")
+
+
 RENDERERS: dict[str, Callable[[], str]] = {
     "headline": headline, "sfc-module-flops": sfc_module_flops, "predict-memory": predict_memory, "batch": batch,
     "selection": selection, "sfc-choice": sfc_choice, "card-evaluation": card_evaluation, "explorer": explorer,
-    "stream": stream,
+    "stream": stream, "classroom": classroom,
 }
 
 

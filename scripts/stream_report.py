@@ -110,13 +110,9 @@ def main() -> None:
     print(to_markdown(result))
 
 
-def to_markdown(result: dict) -> str:
-    env = result["environment"]
-    lines = ["# SFC over time: `sfc-stream` vs dense sampling re-run at every update", "",
-             f"Clip: {result['clip']}; window {result['window_s']:.0f} s, an update every {result['every_s']:.0f} s; "
-             f"as fast as it goes, median of {result['runs']} runs, on {env['cpu']} ({env['cpu_cores']} cores). "
-             f"Dense: 30 views over the window, one at a time. Regenerate: `{result['command']}`.", "",
-             "| model | realtime factor | latency mean / p95 | GFLOPs per video second | dense GFLOPs per video "
+def table(result: dict) -> list[str]:
+    """The report's table (report.md and README show the same one)."""
+    lines = ["| model | realtime factor | latency mean / p95 | GFLOPs per video second | dense GFLOPs per video "
              "second | dense time per update | dense realtime factor | stream peak memory |",
              "|---|---|---|---|---|---|---|---|"]
     for name, r in result["rows"].items():
@@ -127,6 +123,16 @@ def to_markdown(result: dict) -> str:
             f"{r['dense_flops_per_video_s'] / 1e9:.0f} ({times_dense:.0f}x) | "
             f"{r['dense_time_per_update_s']:.2f} s | {r['dense_realtime_factor']:.2f}x | "
             f"{r['peak_memory_bytes'] / 2**20:.0f} MiB |")
+    return lines
+
+
+def to_markdown(result: dict) -> str:
+    env = result["environment"]
+    lines = ["# SFC over time: `sfc-stream` vs dense sampling re-run at every update", "",
+             f"Clip: {result['clip']}; window {result['window_s']:.0f} s, an update every {result['every_s']:.0f} s; "
+             f"as fast as it goes, median of {result['runs']} runs, on {env['cpu']} ({env['cpu_cores']} cores). "
+             f"Dense: 30 views over the window, one at a time. Regenerate: `{result['command']}`.", "",
+             *table(result)]
     long = result["long_stream_memory"]
     short_mib = long["1_min"]["peak_memory_bytes"] / 2**20
     long_mib = long["20_min"]["peak_memory_bytes"] / 2**20

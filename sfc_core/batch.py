@@ -8,9 +8,9 @@ INPUT: video files, folders (searched recursively for video files), glob pattern
 Each row: `file`, `size`, `mtime`, `sha256`, `status` ("ok" or "error"), `error` (the one-line message
 predict prints), `result` (for ok rows, predict's JSON report as a string), and the columns people
 filter on: `sfc_top1`, `sfc_top1_prob`, `dense_top1`, `duration_s`, `model_time_s` (SFC's when SFC
-ran, else dense's); with `--over-time`, `over_time`: each window's answer as JSON (`window_s`, `top1`,
-`top1_prob`, `kept_frames`), from one streamed pass. A bad file is a row with its error, never the end
-of the run.
+ran, else dense's); with `--over-time`, `over_time`: JSON with the window length (`window_s`) and each
+window's answer (`windows`: `window_s`, `top1`, `top1_prob`, `kept_frames`), from one streamed pass.
+A bad file is a row with its error, never the end of the run.
 
 Engines: `local` runs the model in this process (on a GPU, `--decoders` threads decode the next videos);
 `ray` runs a Ray Data pipeline (decode tasks on CPUs -> a pool of `--workers` model actors, one GPU
@@ -27,6 +27,7 @@ it committed. A rerun with the same `--out` skips every file whose path, size an
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -48,12 +49,13 @@ Engine = Callable[[list[Path]], Iterable[dict]]  # files to do -> their rows, in
 
 
 def finished(row: dict | None, path: Path, retry_errors: bool = False, verify: bool = False,
-             over_time: bool = False) -> bool:
+             over_time_s: float | None = None) -> bool:
     """Whether `row` is a finished result for `path` as it is now (same size and mtime, or content), with
-    the per-window answers when `over_time` asks for them."""
+    the answers of windows of `over_time_s` seconds when asked for."""
     if row is None or (row["status"] != "ok" and retry_errors) or not path.is_file():
         return False
-    if over_time and row["status"] == "ok" and row.get("over_time") is None:
+    if over_time_s is not None and row["status"] == "ok" and (
+            row.get("over_time") is None or json.loads(row["over_time"])["window_s"] != over_time_s):
         return False
     if verify:
         return row.get("sha256") == sha256(path)
@@ -62,12 +64,12 @@ def finished(row: dict | None, path: Path, retry_errors: bool = False, verify: b
 
 
 def classify_collection(files: list[Path], table: JsonlTable | ParquetTable, engine: Engine, *,
-                        retry_errors: bool = False, verify: bool = False, over_time: bool = False,
+                        retry_errors: bool = False, verify: bool = False, over_time_s: float | None = None,
                         progress: bool = False) -> dict:
     """Add a row to `table` for every file of `files` not finished in it; `engine(files)` yields their
     rows. Returns counts: done now, skipped, failed now."""
     rows = table.rows()
-    todo = [path for path in files if not finished(rows.get(str(path)), path, retry_errors, verify, over_time)]
+    todo = [path for path in files if not finished(rows.get(str(path)), path, retry_errors, verify, over_time_s)]
     failed = 0
     try:
         if todo:
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     table = open_table(args.out)
     files = expand_inputs(args.inputs)
     counts = classify_collection(files, table, engine_for(args), retry_errors=args.retry_errors,
-                                 verify=args.verify, over_time=args.over_time is not None, progress=True)
+                                 verify=args.verify, over_time_s=args.over_time, progress=True)
     print(f"{counts['done']} classified ({counts['failed']} failed), {counts['skipped']} already in {args.out}",
           file=sys.stderr)
     return 0

@@ -97,9 +97,19 @@ def release_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
+def reset_rss_high_water() -> None:
+    """Start the kernel's resident-memory high-water mark (VmHWM) again from the current RSS."""
+    _CLEAR_REFS.write_text("5")
+
+
+def rss_high_water_bytes() -> int:
+    """The most resident memory since the process started or since `reset_rss_high_water`."""
+    return _read_status_kib("VmHWM") * 1024
+
+
 def _can_reset_peak() -> bool:
     try:
-        _CLEAR_REFS.write_text("5")
+        reset_rss_high_water()
         return True
     except OSError:
         return False
@@ -141,7 +151,7 @@ class PeakMemory:
             peak = torch.cuda.max_memory_allocated(self.device)
         else:
             with self._cpu_state:
-                peak = self._sampler.stop() if self._sampler is not None else _read_status_kib("VmHWM") * 1024
+                peak = self._sampler.stop() if self._sampler is not None else rss_high_water_bytes()
         self.peak_bytes = max(0, peak - self._baseline)
 
 

@@ -3,12 +3,14 @@
 Frames are sampled at SFC's rate: the long clip's `length` frames per window (64 per 8 s window: 8 a
 second). Each sampled frame goes through the head once, with carried state (`chunked_head`), so no
 head work is ever repeated. Every `every_s` seconds of the stream, SFC keeps its K positions among
-those of the last `window_s` seconds and the tail runs once: an *update*. Updates start once the
-window holds K positions.
+those of the window [t - window_s, t] and the tail runs once: an *update*. The head looks a few
+samples ahead, so the update for time t comes as soon as the head's newest final position reaches t
+(none of the window's positions is left out), and updates start once the window holds K positions.
 
-Window edges: a position near a window's start was computed from the real frames before it (the
+Window edges: a position near a window's edges was computed from the real frames around it (the
 stream carries them), where one pass over the window's frames alone would pad with zeros there: only
-the positions within the head's receptive field of the window's first frame differ from such a pass.
+the positions within the head's receptive field of the window's first or last frame differ from such
+a pass.
 A head that mixes the whole clip (X3D's squeeze-excitation) carries no state; it runs over the
 window's sampled frames at every update, and each update's FLOPs count that.
 
@@ -36,6 +38,7 @@ import numpy as np
 import torch
 
 from . import sampling
+from .chunked_head import position_centres
 from .device import autocast
 from .errors import ConfigError, VideoError
 from .hub import SFCModel
@@ -68,9 +71,9 @@ class Update:
     top5: list[tuple[str, float]]
     kept_frames: list[int]  # source frame numbers of the kept positions
     kept_timestamps_s: list[float]
-    latency_s: float  # from the update's start to its answer: the head on the new frames, SFC, the tail
-    flops: int  # the new work of this update
-    dense_flops: int  # dense sampling (clips x crops views) over the same window
+    latency_s: float  # from the arrival of the frame that completed it to the answer
+    flops: int | None  # the new work of this update: the head on the frames since the last one, SFC, the tail
+    dense_flops: int | None  # dense sampling (clips x crops views) over the same window
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -123,7 +126,7 @@ class FileSource:
 
 class CameraSource:
     """`camera:N`, through PyAV's device input (V4L2's /dev/videoN on Linux, AVFoundation's N on macOS),
-    sampled at `rate` frames per second of its own clock. Ctrl-C ends the stream (then a last update)."""
+    sampled at `rate` frames per second of its own clock."""
 
     def __init__(self, spec: str, rate: float, decode_short_side: int) -> None:
         match = CAMERA.match(spec)
@@ -157,8 +160,6 @@ class CameraSource:
                         rgb = _rgb(frame, self._short_side)
                         yield Sample(count, now - begin, rgb)
                     count += 1
-        except KeyboardInterrupt:
-            self.notes.append("stopped by the user")
         except av.error.FFmpegError as error:
             self.notes.append(f"the camera stream broke off ({error})")
 
@@ -188,7 +189,8 @@ class Streamer:
     """Runs `model`'s SFC over a stream of samples: see the module docstring."""
 
     def __init__(self, model: SFCModel, window_s: float = DEFAULT_WINDOW_S, every_s: float = DEFAULT_EVERY_S,
-                 dense_views: int = DEFAULT_CLIPS * DEFAULT_CROPS) -> None:
+                 dense_views: int = DEFAULT_CLIPS * DEFAULT_CROPS, flops: bool = True) -> None:
+        """`flops`: count each update's FLOPs and dense sampling's (False: they are None)."""
         if not window_s > 0 or not every_s > 0:
             raise ConfigError(f"--window-s and --every-s must be > 0, not {window_s} and {every_s}")
         self.model, self.window_s, self.every_s = model, window_s, every_s
@@ -196,9 +198,14 @@ class Streamer:
         self.geometry = self.recognizer.geometry
         self.labels = model.labels
         self.spec = model.config.input_spec
-        self._dense_views = dense_views
+        self._dense_views, self._counts_flops = dense_views, flops
         self._flops: dict[tuple, int] = {}
         self._counting_s = 0.0
+        # a streamed head runs on a few samples at a time (about half an update's worth), so positions
+        # become final as the stream goes and an update comes as soon as its window's last one is final
+        per_update = model.settings.length / window_s * every_s
+        budget = model.settings.head_chunk_frames or self.geometry.stride
+        self._chunk = max(self.geometry.stride, min(budget, int(per_update // 2)))
 
     # --- costs, counted once per shape (not while an update is timed) ---
     def _count(self, key: tuple, run) -> int:
@@ -221,24 +228,28 @@ class Streamer:
             return round(per_clip * frames / self.spec.frames)
         return self._count(("head", frames), lambda: self.recognizer.head(self._input(frames)))
 
-    def _dense_flops(self) -> int:
+    def _dense_flops(self) -> int | None:
+        if not self._counts_flops:
+            return None
         one_view = self._count(("dense",), lambda: self.recognizer.model(self._input(self.spec.frames)))
         return one_view * self._dense_views
 
     # --- the stream ---
     def run(self, source: FileSource | CameraSource | Iterable[Sample], realtime: bool = False) -> Iterator[Update]:
         """Updates as the stream goes, the last one when it ends (then `summary()`). `realtime`: take each
-        sample no earlier than its time (a file then plays as it would live)."""
+        sample no earlier than its time (a file then plays as it would live). Ctrl-C ends the stream there,
+        with its last update."""
         self.start(source)
-        for sample in source:
-            if realtime:
-                time.sleep(max(0.0, self._begin + sample.time_s - time.perf_counter()))
-            update = self.push(sample)
-            if update is not None:
-                yield update
-        update = self.finish(getattr(source, "duration_s", None))
-        if update is not None:
-            yield update
+        try:
+            for sample in source:
+                if realtime:
+                    time.sleep(max(0.0, self._begin + sample.time_s - time.perf_counter()))
+                update = self.push(sample)
+                if update is not None:
+                    yield update
+        except KeyboardInterrupt:
+            self._state.notes.append("stopped by the user")
+        yield from self.finish(getattr(source, "duration_s", None))
 
     def start(self, source: object = None) -> None:
         """Begin a stream (`run` does it; frames handed in one by one start here, then `push`, `finish`).
@@ -248,55 +259,70 @@ class Streamer:
         self._begin, self._next_update = time.perf_counter(), self.every_s
         self.wall_s = 0.0
 
+    @torch.inference_mode()
     def push(self, sample: Sample) -> Update | None:
-        """Take the stream's next sample; the update it completes, if any (when its time passes an update's)."""
-        update = None
-        if sample.time_s >= self._next_update and self._state.pending:
-            update = self._update(self._next_update, last=False)
-            self._next_update += self.every_s * (math.floor((sample.time_s - self._next_update) / self.every_s) + 1)
-        self._state.add(sample, self._views(sample))
+        """Take the stream's next sample; the update it completes, if any: the one whose time the head's
+        newest final position has reached (a head that cannot stream: whose time the sample has reached)."""
+        state, begin, update = self._state, time.perf_counter(), None
+        if state.stream is None and sample.time_s >= self._next_update and state.pending:
+            update = self._update(self._next_update, begin)
+            self._advance_update_time(sample.time_s)
+        state.add(sample, self._views(sample))
+        if state.stream is not None and len(state.pending) >= self._chunk:
+            self._advance_head(last=False)
+            newest = state.frames[state.positions[-1].centre][1] if state.positions else -math.inf
+            if newest >= self._next_update:
+                update = self._update(self._next_update, begin)
+                self._advance_update_time(newest)
         self.wall_s = time.perf_counter() - self._begin - self._counting_s
         return update
 
-    def finish(self, duration_s: float | None = None) -> Update | None:
-        """End the stream (`duration_s`: its length, when known): the last update, over what is left."""
-        if not self._state.seen:
+    @torch.inference_mode()
+    def finish(self, duration_s: float | None = None) -> list[Update]:
+        """End the stream (`duration_s`: its length, when known): the update due within it that the head's
+        look-ahead held back, if any, then the last one, over the window that ends with the stream."""
+        state, begin = self._state, time.perf_counter()
+        if not state.seen:
             raise VideoError("the stream ended before its first frame")
-        self._state.end_s = max(self._state.end_s, duration_s or 0.0)
-        update = self._update(self._state.end_s, last=True)
+        state.end_s = max(state.end_s, duration_s or 0.0)
+        if state.stream is not None:
+            self._advance_head(last=True)
+        due = self._update(self._next_update, begin) if self._next_update < state.end_s else None
+        final = self._update(state.end_s, begin, everything=True)
         self.wall_s = time.perf_counter() - self._begin - self._counting_s
-        return update
+        return [update for update in (due, final) if update is not None]
+
+    def _advance_update_time(self, now: float) -> None:
+        """The next update's time: the first multiple of `every_s` after `now`."""
+        self._next_update += self.every_s * (math.floor((now - self._next_update) / self.every_s) + 1)
 
     def _views(self, sample: Sample) -> torch.Tensor:
         decoded = DecodedFrames([sample.rgb], [sample.index], [sample.time_s])
         return clip_views(decoded, ("centre",), self.spec)[0]
 
-    @torch.inference_mode()
-    def _update(self, t_s: float, last: bool) -> Update | None:
+    def _update(self, t_s: float, begin: float, everything: bool = False) -> Update | None:
+        """SFC over the positions of the window [t_s - window_s, t_s] (`everything`: the stream ended, all
+        that are left) and the tail once; `begin`: when the sample that completed it arrived (the update's
+        latency counts from there)."""
         state, recognizer = self._state, self.recognizer
-        begin = time.perf_counter()
         start = t_s - self.window_s
         with autocast(recognizer.options.precision, recognizer.device):
+            if state.stream is None:
+                self._advance_head(everything, start)
             state.forget_before(start, self._upcoming_centre())
-            head_frames = self._advance_head(last)
-            state.forget_before(start, self._upcoming_centre())
-            if len(state.positions) < recognizer.sfc.keep:
-                state.updates_skipped += 1
+            window = [p for p in state.positions if everything or state.frames[p.centre][1] <= t_s]
+            if len(window) < recognizer.sfc.keep:
                 return None
-            features = torch.cat([p.features for p in state.positions], dim=2)
+            features = torch.cat([p.features for p in window], dim=2)
             compressed = recognizer.sfc.compress(iter([features]), features.shape[2])
             probabilities = recognizer.tail(compressed.features).float().softmax(dim=1)[0]
         latency = time.perf_counter() - begin
-        positions = features.shape[2]
-
-        def sfc_and_tail() -> torch.Tensor:
-            return recognizer.tail(recognizer.sfc.compress(iter([features]), positions).features)
-
-        flops = self._head_flops(head_frames) + self._count(("sfc+tail", positions), sfc_and_tail)
-        kept = [state.positions[p].centre for p in compressed.kept[0].tolist()]
+        flops = self._new_work(features) if self._counts_flops else None
+        state.head_frames = 0
+        kept = [window[p].centre for p in compressed.kept[0].tolist()]
         order = torch.argsort(probabilities, descending=True)[:TOP_K].tolist()
-        state.updates.append(latency)
-        state.flops += flops
+        state.latencies.append(latency)
+        state.flops += flops or 0
         return Update(
             t_s=round(float(t_s), 3), window_s=(round(max(0.0, start), 3), round(float(t_s), 3)),
             top5=[(self.labels[i], float(probabilities[i])) for i in order],
@@ -305,55 +331,63 @@ class Streamer:
             latency_s=latency, flops=flops, dense_flops=self._dense_flops(),
         )
 
-    def _upcoming_centre(self) -> int:
-        """The sample at the centre of the next position the streamed head will produce."""
+    def _new_work(self, features: torch.Tensor) -> int:
+        """This update's FLOPs: the head on the frames since the last update, SFC and the tail."""
+        positions, recognizer = features.shape[2], self.recognizer
+
+        def sfc_and_tail() -> torch.Tensor:
+            return recognizer.tail(recognizer.sfc.compress(iter([features]), positions).features)
+
+        return self._head_flops(self._state.head_frames) + self._count(("sfc+tail", positions), sfc_and_tail)
+
+    def _upcoming_centre(self) -> int | None:
+        """The sample at the centre of the next position the streamed head will produce (None: no stream)."""
+        if self._state.stream is None:
+            return None
         return max(0, self._state.produced * self.geometry.stride + self.geometry.centre_offset)
 
-    def _advance_head(self, last: bool) -> int:
-        """Run the head over what arrived since the last update; returns the input frames it ran on."""
+    def _advance_head(self, last: bool, window_start: float | None = None) -> None:
+        """Run the head over the samples it has not seen (`last`: the stream ended). A head that cannot
+        stream runs over the window's samples from `window_start` on instead, in one pass."""
         state, recognizer = self._state, self.recognizer
-        if state.stream is None:  # a head that mixes the whole clip: one pass over the window's frames
-            state.take_pending_into_window()
+        if state.stream is None:
+            state.take_pending_into_window(window_start)
             clip = torch.cat(list(state.window_views), dim=2)
             out = recognizer.head(recognizer.to_device(clip))
-            first = state.window_first
-            state.positions = deque(_Position(out[:, :, [t]], min(state.seen - 1, first + c))
-                                    for t, c in enumerate(_centres(out.shape[2], self.geometry)))
-            return clip.shape[2]
+            centres = position_centres(clip.shape[2], out.shape[2], self.geometry)
+            state.positions = deque(_Position(out[:, :, [t]], state.window_first + c) for t, c in enumerate(centres))
+            state.head_frames = clip.shape[2]
+            return
         pending, state.pending = state.pending, []
-        chunk = self.model.settings.head_chunk_frames or max(1, len(pending))
-        blocks = [torch.cat(pending[i : i + chunk], dim=2) for i in range(0, len(pending), chunk)] or [None]
-        for number, block in enumerate(blocks):
+        blocks = [torch.cat(pending[i : i + self._chunk], dim=2) for i in range(0, len(pending), self._chunk)]
+        for number, block in enumerate(blocks or [None]):
             x = None if block is None else recognizer.to_device(block)
-            out = state.stream.step(x, last=last and number == len(blocks) - 1)
+            out = state.stream.step(x, last=last and number == max(0, len(blocks) - 1))
             for t in range(0 if out is None else out.shape[2]):
                 centre = state.produced * self.geometry.stride + self.geometry.centre_offset
                 state.positions.append(_Position(out[:, :, [t]], min(max(0, centre), state.seen - 1)))
                 state.produced += 1
-        return len(pending)
+        state.head_frames += len(pending)
 
     def summary(self) -> Summary:
         """The stream as a whole, after `run` ended."""
         state = self._state
         video_s = state.end_s
-        notes = list(getattr(self._source, "notes", []))
-        latencies = np.array(state.updates) if state.updates else None
-        if not state.updates:
+        notes = list(getattr(self._source, "notes", [])) + state.notes
+        latencies = np.array(state.latencies) if state.latencies else None
+        if not state.latencies:
             keep = self.recognizer.sfc.keep
             notes.append(f"no update: the stream ended before the window held SFC's {keep} positions")
+        dense = self._dense_flops()
         return Summary(
-            updates=len(state.updates), frames=state.seen, video_s=round(video_s, 3), wall_s=self.wall_s,
+            updates=len(state.latencies), frames=state.seen, video_s=round(video_s, 3), wall_s=self.wall_s,
             realtime_factor=video_s / self.wall_s if self.wall_s > 0 else math.inf,
             mean_latency_s=None if latencies is None else float(latencies.mean()),
             p95_latency_s=None if latencies is None else float(np.percentile(latencies, 95)),
             flops_per_video_s=state.flops / video_s if video_s > 0 else 0.0,
-            dense_flops_per_video_s=self._dense_flops() * len(state.updates) / video_s if video_s > 0 else 0.0,
+            dense_flops_per_video_s=(dense or 0) * len(state.latencies) / video_s if video_s > 0 else 0.0,
             notes=notes,
         )
-
-
-def _centres(positions: int, geometry) -> list[int]:
-    return [t * geometry.stride + geometry.centre_offset for t in range(positions)]
 
 
 class _State:
@@ -366,8 +400,9 @@ class _State:
         self.window_first = 0  # stream number of window_views[0]
         self.positions: deque[_Position] = deque()
         self.frames: dict[int, tuple[int, float]] = {}  # stream number -> (source frame, time)
-        self.seen = self.produced = self.updates_skipped = self.flops = 0
-        self.updates: list[float] = []  # latencies
+        self.seen = self.produced = self.head_frames = self.flops = 0
+        self.latencies: list[float] = []  # one per update
+        self.notes: list[str] = []
         self.end_s = 0.0
 
     def add(self, sample: Sample, views: torch.Tensor) -> None:
@@ -376,19 +411,20 @@ class _State:
         self.seen += 1
         self.end_s = max(self.end_s, sample.time_s)
 
-    def take_pending_into_window(self) -> None:
+    def take_pending_into_window(self, window_start: float | None) -> None:
+        """(A head that cannot stream.) The new samples join the window; those before `window_start` leave it."""
         self.window_views.extend(self.pending)
         self.pending = []
-
-    def forget_before(self, start_s: float, upcoming: int) -> None:
-        """Drop positions and window frames whose time is at or before `start_s`, and the frame numbers
-        that no position held, to come (`upcoming`: the next position's centre) or in the window needs."""
-        while self.positions and self.frames[self.positions[0].centre][1] <= start_s:
-            self.positions.popleft()
-        while self.window_views and self.frames[self.window_first][1] <= start_s:
+        while window_start is not None and self.window_views and self.frames[self.window_first][1] < window_start:
             self.window_views.popleft()
             self.window_first += 1
-        needed = [upcoming, self.seen - 1]
+
+    def forget_before(self, start_s: float, upcoming: int | None) -> None:
+        """Drop the positions before `start_s` (a window is [start, end]), and the frame numbers that no
+        position held, to come (`upcoming`: the next streamed position's centre) or in the window needs."""
+        while self.positions and self.frames[self.positions[0].centre][1] < start_s:
+            self.positions.popleft()
+        needed = [self.seen - 1] + ([upcoming] if upcoming is not None else [])
         needed += [self.positions[0].centre] if self.positions else []
         needed += [self.window_first] if self.stream is None else []
         oldest = min(needed)
@@ -398,5 +434,5 @@ class _State:
 
 def over_time(model: SFCModel, video: str | Path, window_s: float = DEFAULT_WINDOW_S) -> list[Update]:
     """The answer of each consecutive `window_s` window of a video, from one streamed pass (an update at the
-    end of every window; the last one covers the video's last `window_s` seconds)."""
-    return list(Streamer(model, window_s, window_s).run(open_source(video, model, window_s)))
+    end of every window; the last one covers the video's last `window_s` seconds). FLOPs are not counted."""
+    return list(Streamer(model, window_s, window_s, flops=False).run(open_source(video, model, window_s)))

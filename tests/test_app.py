@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import json
 import socket
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
 import torch
+from matplotlib.image import imread
 
 from app import analysis, ui
 from app.analysis import analyze, check_upload
@@ -48,7 +53,7 @@ def test_analysis_of_an_example_returns_everything_the_page_shows(result) -> Non
     assert "ground truth:** move left" in result.summary and "trained" in result.summary
     kept = [caption for _, caption in result.thumbnails if caption.startswith("kept")]
     assert len(kept) == 8 and len(result.heatmaps) == 8
-    assert all(image.shape[0] >= 224 and "% of attention" in caption for image, caption in result.heatmaps)
+    assert all(imread(path).shape[0] >= 224 and "% of attention" in caption for path, caption in result.heatmaps)
     assert len(result.moments) == len(result.clip.sfc.scores) == result.clip.features.shape[2]
     # a bundled example on the model that knows it: only how its SFC was trained, if with annotations
     annotated = analysis.model_for(result.clip.settings).sfc_training["annotations_used"]
@@ -125,7 +130,10 @@ def test_each_heatmap_says_whether_it_is_attention_or_a_score(result, training_f
 def test_attention_can_be_redrawn_on_one_scale_for_all_frames(result) -> None:
     gallery, figure = analysis.heatmaps(result.clip, "shared")
     assert len(gallery) == 8 and any(ax.get_ylabel() == explain.SCALES["shared"] for ax in figure.axes)
-    assert any((a != b).any() for (a, _), (b, _) in zip(gallery, result.heatmaps))
+    shown = [np.round(imread(path)[..., :3] * 255).astype(int) for path, _ in result.heatmaps]
+    assert all(np.abs(a[..., :3].astype(int) - b).max() <= 1 for (a, _), b in zip(analysis.heatmaps(result.clip)[0],
+                                                                                shown))  # the files hold the images
+    assert max(np.abs(a[..., :3].astype(int) - b).max() for (a, _), b in zip(gallery, shown)) > 10
 
 
 def test_a_video_outside_the_embedded_models_classes_says_so(tmp_path: Path) -> None:
@@ -264,10 +272,26 @@ def test_a_long_video_shows_each_windows_answer_and_a_window_can_be_analysed_alo
     windows = outputs.clip.over_time
     assert [w.window_s for w in windows] == [(0.0, 8.0), (4.0, 12.0)]  # each 8 s window; the last ends the video
     assert [caption.split(":")[0] for _, caption in outputs.over_time] == ["0-8 s", "4-12 s"]
-    assert all(image.ndim == 3 for image, _ in outputs.over_time)
+    assert all(imread(path).ndim == 3 for path, _ in outputs.over_time)
     picked = ui.run_window(outputs.clip, gr.SelectData(None, {"index": 0, "value": None}))
     assert picked.clip.sfc.video.duration_s == pytest.approx(8.0)
     assert picked.clip.over_time == windows and picked.clip.over_time_video.path == str(video)
     assert isinstance(picked.over_time, type(gr.skip()))  # the strip stays on the page
     again = ui.run_window(picked.clip, gr.SelectData(None, {"index": 1, "value": None}))  # from the window's page
     assert again.clip.sfc.video.duration_s == pytest.approx(8.0) and again.clip.over_time == windows
+
+
+def test_export_zips_every_figure_for_slides_with_a_readme(result) -> None:
+    with zipfile.ZipFile(ui.run_export(result.clip)) as archive:
+        names = set(archive.namelist())
+        readme = archive.read("README.txt").decode()
+        width = imread(io.BytesIO(archive.read("measurements.png"))).shape[1]
+        report = json.loads(archive.read("report.json"))
+    figures = {"measurements", "timeline", "heatmaps_vs_gradcam", "attention_matrix"}
+    assert {f"{name}.{form}" for name in figures for form in ("png", "svg")} <= names
+    assert {f"kept_{n}.png" for n in range(1, 9)} <= names and {"report.json", "README.txt"} <= names
+    assert all(name.split(".")[0] in readme for name in names if name != "README.txt")
+    assert width >= 1600  # projector resolution
+    assert report["sfc"]["kept_frames"] == result.report["sfc"]["kept_frames"]
+    with pytest.raises(gr.Error, match="Run an analysis first"):
+        ui.run_export(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -139,3 +140,15 @@ def test_explorer_answers_a_slider_a_strategy_and_a_click(url: str, browser) -> 
     page.locator("#walk-next").click()
     expect(page.locator("#walk-text")).to_contain_text("Step 2 of 5", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "walkthrough.png"), full_page=True)
+
+
+def test_a_deep_link_opens_the_lesson_state_it_names(url: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(url + "?example=rotate_clockwise&clips=2&crops=1&strategy=uniform&keep=4&colour=red")
+    expect(page.locator("#sfc-top5")).to_contain_text("rotate clockwise", timeout=ANALYSIS_TIMEOUT_MS)
+    expect(page.locator("#explore-json")).to_contain_text('"uniform"', timeout=60_000)
+    expect(page.locator("#link-note")).to_contain_text("unknown parameter 'colour'")
+    page.locator("#link-button").click()
+    link = re.compile(r"\?example=rotate_clockwise&.*strategy=uniform")
+    expect(page.locator("#view-link textarea")).to_have_value(link, timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "deep-link-1280x720.png"), full_page=True)

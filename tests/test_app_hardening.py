@@ -43,7 +43,7 @@ def _launch(**limits):
 
 @pytest.fixture(scope="module")
 def served():
-    demo, url = _launch(concurrency=2, queue_size=16)
+    demo, url = _launch(concurrency=2, queue_size=16, cache_entries=0)  # every request computes
     try:
         yield url
     finally:
@@ -74,6 +74,48 @@ def test_four_concurrent_users_get_their_own_results_and_memory_returns(served: 
     print(f"4 concurrent requests: {elapsed:.1f} s (first round); "
           f"RSS after round 2 vs round 1: {grown / 2**20:+.0f} MiB")
     assert grown < 100 * 2**20, f"memory did not return: {grown / 2**20:.0f} MiB above the previous round"
+
+
+def test_a_class_of_30_on_the_same_clip_is_served_mostly_from_the_cache() -> None:
+    """All 30 queued (none refused), one computation shared; the time it takes is measured by
+    scripts.classroom_report, not asserted here."""
+    demo, url = _launch(concurrency=1, queue_size=64, cache_entries=8)
+    try:
+        begin = time.perf_counter()
+        clip = handle_file(str(EXAMPLES_DIR / "grow.mp4"))
+        jobs = [Client(url, verbose=False).submit(clip, api_name="/analyze") for _ in range(30)]
+        reports = [job.result(timeout=300)[-1] for job in jobs]
+        elapsed = time.perf_counter() - begin
+    finally:
+        demo.close()
+    hits = sum(report["cache"] == "hit" for report in reports)
+    print(f"30 identical requests: all served in {elapsed:.1f} s, {hits} from the cache")
+    assert len(reports) == 30 and hits >= 25 and len({json.dumps(r["sfc"]["top5"]) for r in reports}) == 1
+
+
+def test_a_lesson_of_20_analyses_and_100_explores_keeps_memory_steady() -> None:
+    """One server process through a lesson (analyses computed each time: the cache is off); resident
+    memory after the warm-up round (every example, every strategy) may grow by less than 64 MiB."""
+    demo, url = _launch(concurrency=1, queue_size=64, cache_entries=0)
+    strategies = ("uniform", "random", "change", "energy", "sfc")
+    try:
+        client = Client(url, verbose=False)
+
+        def lesson(analyses: int) -> None:
+            for number in range(analyses):
+                example = EXAMPLES_DIR / EXAMPLES[number % len(EXAMPLES)]["file"]
+                client.predict(handle_file(str(example)), "tiny", 64, 1, 2, 1, api_name="/analyze")
+                for turn in range(5):
+                    client.predict(strategies[turn], 4 + turn % 4, "", api_name="/explore")
+
+        lesson(4)
+        warm = _settled_rss()
+        lesson(16)
+        grown = _settled_rss() - warm
+    finally:
+        demo.close()
+    print(f"20 analyses and 100 explores: RSS {grown / 2**20:+.0f} MiB after the warm-up")
+    assert grown < 64 * 2**20
 
 
 def test_bad_inputs_do_not_stop_the_next_request(served: str, tmp_path: Path) -> None:

@@ -196,15 +196,20 @@ def test_over_time_stores_each_windows_answer_and_a_rerun_adds_it_to_rows_withou
     batch.classify_collection(files, open_table(out), _counting(tiny, calls))
     assert open_table(out).rows()[str(files[0])]["over_time"] is None
     job = replace(JOB, over_time_s=3.0)
-    counts = batch.classify_collection(files, open_table(out), _counting(tiny, calls, job=job), over_time=True)
+    counts = batch.classify_collection(files, open_table(out), _counting(tiny, calls, job=job), over_time_s=3.0)
     assert counts["done"] == 1  # the row had no per-window answers: computed again, with them
-    windows = json.loads(open_table(out).rows()[str(files[0])]["over_time"])
+    stored = json.loads(open_table(out).rows()[str(files[0])]["over_time"])
+    assert stored["window_s"] == 3.0
+    windows = stored["windows"]
     expected = over_time(tiny, files[0], 3.0)
     assert [w["window_s"] for w in windows] == [list(e.window_s) for e in expected] == [[0, 3], [3, 6], [3.4, 6.4]]
     assert [w["top1"] for w in windows] == [e.top5[0][0] for e in expected]
     assert [w["kept_frames"] for w in windows] == [e.kept_frames for e in expected]
     assert batch.classify_collection(files, open_table(out), _counting(tiny, calls, job=job),
-                                     over_time=True)["done"] == 0
+                                     over_time_s=3.0)["done"] == 0
+    other = replace(JOB, over_time_s=4.0)  # other windows: computed again
+    assert batch.classify_collection(files, open_table(out), _counting(tiny, calls, job=other),
+                                     over_time_s=4.0)["done"] == 1
 
 
 def _corpus(folder: Path, copies: int) -> list[Path]:

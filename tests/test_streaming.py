@@ -16,7 +16,8 @@ from sfc_core.errors import ConfigError, VideoError
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.streaming import CameraSource, Sample, Streamer, open_source
 from sfc_core.video import decode_frames
-from tests.input_cases import twenty_minute_video
+from tests.clips import write_frames
+from tests.input_cases import moving_frames, twenty_minute_video
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = EXAMPLES_DIR / "bounce.mp4"  # 6.4 s
@@ -32,10 +33,12 @@ def _stream(model, video: Path, window_s: float, every_s: float) -> tuple[list, 
     return list(streamer.run(open_source(video, model, window_s))), streamer
 
 
-@pytest.mark.parametrize("sfc", ["auto", "training-free:change", "training-free:distinctiveness", "untrained"])
-def test_one_window_over_the_whole_file_is_sfc_predict(tiny, sfc: str) -> None:
+@pytest.mark.parametrize(("sfc", "window_s"), [("auto", 60), ("auto", 6.4), ("training-free:change", 60),
+                                               ("training-free:distinctiveness", 60), ("untrained", 60)])
+def test_one_window_over_the_whole_file_is_sfc_predict(tiny, sfc: str, window_s: float) -> None:
+    """A window as long as the file (6.4 s) or longer: one update, the same as sfc-predict."""
     model = tiny if sfc == "auto" else tiny.replace(sfc=sfc)
-    updates, streamer = _stream(model, EXAMPLE, window_s=60, every_s=60)
+    updates, streamer = _stream(model, EXAMPLE, window_s=window_s, every_s=window_s)
     expected = model.predict(EXAMPLE, mode="sfc", measure="time").sfc
     [update] = updates
     assert update.kept_frames == expected.kept.frame_indices
@@ -53,12 +56,28 @@ def test_updates_slide_over_the_window_and_the_summary_adds_them_up(tiny) -> Non
     for update in updates:
         start, end = update.window_s
         assert end - start <= 3 + 1e-9 and len(update.kept_frames) == 8
-        assert all(start < t <= end for t in update.kept_timestamps_s)  # kept moments are inside the window
+        assert all(start <= t <= end for t in update.kept_timestamps_s)  # kept moments are inside the window
         assert update.kept_frames == sorted(update.kept_frames)
         assert 0 < update.flops < update.dense_flops and update.latency_s > 0
     assert summary.flops_per_video_s == pytest.approx(sum(u.flops for u in updates) / 6.4)
     assert summary.dense_flops_per_video_s > 10 * summary.flops_per_video_s
     assert summary.p95_latency_s >= summary.mean_latency_s * 0.5 and summary.realtime_factor > 0
+
+
+def test_consecutive_windows_leave_no_position_out(tiny, tmp_path: Path) -> None:
+    """With an update at the end of every window, each position of the stream is in exactly one window
+    but the last (which ends with the video): none is lost to the head's look-ahead at a window's end."""
+    video = write_frames(tmp_path / "long.mp4", moving_frames(300, 96, 72), fps=25)  # 12 s
+    streamer, counted = Streamer(tiny, 4, 4, flops=False), []
+    compress = streamer.recognizer.sfc.compress
+    streamer.recognizer.sfc.compress = lambda blocks, capacity: counted.append(capacity) or compress(blocks, capacity)
+    try:
+        updates = list(streamer.run(open_source(video, tiny, 4)))
+    finally:
+        del streamer.recognizer.sfc.compress
+    assert [u.window_s for u in updates] == [(0.0, 4.0), (4.0, 8.0), (8.0, 12.0)]
+    positions = streamer._state.produced  # 12 s at 16 samples a second, 2 samples per position
+    assert positions == 96 and sum(counted) >= positions and max(counted) <= positions // 3 + 1
 
 
 def test_a_stream_too_short_for_the_window_says_so(tiny) -> None:
@@ -118,4 +137,5 @@ def test_memory_is_bounded_by_the_window_on_a_20_minute_file(tiny, tmp_path: Pat
     summary = streamer.summary()
     assert summary.updates >= 1190 and summary.video_s == pytest.approx(1200, abs=1)
     positions = 8 * 8 // 2  # 8 s at 8 samples a second, 2 samples per position
-    assert max(p for p, _ in held) <= positions + 1 and max(f for _, f in held) <= 2 * positions + 24
+    ahead = streamer._chunk // 2 + 1  # positions the head made past the update's time, for the next window
+    assert max(p for p, _ in held) <= positions + 1 + ahead and max(f for _, f in held) <= 2 * (positions + ahead) + 24

@@ -77,8 +77,9 @@ def finish(model: hub.SFCModel, job: Job, prepared: Prepared) -> dict:
         return row | {"error": error_message(error)}
     sfc, dense = report["sfc"], report["dense"]
     if windows is not None:
-        row["over_time"] = json.dumps([{"window_s": list(w.window_s), "top1": w.top5[0][0], "top1_prob": w.top5[0][1],
-                                        "kept_frames": w.kept_frames} for w in windows])
+        answers = [{"window_s": list(w.window_s), "top1": w.top5[0][0], "top1_prob": w.top5[0][1],
+                    "kept_frames": w.kept_frames} for w in windows]
+        row["over_time"] = json.dumps({"window_s": job.over_time_s, "windows": answers})
     return row | {
         "status": "ok", "result": json.dumps(report), "duration_s": report["video"]["duration_s"],
         "sfc_top1": sfc["top5"][0][0] if sfc else None, "sfc_top1_prob": sfc["top5"][0][1] if sfc else None,
