@@ -266,6 +266,7 @@ def test_every_api_output_and_parameter_has_a_meaningful_name() -> None:
         assert all(label and not label.startswith("value_") for label in labels), (endpoint, labels)
 
 
+@pytest.mark.slow  # three analyses and a streamed pass
 def test_a_long_video_shows_each_windows_answer_and_a_window_can_be_analysed_alone(tmp_path: Path) -> None:
     video = write_frames(tmp_path / "long.mp4", moving_frames(300, 128, 96), fps=25)  # 12 s
     outputs = ui.run_analysis(str(video), "tiny", 64, 1, 2, 1)

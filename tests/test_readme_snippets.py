@@ -35,6 +35,7 @@ def _python_block(after_heading: str) -> str:
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
+@pytest.mark.slow  # a fresh interpreter outside the checkout
 def test_the_python_api_snippet_runs_from_any_folder(tmp_path: Path) -> None:
     shutil.copy(EXAMPLES_DIR / "grow.mp4", tmp_path / "clip.mp4")
     code = _python_block("## Use it from Python")

@@ -96,6 +96,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
                           timeout=600, env={**os.environ, "SFC_DEVICE": "cpu"})
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_cli_prints_a_line_per_update_and_writes_jsonl(tmp_path: Path) -> None:
     out = tmp_path / "updates.jsonl"
     run = _cli(str(EXAMPLE), "--window-s", "4", "--every-s", "2", "--jsonl", str(out))
@@ -109,6 +110,7 @@ def test_the_cli_prints_a_line_per_update_and_writes_jsonl(tmp_path: Path) -> No
     assert run.stdout.count("window") == len(updates) and "real time" in run.stdout
 
 
+@pytest.mark.slow  # subprocesses
 @pytest.mark.parametrize(("source", "message"), [
     ("camera:zero", "unknown camera 'camera:zero'"),
     ("camera:97", "no camera camera:97"),
