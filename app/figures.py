@@ -151,20 +151,24 @@ def attention_matrix(sfc: Result, matrix: np.ndarray) -> Figure:
 
 def comparison(tried: dict[str, tuple[float, float | None]], reference: str, truth: str | None) -> Figure:
     """The strategies tried on this clip: the probability each gave to SFC's answer (and to the true
-    class, when known)."""
+    class, when known), one labelled bar each with its value, in type a projector shows (12 pt and up)."""
     names = list(tried)
-    figure = blank_figure(7, 1.4 + 0.42 * len(names))
+    figure = blank_figure(9, 1.8 + 0.6 * len(names))
     ax = figure.add_subplot()
     y = np.arange(len(names))
     height = 0.38 if truth else 0.7
-    ax.barh(y - (height / 2 if truth else 0), [tried[n][0] for n in names], height, color=SFC_COLOUR,
-            label=f"p({reference}): SFC's answer")
+    series = [(-(height / 2) if truth else 0, 0, SFC_COLOUR, f"p({reference}): SFC's answer")]
     if truth:
-        ax.barh(y + height / 2, [tried[n][1] for n in names], height, color=TRUTH_COLOUR, label=f"p({truth}): truth")
-    ax.set_yticks(y, names)
+        series.append((height / 2, 1, TRUTH_COLOUR, f"p({truth}): truth"))
+    for offset, index, colour, label in series:
+        values = [tried[n][index] for n in names]
+        bars = ax.barh(y + offset, values, height, color=colour, label=label)
+        ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], padding=3, fontsize=12)
+    ax.set_yticks(y, names, fontsize=13)
+    ax.tick_params(axis="x", labelsize=12)
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("probability")
-    ax.set_title("Strategies tried on this clip")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlim(0, 1.12)  # room for the values
+    ax.set_xlabel("probability", fontsize=13)
+    ax.set_title("Strategies tried on this clip", fontsize=15)
+    ax.legend(loc="lower right", fontsize=12)
     return figure

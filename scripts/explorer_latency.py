@@ -52,7 +52,7 @@ def _time_answers(clip: Clip, model: hub.SFCModel, repeats: int) -> dict[str, di
         selection, total = [], []
         for _ in range(repeats):
             begin = time.perf_counter()
-            timeline, thumbnails, top5, comparison, answer = ui.run_explore(strategy, 8, frames, clip)
+            timeline, thumbnails, top5, comparison, answer = ui.run_explore(strategy, 8, frames, clip=clip)
             for figure in (timeline, comparison):
                 figure.savefig(io.BytesIO(), format="png")
             total.append(time.perf_counter() - begin)

@@ -42,8 +42,12 @@ def test_every_strategy_answers_and_the_comparison_collects_them(analysed, model
         assert found.result.attention is None or strategy == "sfc"
     assert len(clip.tried) == len(STRATEGIES) + 1  # "sfc, keep 8" from the test above, then each at keep 4
     assert all(truth is not None for _, truth in clip.tried.values())  # a bundled example: the truth is known
-    labels = [t.get_text() for t in found.comparison.axes[0].get_yticklabels()]
-    assert labels == list(clip.tried) and found.comparison.axes[0].get_legend() is not None
+    axes = found.comparison.axes[0]
+    labels = [t.get_text() for t in axes.get_yticklabels()]
+    assert labels == list(clip.tried) and axes.get_legend() is not None
+    values = [text.get_text() for text in axes.texts]  # each bar says its value, in projector-sized type
+    assert len(values) == 2 * len(clip.tried) and all(0 <= float(v) <= 1 for v in values)
+    assert min(t.get_fontsize() for t in [*axes.texts, *axes.get_yticklabels()]) >= 12
     oracle = explore(model, clip, "oracle", 8).report
     window = clip.window
     inside = sum(window[0] <= f <= window[1] for f in oracle["kept_frames"])
