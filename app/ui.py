@@ -147,11 +147,16 @@ def _refused(message: str, request: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
+def _settings(model, length, spatial_stride, clips, crops) -> Settings:
+    """A run's settings from the page's inputs (numbers may arrive as floats or strings)."""
+    return Settings(model, int(length), int(spatial_stride), RunOptions(clips=int(clips), crops=int(crops)))
+
+
 @on_gpu
 def _analyze_on_gpu(video, model, length, spatial_stride, clips, crops, progress) -> Analysis:
     """The computation of an analysis; on ZeroGPU only this holds a GPU slot (sized by `gpu_seconds`
     from the same arguments), so a request served from the cache never asks for one."""
-    settings = Settings(model, int(length), int(spatial_stride), RunOptions(clips=int(clips), crops=int(crops)))
+    settings = _settings(model, length, spatial_stride, clips, crops)
     try:
         return analyze(video, settings, progress=lambda fraction, text: progress(fraction, desc=text),
                        output_dir=Path(get_upload_folder()) / "sfc-studio")
@@ -164,7 +169,7 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
     if not video:
         raise _refused("Upload a video, record one with the webcam, or pick an example first.", "analysis")
     model = model or DEFAULT_MODEL
-    settings = Settings(model, int(length), int(spatial_stride), RunOptions(clips=int(clips), crops=int(crops)))
+    settings = _settings(model, length, spatial_stride, clips, crops)
 
     def compute() -> Analysis:
         return _analyze_on_gpu(video, model, length, spatial_stride, clips, crops, progress)
@@ -234,7 +239,7 @@ def link_to_view(video, model, length, spatial_stride, clips, crops, strategy, k
     example = bundled_example(video) if video else None
     if example is None:
         return "Links can open the bundled examples only: pick one, press Run, then ask for the link again."
-    settings = Settings(model, int(length), int(spatial_stride), RunOptions(clips=int(clips), crops=int(crops)))
+    settings = _settings(model, length, spatial_stride, clips, crops)
     query = links.link_for(Path(example["file"]).stem, settings, strategy, int(keep), frames or "",
                            None if seed is None else int(seed))
     base = str(request.url).split("?")[0] if request is not None else ""

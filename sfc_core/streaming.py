@@ -46,7 +46,7 @@ from .inputs import clip_views, max_short_side
 from .options import DEFAULT_CLIPS, DEFAULT_CROPS
 from .profiling import count_flops
 from .report import TOP_K
-from .video import DecodedFrames, FrameReader, probe
+from .video import DecodedFrames, FrameReader, probe, to_rgb
 
 DEFAULT_WINDOW_S = 8.0
 DEFAULT_EVERY_S = 1.0
@@ -157,18 +157,11 @@ class CameraSource:
                     begin = now if begin is None else begin
                     if now - begin >= taken / self.rate:
                         taken += 1
-                        rgb = _rgb(frame, self._short_side)
+                        rgb = to_rgb(frame, self._short_side)
                         yield Sample(count, now - begin, rgb)
                     count += 1
         except av.error.FFmpegError as error:
             self.notes.append(f"the camera stream broke off ({error})")
-
-
-def _rgb(frame: av.VideoFrame, short_side: int) -> np.ndarray:
-    scale = short_side / min(frame.width, frame.height)
-    if scale < 1:
-        frame = frame.reformat(width=max(2, round(frame.width * scale)), height=max(2, round(frame.height * scale)))
-    return frame.to_ndarray(format="rgb24")
 
 
 def open_source(source: str | Path, model: SFCModel, window_s: float) -> FileSource | CameraSource:
@@ -364,8 +357,7 @@ class Streamer:
             x = None if block is None else recognizer.to_device(block)
             out = state.stream.step(x, last=last and number == max(0, len(blocks) - 1))
             for t in range(0 if out is None else out.shape[2]):
-                centre = state.produced * self.geometry.stride + self.geometry.centre_offset
-                state.positions.append(_Position(out[:, :, [t]], min(max(0, centre), state.seen - 1)))
+                state.positions.append(_Position(out[:, :, [t]], min(self._upcoming_centre(), state.seen - 1)))
                 state.produced += 1
         state.head_frames += len(pending)
 

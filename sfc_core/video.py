@@ -152,7 +152,7 @@ def probe(path: str | Path) -> VideoInfo:
         )
 
 
-def _to_rgb(frame: av.VideoFrame, max_short_side: int | None) -> np.ndarray:
+def to_rgb(frame: av.VideoFrame, max_short_side: int | None) -> np.ndarray:
     """Frame -> upright RGB uint8; downscale in libswscale first if it is far larger than needed."""
     width, height = frame.width, frame.height
     short = min(width, height)
@@ -215,7 +215,7 @@ class FrameReader:
             fps, start = _fps(stream), _start_seconds(stream)
             gap = self._seek_gap if self._seek_gap is not None else max(64, round(2 * fps))
             for frame, index, slots in _frames_for(container, stream, self._wanted, fps, start, gap, self._errors):
-                yield (_to_rgb(frame, self._max_short_side), index, float(frame.time or 0.0) - start), slots
+                yield (to_rgb(frame, self._max_short_side), index, float(frame.time or 0.0) - start), slots
 
     def take(self, indices: list[int]) -> DecodedFrames:
         last = max(indices)
