@@ -42,6 +42,7 @@ from .words import WORDS
 
 OUTPUT_DIR = Path(tempfile.gettempdir()) / f"sfc-studio-outputs-{os.getpid()}"
 MAX_DROPPED_THUMBNAILS = 12
+RUN_FIGURES = ("measurements", "timeline", "explanations", "attention_matrix")  # a session restyles these
 MAX_LOADED_MODELS = 4  # models kept in memory at once; the least recently used goes first
 
 Progress = Callable[[float, str], None]
@@ -77,11 +78,16 @@ class Analysis:
         if cached:
             summary += (f" · **measured at {time.strftime('%H:%M', time.localtime(self.measured_at))} on this "
                         "machine; served from cache** (the same video and settings were analysed already)")
-        return replace(self, report=report, summary=summary, clip=replace(self.clip, tried={}, name=Path(video).name))
+        shown = {name: getattr(self, name) for name in RUN_FIGURES}
+        return replace(self, report=report, summary=summary,
+                       clip=replace(self.clip, tried={}, figures=shown, name=Path(video).name))
 
 
 def device() -> torch.device:
     return pick_device()
+
+
+DATASET_NAMES = {"kinetics400": "Kinetics-400", "synth_actions": "SynthActions"}  # label set -> its dataset
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -96,10 +102,11 @@ def model_choices() -> list[tuple[str, str]]:
         elif source is None:
             continue  # no weights anywhere: nothing a user could learn from it here
         elif weights.is_cached(config.weights):
-            status = "Kinetics-400 weights downloaded; SFC training-free"
+            status = "downloaded, SFC training-free"
         else:
-            status = f"downloads {config.weights.download_mb:.0f} MB once; SFC training-free"
-        choices.append((f"{name}: {config.description} ({status})", name))
+            status = f"downloads {config.weights.download_mb:.0f} MB once, SFC training-free"
+        classes = f"{config.num_classes} {DATASET_NAMES.get(config.label_set, config.label_set)} classes"
+        choices.append((f"{name} · {classes} · {status}", name))  # short: it must fit the dropdown
     return choices
 
 
@@ -283,7 +290,7 @@ def heatmap_captions(sfc: Result) -> list[str]:
     paid, or of a training-free score's map (no attention runs there)."""
     shares = explain.attention_shares(sfc)
     share_of = WORDS[sfc.heatmap_kind].share_of
-    return [f"frame {f} at {t:.1f} s · {share:.0%} of {share_of}"
+    return [f"frame {f}, {t:.1f} s: {share:.0%} of {share_of}"
             for f, t, share in zip(sfc.kept.frame_indices, sfc.kept.timestamps_s, shares)]
 
 
@@ -296,26 +303,47 @@ def heatmaps(clip: Clip, scale: str = "frame") -> tuple[list[tuple[np.ndarray, s
                                                                 scale)
 
 
-def moments(sfc: Result) -> list[tuple[np.ndarray, str]]:
-    """Every head position's frame, captioned with the source frame and time (for manual picking)."""
-    kept = set(sfc.kept.positions)
-    return [(sfc.display_frames[c], f"{'kept · ' if p in kept else ''}frame {sfc.frame_indices[0][c]} at "
-             f"{sfc.timestamps_s[0][c]:.1f} s") for p, c in enumerate(sfc.position_centres)]
+KEPT_RGB, PICKED_RGB = (44, 160, 44), (255, 127, 14)  # figures.KEPT_COLOUR and TRUTH_COLOUR
+
+
+def framed(frame: np.ndarray, colour: tuple[int, int, int] | None = None, dimmed: bool = False) -> np.ndarray:
+    """A thumbnail marked so it reads at a glance: a coloured frame (kept, picked) or dimmed (dropped)."""
+    frame = frame.copy()
+    if dimmed:
+        grey = frame.mean(axis=2, keepdims=True)
+        frame = (0.35 * frame + 0.25 * grey + 0.2 * 255).astype(np.uint8)
+    if colour is not None:
+        width = max(3, frame.shape[0] // 12)
+        frame[:width], frame[-width:], frame[:, :width], frame[:, -width:] = colour, colour, colour, colour
+    return frame
+
+
+def moments(sfc: Result, kept: list[int] | None = None, picked: list[int] = ()) -> list[tuple[np.ndarray, str]]:
+    """Every head position's frame, captioned with its source frame and time (for manual picking); framed
+    green where kept (SFC's choice, or `kept` positions of the explorer's answer), orange where `picked`."""
+    kept = set(sfc.kept.positions if kept is None else kept)
+    items = []
+    for p, c in enumerate(sfc.position_centres):
+        colour = PICKED_RGB if p in picked else KEPT_RGB if p in kept else None
+        items.append((framed(sfc.display_frames[c], colour),
+                      f"frame {sfc.frame_indices[0][c]}, {sfc.timestamps_s[0][c]:.1f} s"))
+    return items
 
 
 def kept_thumbnails(sfc: Result) -> list[tuple[np.ndarray, str]]:
+    """The kept moments' frames (framed green), then a sample of the dropped ones (dimmed)."""
     centres = sfc.position_centres
     kept = set(sfc.kept.positions)
     dropped = [p for p in range(len(centres)) if p not in kept]
     if len(dropped) > MAX_DROPPED_THUMBNAILS:
         dropped = [dropped[i] for i in np.linspace(0, len(dropped) - 1, MAX_DROPPED_THUMBNAILS).round().astype(int)]
     items = []
-    for status, positions in (("kept", sorted(kept)), ("dropped", dropped)):
+    for is_kept, positions in ((True, sorted(kept)), (False, dropped)):
         for p in positions:
             centre = centres[p]
             frame, stamp = sfc.frame_indices[0][centre], sfc.timestamps_s[0][centre]
-            caption = f"{status}: frame {frame} at {stamp:.2f} s, score {sfc.scores[p]:.2f}"
-            items.append((sfc.display_frames[centre], caption))
+            image = framed(sfc.display_frames[centre], KEPT_RGB if is_kept else None, dimmed=not is_kept)
+            items.append((image, f"frame {frame}, {stamp:.1f} s"))  # kept or dropped: the picture says
     return items
 
 

@@ -21,7 +21,7 @@ from sfc_core.selection import STRATEGIES, Selector
 from sfc_core.sfc import Compressor, heatmap_kind
 
 from . import figures
-from .session import Clip
+from .session import Answer, Clip
 
 STRATEGY_NAMES = {
     "sfc": "SFC (the model's own)",
@@ -75,9 +75,18 @@ def _scorer_only_note(sfc: Compressor, strategy: str, keep: int) -> str:
 
 
 def comparison_figure(clip: Clip) -> Figure:
-    """The answers tried on this clip: the probability each gave to SFC's own answer (and to the truth)."""
-    reference, truth = int(np.argmax(clip.sfc.probabilities)), clip.truth_class
-    return figures.comparison(clip.tried, clip.sfc.labels[reference], None if truth is None else clip.sfc.labels[truth])
+    """Every answer on this clip: dense sampling's and SFC's from the run, then each one tried."""
+    truth = clip.truth_class
+    run = {f"dense, {clip.dense.plan.num_views} views": answer(clip.dense.probabilities, clip.dense.labels, truth),
+           f"SFC (the run), keep {len(clip.sfc.kept.positions)}": answer(clip.sfc.probabilities, clip.sfc.labels,
+                                                                         truth)}
+    return figures.comparison(run | clip.tried, None if truth is None else clip.sfc.labels[truth])
+
+
+def answer(probabilities: np.ndarray, labels: list[str], truth: int | None) -> Answer:
+    """The class `probabilities` name, with its probability and the true class's (None: unknown)."""
+    top = int(np.argmax(probabilities))
+    return Answer(labels[top], float(probabilities[top]), None if truth is None else float(probabilities[truth]))
 
 
 def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str = "",
@@ -105,8 +114,7 @@ def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str =
                      attention=clip.sfc.attention if same_as_run else None)
     label = (short_name(strategy) + (f" (seed {seed})" if strategy == "random" else "")
              + ("" if strategy == "manual" else f", keep {len(kept.positions)}"))
-    reference, truth = int(np.argmax(clip.sfc.probabilities)), clip.truth_class
-    clip.tried[label] = (float(probabilities[reference]), None if truth is None else float(probabilities[truth]))
+    clip.tried[label] = answer(probabilities, clip.sfc.labels, clip.truth_class)
     comparison = comparison_figure(clip)
     report = {
         "strategy": strategy,

@@ -1,28 +1,53 @@
 """Matplotlib figures for the app. Each returns a `matplotlib.figure.Figure` (no pyplot state, safe
-across concurrent requests) with a title, axis labels and a legend, readable in light and dark
-themes (white figure background) and on a projector (large fonts)."""
+across concurrent requests) with a title, axis labels and a legend, drawn for the light theme and
+readable on a projector (large fonts); `themed` makes a dark-theme copy."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
 from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+from matplotlib.spines import Spine
+from matplotlib.text import Text
 
 from sfc_core import explain
 from sfc_core.profiling import format_ratio, ratio
 from sfc_core.report import Result
 
+from .session import Answer
 from .words import WORDS
 
 DENSE_COLOUR, SFC_COLOUR, KEPT_COLOUR, TRUTH_COLOUR = "#7f7f7f", "#1f77b4", "#2ca02c", "#ff7f0e"
+RIGHT_COLOUR, WRONG_COLOUR = "#2ca02c", "#d62728"  # an answer against the known truth
 DENSE_ROW = 0.09  # height of one dense clip's row on the timeline
 
 
 def blank_figure(width: float, height: float) -> Figure:
     figure = Figure(figsize=(width, height), facecolor="white")
     figure.set_layout_engine("constrained")
+    return figure
+
+
+MIN_POINTS = 12  # the smallest type a projector shows legibly at 1280x720
+
+
+def legible(figure: Figure) -> Figure:
+    """Raise every text of `figure` (labels, ticks, legends, values) to at least MIN_POINTS."""
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            labels = axis.get_ticklabels()
+            if not labels or labels[0].get_fontsize() < MIN_POINTS:
+                axis.set_tick_params(labelsize=MIN_POINTS)
+    for text in figure.findobj(Text):
+        text.set_fontsize(max(MIN_POINTS, text.get_fontsize()))
     return figure
 
 
@@ -63,7 +88,7 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
         row = -0.2 - DENSE_ROW * i
         ax.plot([clip[0], clip[-1]], [row, row], color=shades[i], linewidth=5, solid_capstyle="butt",
                 label=f"{len(clips)} dense clips (one row each)" if i == 0 else None)
-        ax.text(clip[-1], row, f" {i + 1}: {clip[0]:.1f}-{clip[-1]:.1f} s", va="center", fontsize=7)
+        ax.text(clip[-1], row, f" {i + 1}: {clip[0]:.1f}-{clip[-1]:.1f} s", va="center", fontsize=9)
     ax.set_xlim(0, max(sfc.video.duration_s, sampled_times[-1] + step) * (1.12 if clips else 1.0))
     ax.set_ylim(-0.3 - DENSE_ROW * len(clips), 1.12)
     ax.set_yticks([0, 0.5, 1])
@@ -71,7 +96,7 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
     ax.set_ylabel(f"normalised score / {received}" if received else "normalised score")
     ax.set_title(f"Which moments {chooser} kept")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
-    return figure
+    return legible(figure)
 
 
 def measurements(dense: Result, sfc: Result) -> Figure:
@@ -91,9 +116,9 @@ def measurements(dense: Result, sfc: Result) -> Figure:
         ax.set_ylabel(title)
         ax.bar_label(bars, fmt="%.3g", fontsize=9)
         ax.margins(y=0.15)
-    axes[0].legend(fontsize=8, loc="upper right")
+    axes[2].legend(fontsize=12, loc="upper right")  # above SFC's short bar: no value hidden
     figure.suptitle(f"Measured in this run on {sfc.measurement.device}")
-    return figure
+    return legible(figure)
 
 
 def explanations(heatmaps: list[np.ndarray], gradcam: list[np.ndarray], captions: list[str], kind: str,
@@ -113,14 +138,14 @@ def explanations(heatmaps: list[np.ndarray], gradcam: list[np.ndarray], captions
             if column == 0:
                 ax.set_ylabel(title)
             if row == 0:
-                ax.set_title(captions[column].replace(" · ", "\n"), fontsize=8)
+                ax.set_title(captions[column].replace(": ", "\n"), fontsize=12)
     colour_bar = figure.colorbar(ScalarMappable(cmap=explain.COLOUR_MAP), ax=axes, fraction=0.03, pad=0.02)
     colour_bar.set_label(explain.SCALES[scale], fontsize=9)
     if scale == "frame":  # name the ranks where they sit on the bar
         ticks = [rank**explain.RANK_POWER for rank in explain.RANK_TICKS.values()]
         colour_bar.set_ticks(ticks, labels=list(explain.RANK_TICKS))
     figure.suptitle(f"{name} vs what the classifier used (kept frames, in grey under the colour)")
-    return figure
+    return legible(figure)
 
 
 def attention_matrix(sfc: Result, matrix: np.ndarray) -> Figure:
@@ -146,29 +171,67 @@ def attention_matrix(sfc: Result, matrix: np.ndarray) -> Figure:
     ax.set_title("Where each kept moment gathered its evidence (each row sums to 1)")
     ax.legend(loc="upper right", fontsize=8)
     figure.colorbar(image, ax=ax, fraction=0.03, pad=0.01).set_label("share of the row's attention", fontsize=9)
-    return figure
+    return legible(figure)
 
 
-def comparison(tried: dict[str, tuple[float, float | None]], reference: str, truth: str | None) -> Figure:
-    """The strategies tried on this clip: the probability each gave to SFC's answer (and to the true
-    class, when known), one labelled bar each with its value, in type a projector shows (12 pt and up)."""
-    names = list(tried)
-    figure = blank_figure(9, 1.8 + 0.6 * len(names))
+def comparison(answers: dict[str, Answer], truth: str | None) -> Figure:
+    """One row per answer (dense sampling, SFC's run, every strategy tried): which class it named, ✓/✗
+    against the truth when known, and a bar with the true class's probability (its own answer's
+    probability when the truth is unknown); type a projector shows (12 pt and up)."""
+    names = list(answers)
+    figure = blank_figure(12, 1.7 + 0.55 * len(names))
     ax = figure.add_subplot()
     y = np.arange(len(names))
-    height = 0.38 if truth else 0.7
-    series = [(-(height / 2) if truth else 0, 0, SFC_COLOUR, f"p({reference}): SFC's answer")]
-    if truth:
-        series.append((height / 2, 1, TRUTH_COLOUR, f"p({truth}): truth"))
-    for offset, index, colour, label in series:
-        values = [tried[n][index] for n in names]
-        bars = ax.barh(y + offset, values, height, color=colour, label=label)
-        ax.bar_label(bars, labels=[f"{v:.2f}" for v in values], padding=3, fontsize=12)
+    values, colours, texts = [], [], []
+    for answer in answers.values():
+        if truth is None:
+            values.append(answer.probability)
+            colours.append(SFC_COLOUR)
+            texts.append(f"says {answer.label} ({answer.probability:.0%})")
+        else:
+            right = answer.label == truth
+            values.append(answer.truth_probability)
+            colours.append(RIGHT_COLOUR if right else WRONG_COLOUR)
+            texts.append(f"{answer.truth_probability:.2f}  {'✓ right' if right else '✗ says ' + answer.label}")
+    bars = ax.barh(y, values, 0.7, color=colours)
+    ax.bar_label(bars, labels=texts, padding=4, fontsize=13)
     ax.set_yticks(y, names, fontsize=13)
     ax.tick_params(axis="x", labelsize=12)
     ax.invert_yaxis()
-    ax.set_xlim(0, 1.12)  # room for the values
-    ax.set_xlabel("probability", fontsize=13)
-    ax.set_title("Strategies tried on this clip", fontsize=15)
-    ax.legend(loc="lower right", fontsize=12)
+    ax.set_xlim(0, 1.75)  # room for the answers
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.set_xlabel(f"probability of the true action, {truth}" if truth else "probability of its answer", fontsize=13)
+    ax.set_title("Every answer on this clip" + (f": is it {truth}?" if truth else ""), fontsize=15)
     return figure
+
+
+DARK_BACKGROUND, DARK_TEXT, DARK_LINES = "#1f2937", "#e5e7eb", "#9ca3af"  # the page's dark theme
+
+
+def themed(figure: Figure | None, theme: str) -> Figure | None:
+    """`figure` for the page's theme: itself for "light"; for "dark", a copy (a cached figure may be shown
+    to other sessions) with a dark background and light text, axes and near-black lines; the data's
+    colours and any pictures stay as they are."""
+    if figure is None or theme != "dark":
+        return figure
+    copy = pickle.loads(pickle.dumps(figure))
+    copy.patch.set_facecolor(DARK_BACKGROUND)
+    for artist in copy.findobj():
+        if isinstance(artist, Text) and _dark(artist.get_color()):
+            artist.set_color(DARK_TEXT)
+        elif isinstance(artist, Axes):
+            artist.set_facecolor(DARK_BACKGROUND)
+            artist.tick_params(color=DARK_LINES, labelcolor=DARK_TEXT, which="both")
+        elif isinstance(artist, Spine):
+            artist.set_edgecolor(DARK_LINES)
+        elif isinstance(artist, Legend):
+            artist.get_frame().set_facecolor(DARK_BACKGROUND)
+            artist.get_frame().set_edgecolor(DARK_LINES)
+        elif isinstance(artist, Line2D) and _dark(artist.get_color()):  # lightened, keeping their order of shade
+            artist.set_color(0.45 * np.array(to_rgba(artist.get_color())[:3]) + 0.55)
+    return copy
+
+
+def _dark(colour) -> bool:
+    red, green, blue, _ = to_rgba(colour)
+    return 0.299 * red + 0.587 * green + 0.114 * blue < 0.25

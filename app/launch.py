@@ -16,7 +16,19 @@ from .config import LIMITS
 from .ui import build_demo
 
 THEME = gr.themes.Default(text_size="lg")  # readable on a classroom projector
-CSS = ".gradio-container {max-width: 1500px !important}"
+CSS = """
+.gradio-container {max-width: 1500px !important}
+/* galleries grow with their pictures: gradio's "auto" height still caps them at 55% of the screen */
+#thumbnails .fixed-height, #moments .fixed-height, #heatmaps .fixed-height, #over-time .fixed-height
+  {max-height: none !important; min-height: 0 !important}
+/* the walk-through's figure keeps its place while the steps change */
+#walk-figure {min-height: 340px}
+"""
+
+
+def launch_options() -> dict:
+    """What every launch of the page passes (the command, and the tests that look at the page)."""
+    return {"max_file_size": LIMITS.max_upload_bytes, "theme": THEME, "css": CSS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,8 +43,6 @@ def main(argv: list[str] | None = None) -> int:
         server_name=args.host,
         server_port=args.port,
         share=args.share,
-        max_file_size=LIMITS.max_upload_bytes,
-        theme=THEME,
-        css=CSS,
+        **launch_options(),
     )
     return 0

@@ -51,6 +51,8 @@ def parse(params: dict[str, str]) -> Lesson:
     lesson, run = Lesson(), {}
     numbers = {"length": LENGTHS, "spatial_stride": SPATIAL_STRIDES, "clips": CLIPS, "crops": CROPS, "keep": KEEPS}
     for key, value in params.items():
+        if key.startswith("__"):  # gradio's own (`__theme=dark`): the page handles it
+            continue
         if key == "example":
             lesson.example = examples().get(value)
             ok = lesson.example is not None

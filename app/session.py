@@ -5,6 +5,7 @@ one) both depend on it and not on each other."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -15,6 +16,14 @@ from sfc_core.streaming import Update
 from sfc_core.video import VideoInfo
 
 DEFAULT_MODEL = "tiny"
+
+
+class Answer(NamedTuple):
+    """One answer the explorer compares: the class it named, its probability, and the true class's."""
+
+    label: str
+    probability: float
+    truth_probability: float | None  # None: the clip's true action is not one of the model's classes
 
 
 @dataclass(frozen=True)
@@ -38,9 +47,10 @@ class Clip:
     dense: Result
     cams: np.ndarray  # Grad-CAM per kept position (K, h, w), for redrawing at another scale
     truth: dict | None  # bundled example: label and action window
-    tried: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # answer -> (p, p of truth)
+    tried: dict[str, Answer] = field(default_factory=dict)  # the explorer's answers on this clip, by name
     over_time: list[Update] = field(default_factory=list)  # each window's answer, for a video longer than one
     over_time_video: VideoInfo | None = None  # the video those windows are of (None: this clip's own)
+    figures: dict = field(default_factory=dict)  # the figures this session shows, by output name (for restyling)
     name: str = ""  # the file name this session knows the video by (a cached analysis may be of another upload)
 
     @property

@@ -15,15 +15,16 @@ from matplotlib.figure import Figure
 
 from sfc_core import explain
 from sfc_core.device import describe
-from sfc_core.errors import SFCError
+from sfc_core.errors import ConfigError, SFCError
 from sfc_core.examples import bundled_example
 from sfc_core.options import DEFAULT_LENGTH, RunOptions
 from sfc_core.profiling import release_memory
-from sfc_core.resources import BENCHMARKS_DIR, EXAMPLES_DIR
+from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.streaming import DEFAULT_WINDOW_S
 
-from . import figures, links
+from . import benchmark_tab, figures, links, verdicts
 from .analysis import (
+    RUN_FIGURES,
     Analysis,
     analyze,
     cut_window,
@@ -33,14 +34,16 @@ from .analysis import (
     load_model,
     model_choices,
     model_for,
+    moments,
 )
 from .cache import SingleFlightCache, content_hash
 from .config import LIMITS, Limits, gpu_seconds
-from .explorer import STRATEGY_NAMES, explore, short_name
+from .explorer import STRATEGY_NAMES, explore, positions_for_frames, short_name
 from .export import export_zip
 from .live import LiveSession, status
 from .session import DEFAULT_MODEL, Clip, Settings
 from .teaching import DIAGRAM_HTML, STEPS, walkthrough_step
+from .verdicts import KINETICS_FALLBACK
 from .words import WORDS
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op decorator everywhere else
@@ -84,7 +87,11 @@ HOW_IT_WORKS = """
   score for every moment; the dashed line (trained SFC only) is how much attention each moment received; ticks
   are the frames SFC decoded; the coloured rows below are dense sampling's 10 clips, one row each with its time
   span; an orange band (bundled examples) is where the action really is.
-- **Kept vs dropped**: the frames behind the kept and the dropped moments.
+- **Verdicts**: on a bundled example the true action is known, and a green ✓ or red ✗ over each top-5 says
+  whether that method got it right. On your own video with the embedded model, a warning says its labels
+  mean nothing there (it knows only 10 synthetic motions), with a button to try a Kinetics-400 model.
+- **Kept vs dropped**: the frames behind the kept moments (framed green) and a sample of the dropped ones
+  (dimmed), each with its frame number and time.
 - **Heatmaps**: the kept frames in grey with SFC's heatmap in colour (the colour bar reads it): a trained SFC's
   attention, or a training-free SFC's score map. By default each frame is coloured by rank within that frame
   (bright: its strongest quarter), so you see where the map was strongest on every frame; each caption says the
@@ -98,21 +105,17 @@ HOW_IT_WORKS = """
   spaced, random, the oracle that knows where the action is, or your own picks by clicking frames) and how
   many to keep; only SFC's selection and the tail run again, so answers come back in about a second. A
   trained SFC asked for another number of moments only ranks them by its scores (no attention), and says so.
+  The chart under it lists every answer on this clip (dense sampling's and SFC's first): which action each
+  named, ✓ or ✗, and the probability it gave the true action.
 """
 
 
-def _examples() -> list[str]:
+def _examples() -> dict[str, str]:
+    """The bundled examples by the action they show (the name a class reads before pressing Run)."""
     manifest = EXAMPLES_DIR / "examples.json"
     if not manifest.exists():
-        return []
-    return [str(EXAMPLES_DIR / item["file"]) for item in json.loads(manifest.read_text())]
-
-
-def _benchmark_markdown() -> str:
-    reports = sorted(BENCHMARKS_DIR.glob("*/bench.md"))
-    if not reports:
-        return "No benchmark report is committed yet: run `python -m sfc_core.bench` to make one."
-    return "\n\n".join(f"*From `{p.relative_to(BENCHMARKS_DIR.parent)}`*\n\n{p.read_text()}" for p in reports)
+        return {}
+    return {item["label_name"]: str(EXAMPLES_DIR / item["file"]) for item in json.loads(manifest.read_text())}
 
 
 class AnalysisOutputs(NamedTuple):
@@ -240,8 +243,11 @@ def link_to_view(video, model, length, spatial_stride, clips, crops, strategy, k
     if example is None:
         return "Links can open the bundled examples only: pick one, press Run, then ask for the link again."
     settings = _settings(model, length, spatial_stride, clips, crops)
-    query = links.link_for(Path(example["file"]).stem, settings, strategy, int(keep), frames or "",
-                           None if seed is None else int(seed))
+    try:
+        seed = parse_seed(seed)
+    except ConfigError:  # not a seed: the link draws anew
+        seed = None
+    query = links.link_for(Path(example["file"]).stem, settings, strategy, int(keep), frames or "", seed)
     base = str(request.url).split("?")[0] if request is not None else ""
     return base + query
 
@@ -269,14 +275,23 @@ def _session_clip(clip: Clip | None) -> Clip:
 
 
 @on_gpu_briefly
+def parse_seed(seed: str | int | None) -> int | None:
+    """The seed box (text: a number box cannot be empty on the page) or an API number: None when empty."""
+    text = "" if seed is None else str(seed).strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ConfigError(f"the random seed must be a whole number like 1234 (or empty for a new draw), not {text!r}")
+    return int(text)
+
+
 def run_explore(strategy, keep, frames, seed=None, clip=None):
     """The `/explore` endpoint: another selection of the analysed clip, with only selection + tail run;
     the last output is JSON with strategy, kept_frames, top5, time_s and (random) the seed drawn with.
     `seed` repeats a random draw; left out, every press draws anew."""
     clip = _session_clip(clip)
     try:
-        found = explore(model_for(clip.settings), clip, strategy, int(keep or 1), frames or "",
-                        None if seed is None else int(seed))
+        found = explore(model_for(clip.settings), clip, strategy, int(keep or 1), frames or "", parse_seed(seed))
     except SFCError as error:
         raise _refused(str(error), f"explore {strategy} (keep {keep}, frames {frames!r}) on "
                                    f"{Path(clip.sfc.video.path).name}") from None
@@ -286,8 +301,10 @@ def run_explore(strategy, keep, frames, seed=None, clip=None):
                        print_exception=False) from None
     if found.report["note"]:
         gr.Info(found.report["note"])
+    clip.figures.update(timeline=figures.timeline(found.result, clip.dense, clip.window, chooser=short_name(strategy)),
+                        comparison=found.comparison)
     return (
-        figures.timeline(found.result, clip.dense, clip.window, chooser=short_name(strategy)),
+        clip.figures["timeline"],
         kept_thumbnails(found.result),
         {label: p for label, p in found.result.top(5)},
         found.comparison,
@@ -336,15 +353,59 @@ def pick_moment(frames: str, clip, evt: gr.SelectData):
     return ", ".join(str(f) for f in picked), "manual"
 
 
-def redraw_heatmaps(one_scale: bool, clip):
+def redraw_heatmaps(one_scale: bool, clip, theme: str = "light"):
     """The kept frames' attention and Grad-CAM again, each frame on its own scale or one for all."""
-    return heatmaps(_session_clip(clip), "shared" if one_scale else "frame")
+    clip = _session_clip(clip)
+    gallery, clip.figures["explanations"] = heatmaps(clip, "shared" if one_scale else "frame")
+    return gallery, figures.themed(clip.figures["explanations"], theme)
 
 
-def walk(step: int, move: int, clip):
+def walk(step: int, move: int, clip, theme: str = "light"):
     step = max(0, min(len(STEPS) - 1, step + move))
     text, figure = walkthrough_step(clip, step)
-    return step, text, figure
+    return step, text, figures.themed(figure, theme)
+
+
+THEME_JS = "() => document.querySelector('.dark') ? 'dark' : 'light'"  # gradio marks a dark page with .dark
+
+
+def decorate_run(clip: Clip | None, theme: str):
+    """After a Run (private): ✓/✗ against the truth (or the out-of-domain warning) over each top-5, the
+    model switch where the labels do not fit, the over-time strip only when there is one, and the
+    figures in the page's theme (the API's stay light)."""
+    if clip is None:
+        return [gr.skip()] * (5 + len(RUN_FIGURES))
+    dark = theme == "dark"
+    shown = [figures.themed(clip.figures[name], theme) if dark else gr.skip() for name in RUN_FIGURES]
+    attention = clip.sfc.heatmap_kind == "attention"  # a training-free SFC has no attention matrix to show
+    shown[-1] = gr.Plot(value=shown[-1], visible=attention) if dark else gr.Plot(visible=attention)
+    return [verdicts.verdict("SFC", clip.sfc.top(5), clip), verdicts.verdict("Dense sampling", clip.dense.top(5), clip),
+            "", gr.Button(visible=verdicts.out_of_domain(clip)), gr.Gallery(visible=bool(clip.over_time)), *shown]
+
+
+def decorate_explore(answer: dict | None, frames: str, clip: Clip | None, theme: str):
+    """After an explorer answer (private): its ✓/✗, the moments it kept and the hand-picked ones marked
+    among every moment, and its figures in the page's theme."""
+    if clip is None or not answer:
+        return [gr.skip()] * 4
+    picked = positions_for_frames(clip, frames) if answer["strategy"] == "manual" else []
+    verdict = verdicts.verdict(short_name(answer["strategy"]), [tuple(item) for item in answer["top5"]], clip)
+    dark = theme == "dark"
+    return [verdict, moments(clip.sfc, answer["kept_positions"], picked),
+            figures.themed(clip.figures["timeline"], theme) if dark else gr.skip(),
+            figures.themed(clip.figures["comparison"], theme) if dark else gr.skip()]
+
+
+def explore_on_change(strategy, keep, frames, seed, clip):
+    """A strategy or the number of moments changed on the page: explore, unless there is nothing to try
+    yet (no Run; "manual" with no picks), which is said as a hint, never an error."""
+    if clip is None:
+        gr.Info("Press Run first: the explorer tries other choices on the analysed clip.")
+        return [gr.skip()] * 5
+    if strategy == "manual" and not (frames or "").strip():
+        gr.Info("Manual: click moments below (or type frame numbers): each pick runs at once.")
+        return [gr.skip()] * 5
+    return run_explore(strategy, keep, frames, seed, clip)
 
 
 def _colour_bar_html(least: str, most: str) -> str:
@@ -358,16 +419,13 @@ def _colour_bar_html(least: str, most: str) -> str:
             "</div></div>")
 
 
-def name_heatmaps(clip: Clip) -> tuple[gr.HTML, gr.Gallery, gr.Video, gr.Plot, gr.Plot]:
+def name_heatmaps(clip: Clip) -> tuple[gr.HTML, gr.Gallery, gr.Video]:
     """The heatmaps' colour bar and labels for the analysed clip's SFC: a trained SFC's attention or a
-    training-free score's map (which has no attention matrix to show)."""
-    kind = clip.sfc.heatmap_kind
-    words = WORDS[kind]
+    training-free score's map."""
+    words = WORDS[clip.sfc.heatmap_kind]
     return (gr.HTML(_colour_bar_html(words.least, words.most)),
-            gr.Gallery(label=f"{words.name} on the kept frames"),
-            gr.Video(label=f"{words.name} over the whole long clip"),
-            gr.Plot(visible=kind == "attention"),
-            gr.Plot(label=f"{words.name} vs captum Grad-CAM"))
+            gr.Gallery(label=f"{words.name} on the kept frames (caption: its share of {words.share_of})"),
+            gr.Video(label=f"{words.name} over the whole long clip: each frame beside its heatmap"))
 
 
 def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
@@ -377,11 +435,13 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
     age = int(limits.output_max_age_s)
     with gr.Blocks(title="SFC Studio", delete_cache=(max(60, age // 4), age)) as demo:
         clip = gr.State(None)  # this session's analysed clip, for the explorer and the walk-through
+        theme = gr.Textbox("light", visible=False)  # the page's theme, read in the browser on load (THEME_JS)
         gr.Markdown(
-            "# SFC Studio\nSelective Feature Compression (ICCV 2021): classify an action by running a video "
-            "network's head once on one long clip, keeping only the informative moments, instead of running the "
-            f"whole network on 30 views. Running on **{describe(device())}**."
-        )
+            "# SFC Studio\n**Recognise an action from one look at the whole video.** The usual way runs a video "
+            "network on 30 short views and averages the answers; SFC (Selective Feature Compression, ICCV 2021) runs "
+            "the network's first half once over one long clip, keeps the few moments that matter, and lets the "
+            "second half answer once. Pick an example under the video and press **Run**. "
+            f"Running on **{describe(device())}**.", elem_id="story")
         with gr.Tabs():
             with gr.Tab("Analyze"):
                 link_note = gr.Markdown(elem_id="link-note")
@@ -390,7 +450,14 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                         video = gr.Video(
                             label="Video", sources=["upload", "webcam"], format=None, elem_id="input-video",
                             webcam_options=gr.WebcamOptions(mirror=False),  # mirroring swaps left and right
+                            height=250,  # Run and the examples above the fold on a 1280x720 projector
                         )
+                        run = gr.Button("Run", variant="primary", elem_id="run")
+                        examples = _examples()
+                        if examples:
+                            gr.Examples(list(examples.values()), inputs=[video], example_labels=list(examples),
+                                        label="Examples: pick one, then Run (SynthActions: the true action is known)",
+                                        elem_id="examples")
                         model = gr.Dropdown(model_choices(), value=DEFAULT_MODEL, label="Model")
                         with gr.Accordion("Settings", open=False):
                             length = gr.Slider(16, 128, value=DEFAULTS.length, step=8,
@@ -402,29 +469,36 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                             clips = gr.Slider(1, 10, value=DEFAULTS.run.clips, step=1, label="Dense: clips along time")
                             crops = gr.Radio([1, 3], value=DEFAULTS.run.crops, label="Dense: crops per clip")
                             reset = gr.Button("Reset settings")
-                        run = gr.Button("Run", variant="primary", elem_id="run")
-                        examples = _examples()
-                        if examples:
-                            gr.Examples(examples, inputs=[video], label="Examples (SynthActions, ground truth known)")
                     with gr.Column(scale=2):
                         summary = gr.Markdown(label="Run summary", show_label=False, elem_id="summary")
                         model_note = gr.Markdown(label="About this model", show_label=False, elem_id="model-note")
                         with gr.Row():
-                            sfc_top5 = gr.Label(num_top_classes=5, label="SFC top-5", elem_id="sfc-top5")
-                            dense_top5 = gr.Label(num_top_classes=5, label="Dense sampling top-5", elem_id="dense-top5")
+                            with gr.Column():
+                                sfc_verdict = gr.HTML(elem_id="sfc-verdict")
+                                sfc_top5 = gr.Label(num_top_classes=5, label="SFC top-5", elem_id="sfc-top5")
+                            with gr.Column():
+                                dense_verdict = gr.HTML(elem_id="dense-verdict")
+                                dense_top5 = gr.Label(num_top_classes=5, label="Dense sampling top-5",
+                                                      elem_id="dense-top5")
+                        switch_model = gr.Button(f"These labels do not fit: analyse this clip with a Kinetics-400 "
+                                                 f"model ({KINETICS_FALLBACK}) instead", visible=False,
+                                                 elem_id="switch-model")
                         table = gr.Dataframe(headers=["", "dense", "SFC", "dense / SFC"], label="Side by side",
                                              interactive=False, elem_id="metrics-table")
-                        measurements = gr.Plot(label="Measurements")
-                        timeline = gr.Plot(label="Timeline: what was kept", elem_id="timeline")
-                        thumbnails = gr.Gallery(label="Kept vs dropped frames", columns=6, height="auto",
-                                                elem_id="thumbnails")
+                        # figures carry their own titles: a label badge would cover them
+                        measurements = gr.Plot(label="Measurements", show_label=False, elem_id="measurements")
+                        timeline = gr.Plot(label="Timeline: what was kept", show_label=False, elem_id="timeline")
+                        thumbnails = gr.Gallery(label="Kept (framed green) vs dropped (dimmed): the timeline's "
+                                                      "choice", columns=5, height="auto", elem_id="thumbnails")
                 over_time = gr.Gallery(label="Over time: each 8-second window's answer, from one streamed pass "
-                                             "(a video longer than 8 s; click a window to analyse it on its own)",
+                                             "(click a window to analyse it on its own)", visible=False,
                                        columns=8, height="auto", allow_preview=False, elem_id="over-time")
                 with gr.Accordion("Explore: what if other moments were kept?", open=True, elem_id="explorer"):
                     gr.Markdown("After **Run**, pick another way of choosing moments or how many to keep, or click "
                                 "frames below to choose them yourself: only the selection and the network's tail "
-                                "run again. The timeline, kept frames and top-5 above update.")
+                                "run again. The timeline and the kept frames above switch to your choice (their "
+                                "titles say whose); the two top-5 above stay the run's, and the chart below "
+                                "compares every answer.")
                     with gr.Row():
                         strategy = gr.Radio([(name, key) for key, name in STRATEGY_NAMES.items()], value="sfc",
                                             label="Strategy", elem_id="strategy", scale=3)
@@ -432,28 +506,32 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                             keep = gr.Slider(1, MAX_KEEP, value=8, step=1, label="Moments to keep", elem_id="keep")
                             frames = gr.Textbox(label="Manual picks (source frame numbers)", placeholder="e.g. 12, 40",
                                                 elem_id="manual-frames")
-                            seed = gr.Number(None, precision=0, minimum=0, label="Random seed (empty: a new draw "
-                                             "each press)", elem_id="seed")
+                            seed = gr.Textbox(label="Random seed (empty: a new draw each press)",
+                                              placeholder="e.g. 1234", elem_id="seed")
                             try_it = gr.Button("Try it", elem_id="try-it")
-                    moment_gallery = gr.Gallery(label="Every moment of the long clip: click to pick it (manual)",
-                                                columns=8, height="auto", allow_preview=False, elem_id="moments")
+                    moment_gallery = gr.Gallery(label="Every moment of the long clip (green: kept, orange: your "
+                                                      "picks): click one to pick it", columns=8, height="auto",
+                                                allow_preview=False, elem_id="moments")
                     with gr.Row():
-                        explore_top5 = gr.Label(num_top_classes=5, label="Explorer top-5", elem_id="explore-top5")
-                        comparison = gr.Plot(label="Strategies tried on this clip", elem_id="comparison")
+                        with gr.Column():
+                            explore_verdict = gr.HTML(elem_id="explore-verdict")
+                            explore_top5 = gr.Label(num_top_classes=5, label="Explorer top-5", elem_id="explore-top5")
                         explored = gr.JSON(label="Explorer answer (the /explore endpoint's JSON)",
                                            elem_id="explore-json")
+                    comparison = gr.Plot(label="Every answer on this clip", show_label=False, elem_id="comparison")
                 with gr.Accordion("SFC's heatmaps", open=True):  # named after each run by `name_heatmaps`
                     with gr.Row():
                         one_scale = gr.Checkbox(False, label="Compare frames: one colour scale for all frames",
                                                 elem_id="one-scale")
                         colour_bar = gr.HTML(_colour_bar_html("low", "high"))
-                    with gr.Row():
-                        heatmap_gallery = gr.Gallery(label="SFC's heatmap on the kept frames", columns=4,
-                                                     height="auto", elem_id="heatmaps")
-                        heatmap_video = gr.Video(label="SFC's heatmap over the whole long clip", autoplay=True,
-                                                 loop=True, interactive=False, elem_id="heatmap-video")
-                    matrix = gr.Plot(label="Where each kept moment gathered its evidence", elem_id="attention-matrix")
-                    explanations = gr.Plot(label="SFC's heatmap vs captum Grad-CAM")
+                    heatmap_gallery = gr.Gallery(label="SFC's heatmap on the kept frames", columns=4,
+                                                 height="auto", elem_id="heatmaps")
+                    heatmap_video = gr.Video(label="SFC's heatmap over the whole long clip", autoplay=True,
+                                             loop=True, interactive=False, elem_id="heatmap-video")
+                    matrix = gr.Plot(label="Where each kept moment gathered its evidence", show_label=False,
+                                     elem_id="attention-matrix")
+                    explanations = gr.Plot(label="SFC's heatmap vs captum Grad-CAM", show_label=False,
+                                           elem_id="explanations")
                 report = gr.JSON(label="Result JSON (the same as the CLI's --json)")
                 with gr.Row():
                     link_button = gr.Button("Link to this view", elem_id="link-button")
@@ -464,16 +542,18 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                     export = gr.Button("Download every figure for slides (zip: PNG and SVG)", elem_id="export")
                     exported = gr.File(label="Figures for slides", elem_id="export-file")
             with gr.Tab("How SFC works"):
+                step = gr.State(-1)  # Next shows step 0 first
+                with gr.Row(equal_height=False):  # the buttons stay put while the steps change; all on one screen
+                    with gr.Column(scale=1, min_width=280):
+                        gr.Markdown("### Walk through your clip, step by step")
+                        with gr.Row():
+                            back = gr.Button("Back", elem_id="walk-back")
+                            forward = gr.Button("Next", variant="primary", elem_id="walk-next")
+                        walk_text = gr.Markdown("Run an analysis on the **Analyze** tab, then press **Next**.",
+                                                elem_id="walk-text")
+                    walk_figure = gr.Plot(label="This step", show_label=False, elem_id="walk-figure", scale=3)
                 gr.HTML(DIAGRAM_HTML)
                 gr.Markdown(HOW_IT_WORKS)
-                gr.Markdown("### Walk through your clip, step by step")
-                step = gr.State(-1)  # Next shows step 0 first
-                with gr.Row():
-                    back = gr.Button("Back", elem_id="walk-back")
-                    forward = gr.Button("Next", elem_id="walk-next")
-                walk_text = gr.Markdown("Run an analysis on the **Analyze** tab, then press **Next**.",
-                                        elem_id="walk-text")
-                walk_figure = gr.Plot(label="This step")
             with gr.Tab("Live"):
                 gr.Markdown("Point the webcam at an action and press record: SFC runs over time on the stream, with "
                             "an answer every second from the last 8 seconds. Each frame goes through the first half "
@@ -492,9 +572,13 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                                       interactive=False, elem_id="live-strip")
                 live_session = gr.State(None)
             with gr.Tab("Benchmark"):
-                gr.Markdown(_benchmark_markdown())
-                for image in sorted(BENCHMARKS_DIR.glob("*/bench.png")):
-                    gr.Image(str(image), label=str(image.relative_to(BENCHMARKS_DIR.parent)), interactive=False)
+                gr.Markdown("Dense sampling and SFC measured side by side on this project's reference machine "
+                            "(the plots say which), from the committed reports: "
+                            + ", ".join(f"`{source}`" for source in benchmark_tab.report_sources()) + ".")
+                bench_figures = benchmark_tab.benchmark_figures()
+                bench_plots = [gr.Plot(figure, show_label=False, elem_classes="bench-plot") for figure in bench_figures]
+                with gr.Accordion("The tables behind the plots", open=False):
+                    gr.Markdown(benchmark_tab.benchmark_tables_markdown(), elem_id="bench-tables")
         page = dict(summary=summary, sfc_top5=sfc_top5, dense_top5=dense_top5, table=table, measurements=measurements,
                     timeline=timeline, thumbnails=thumbnails, heatmaps=heatmap_gallery, heatmap_video=heatmap_video,
                     explanations=explanations, attention_matrix=matrix, moments=moment_gallery, keep=keep,
@@ -513,28 +597,48 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                                                                               AnalysisOutputs._fields],
                                            api_visibility="private", concurrency_limit=limits.concurrency,
                                            concurrency_id="model")
-        for event in (analysed, window_analysed):  # a new clip: the walk-through and the heatmaps' names follow
+        switched = switch_model.click(lambda: KINETICS_FALLBACK, outputs=[model], api_visibility="private").then(
+            run_analysis, inputs=[video, model, length, spatial, clips, crops],
+            outputs=[page[name] for name in AnalysisOutputs._fields], api_visibility="private",
+            concurrency_limit=limits.concurrency, concurrency_id="model")
+        decorated = [sfc_verdict, dense_verdict, explore_verdict, switch_model, over_time,
+                     *(page[name] for name in RUN_FIGURES)]
+        for event in (analysed, window_analysed, switched):  # a new clip: the walk-through, verdicts and names follow
             event.then(lambda: (-1, "Press **Next** to walk through this clip.", "", "sfc"),
                        outputs=[step, walk_text, frames, strategy], api_visibility="private")
-            event.success(name_heatmaps, inputs=[clip], outputs=[colour_bar, heatmap_gallery, heatmap_video, matrix,
-                                                                 explanations], api_visibility="private")
+            event.success(name_heatmaps, inputs=[clip], outputs=[colour_bar, heatmap_gallery, heatmap_video],
+                          api_visibility="private")
+            event.success(decorate_run, inputs=[clip, theme], outputs=decorated, api_visibility="private")
         explore_outputs = [timeline, thumbnails, explore_top5, comparison, explored]
-        try_it.click(run_explore, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs,
-                     api_name="explore", concurrency_limit=limits.concurrency, concurrency_id="model")
+        explored_events = [try_it.click(run_explore, inputs=[strategy, keep, frames, seed, clip],
+                                        outputs=explore_outputs, api_name="explore",
+                                        concurrency_limit=limits.concurrency, concurrency_id="model")]
         for control in (strategy, keep):
-            control.input(run_explore, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs,
-                          api_visibility="private", concurrency_limit=limits.concurrency, concurrency_id="model")
-        moment_gallery.select(pick_moment, inputs=[frames, clip], outputs=[frames, strategy],
-                              api_visibility="private").then(
+            explored_events.append(control.input(
+                explore_on_change, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs,
+                api_visibility="private", concurrency_limit=limits.concurrency, concurrency_id="model"))
+        explored_events.append(moment_gallery.select(pick_moment, inputs=[frames, clip], outputs=[frames, strategy],
+                                                     api_visibility="private").then(
             run_explore, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs, api_visibility="private",
-            concurrency_limit=limits.concurrency, concurrency_id="model")
+            concurrency_limit=limits.concurrency, concurrency_id="model"))
+        for event in explored_events:
+            event.success(decorate_explore, inputs=[explored, frames, clip, theme],
+                          outputs=[explore_verdict, moment_gallery, timeline, comparison], api_visibility="private")
         link_inputs = [video, model, length, spatial, clips, crops, strategy, keep, frames, seed]
         assert len(link_inputs) == len(LINK_INPUTS)
         link_button.click(link_to_view, inputs=link_inputs, outputs=[view_link], api_visibility="private")
         # not behind the model's queue: a page without a link returns at once, and a class opening the same
         # link shares one computation (the cache's single flight)
-        demo.load(open_link, outputs=[*(page[name] for name in AnalysisOutputs._fields), *link_inputs, link_note,
-                                      explored], api_visibility="private", concurrency_limit=None)
+        themed_page = demo.load(None, outputs=[theme], js=THEME_JS)  # in the browser: which theme the page shows
+        if bench_plots:
+            themed_page.then(lambda page_theme: [figures.themed(figure, page_theme) if page_theme == "dark"
+                                                 else gr.skip() for figure in bench_figures],
+                             inputs=[theme], outputs=bench_plots, api_visibility="private")
+        linked = demo.load(open_link, outputs=[*(page[name] for name in AnalysisOutputs._fields), *link_inputs,
+                                               link_note, explored], api_visibility="private", concurrency_limit=None)
+        linked.success(decorate_run, inputs=[clip, theme], outputs=decorated, api_visibility="private")
+        linked.success(decorate_explore, inputs=[explored, frames, clip, theme],
+                       outputs=[explore_verdict, moment_gallery, timeline, comparison], api_visibility="private")
         export.click(run_export, inputs=[clip], outputs=[exported], api_name="export",
                      concurrency_limit=limits.concurrency, concurrency_id="model")
         live_outputs = [live_top5, live_strip, live_status, live_session]
@@ -542,12 +646,12 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                       stream_every=LIVE_INTERVAL_S, time_limit=limits.max_duration_s, concurrency_limit=4,
                       concurrency_id="live", api_visibility="private")
         live_stop.click(stop_live, inputs=[live_session], outputs=live_outputs, api_visibility="private")
-        one_scale.change(redraw_heatmaps, inputs=[one_scale, clip], outputs=[heatmap_gallery, explanations],
+        one_scale.change(redraw_heatmaps, inputs=[one_scale, clip, theme], outputs=[heatmap_gallery, explanations],
                          api_visibility="private")
-        back.click(lambda s, c: walk(s, -1, c), inputs=[step, clip], outputs=[step, walk_text, walk_figure],
-                   api_visibility="private")
-        forward.click(lambda s, c: walk(s, +1, c), inputs=[step, clip], outputs=[step, walk_text, walk_figure],
-                      api_visibility="private")
+        back.click(lambda s, c, t: walk(s, -1, c, t), inputs=[step, clip, theme],
+                   outputs=[step, walk_text, walk_figure], api_visibility="private")
+        forward.click(lambda s, c, t: walk(s, +1, c, t), inputs=[step, clip, theme],
+                      outputs=[step, walk_text, walk_figure], api_visibility="private")
         reset.click(
             lambda: (DEFAULTS.length, DEFAULTS.spatial_stride, DEFAULTS.run.clips, DEFAULTS.run.crops),
             outputs=[length, spatial, clips, crops],

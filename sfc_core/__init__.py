@@ -49,7 +49,7 @@ from .hub import SFCModel, load  # noqa: E402
 from .options import RunOptions  # noqa: E402
 from .report import Report  # noqa: E402
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 __all__ = [
     "ConfigError", "InputRejected", "Report", "RunOptions", "SFCError", "SFCModel", "VideoError", "WeightsError",
     "load",

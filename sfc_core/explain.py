@@ -1,4 +1,5 @@
-"""Explanations of one SFC prediction: attention heatmaps, a heatmap video, captum Grad-CAM.
+"""Explanations of one SFC prediction: attention heatmaps, a heatmap video (each frame of the long
+clip beside its heatmap), captum Grad-CAM.
 
 SFC's attention says where the module *looked* to build the tail's input; Grad-CAM (captum's
 LayerGradCam at the tail's input) says which parts of that input the *classifier* relied on.
@@ -24,6 +25,7 @@ OPACITY = 0.6  # the map's share of every pixel: the same everywhere, so a colou
 SHOWN_SIZE = 256  # frames are enlarged to this many pixels (at least 224) to be readable on a projector
 RANK_POWER = 3  # "frame" scale: colour = rank^3, so the strongest quarter of a frame stands out, the median is dark
 RANK_TICKS = {"median": 0.5, "top 25%": 0.75, "top 10%": 0.9, "strongest": 1.0}  # ranks named on colour bars
+KEPT_GREEN, MARGIN_GREY = (40, 220, 60), (32, 32, 32)  # the heatmap video's margin: kept frame or not
 SCALES = {  # how a map's values become colours, and what the colour bar says
     "frame": "rank within this frame",
     "shared": "value / the largest value on any kept frame",
@@ -58,10 +60,11 @@ def overlay(frames: np.ndarray, maps: np.ndarray, opacity: float = OPACITY, cmap
     return (grey * (1 - opacity) + colours * opacity).round().clip(0, 255).astype(np.uint8)
 
 
-def enlarge(frames: np.ndarray, size: int = SHOWN_SIZE) -> np.ndarray:
-    """uint8 frames (N, h, w, 3) resized to (N, size, size, 3), so small model inputs read on a screen."""
+def enlarge(frames: np.ndarray, size: int = SHOWN_SIZE, mode: str = "bilinear") -> np.ndarray:
+    """uint8 frames (N, h, w, 3) resized to (N, size, size, 3), so small model inputs read on a screen;
+    `mode` "nearest-exact" keeps every pixel a crisp square (a 64 px frame does not blur)."""
     tensor = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
-    big = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)
+    big = F.interpolate(tensor, size=(size, size), mode=mode, align_corners=None if "nearest" in mode else False)
     return big.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy().copy()
 
 
@@ -101,16 +104,22 @@ def gradcam_overlays(result: Result, cams: np.ndarray, scale: str = "frame") -> 
 
 
 def attention_video(result: Result, path: str | Path, size: int = SHOWN_SIZE, fps: int = 8) -> Path:
-    """Every sampled frame with its attention overlay (ranked within the frame); the kept ones
-    framed in green. H.264 MP4."""
-    big = enlarge(overlay(result.display_frames, position_maps(result)), size)
+    """Every sampled frame, `size` px square (rounded down to even), beside itself with its heatmap
+    overlaid (ranked within the frame): left the colour frame enlarged pixel for pixel (crisp, not
+    blurred), right the overlay. The pair sits on a dark margin, green for the kept frames, so both
+    halves are framed. H.264 MP4 of about (size, 2 * size), even on both sides (yuv420p needs it)."""
+    size -= size % 2
+    border = 2 * max(1, size // 80)
+    frames = result.display_frames
     kept = {i for p in result.kept.positions for i in result.position_windows[p]}
-    border = max(2, size // 40)
-    green = np.array([40, 220, 60], dtype=np.uint8)
-    for i in kept:
-        big[i, :border] = big[i, -border:] = green
-        big[i, :, :border] = big[i, :, -border:] = green
-    return write_h264(path, big, fps=fps)
+    margins = np.array([KEPT_GREEN if i in kept else MARGIN_GREY for i in range(len(frames))], dtype=np.uint8)
+    video = np.empty((len(frames), size + 2 * border, 2 * size + 3 * border, 3), dtype=np.uint8)
+    video[:] = margins[:, None, None]
+    halves = (enlarge(frames, size, "nearest-exact"), enlarge(overlay(frames, position_maps(result)), size))
+    for half, images in enumerate(halves):
+        left = border + half * (size + border)
+        video[:, border:-border, left:left + size] = images
+    return write_h264(path, video, fps=fps)
 
 
 def gradcam(tail: torch.nn.Sequential, result: Result, class_index: int | None = None) -> np.ndarray:

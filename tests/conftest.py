@@ -24,3 +24,14 @@ def ramp_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_gray_ramp_clip(path, num_frames=110, width=96, height=64, fps=30, options={"g": "16"})
     return path
 
+
+
+@pytest.fixture(scope="session")
+def rotate_analysis():
+    """The app's analysis of the bundled "rotate clockwise" example with the embedded model, made once.
+    A test module that explores takes its own copy (`Analysis.for_session`), as each browser session does."""
+    from app.analysis import analyze
+    from app.session import Settings
+    from sfc_core.resources import EXAMPLES_DIR
+
+    return analyze(EXAMPLES_DIR / "rotate_clockwise.mp4", Settings())

@@ -13,9 +13,11 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
+from matplotlib.colors import to_rgb
 from matplotlib.image import imread
+from matplotlib.text import Text
 
-from app import analysis, ui
+from app import analysis, figures, teaching, ui
 from app.analysis import analyze, check_upload
 from app.config import LIMITS
 from app.session import Settings
@@ -25,6 +27,7 @@ from sfc_core.examples import bundled_example
 from sfc_core.models import registry
 from sfc_core.models.registry import WeightsSpec
 from sfc_core.options import RunOptions
+from sfc_core.profiling import format_ratio
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
 from tests.clips import write_frames, write_noise_clip
@@ -51,7 +54,8 @@ def test_analysis_of_an_example_returns_everything_the_page_shows(result) -> Non
         "frames decoded"]
     assert result.table[0][1:] == ["30", "1", "30.00x"]
     assert "ground truth:** move left" in result.summary and "trained" in result.summary
-    kept = [caption for _, caption in result.thumbnails if caption.startswith("kept")]
+    kept = [path for path, _ in result.thumbnails if (imread(path)[0, :, :3] * 255).round().astype(int).tolist()
+            == [list(analysis.KEPT_RGB)] * imread(path).shape[1]]  # framed green: kept
     assert len(kept) == 8 and len(result.heatmaps) == 8
     assert all(imread(path).shape[0] >= 224 and "% of attention" in caption for path, caption in result.heatmaps)
     assert len(result.moments) == len(result.clip.sfc.scores) == result.clip.features.shape[2]
@@ -89,6 +93,54 @@ def test_figures_have_titles_axis_labels_and_legends(result) -> None:
     assert len(dense_rows) == 10 and len({line.get_ydata()[0] for line in dense_rows}) == 10  # a row per clip
     matrix = result.attention_matrix.axes[0]
     assert matrix.get_title() and matrix.get_xlabel() and len(matrix.get_yticks()) == 8
+    for figure in (result.timeline, result.measurements, result.explanations, result.attention_matrix):
+        figure.canvas.draw()  # ticks are made when drawn
+        sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        assert min(sizes) >= figures.MIN_POINTS  # legible on a projector at 1280x720
+
+
+def _patches(figure, colour: str) -> list:
+    return [patch for ax in figure.axes for patch in ax.patches if to_rgb(patch.get_facecolor()) == to_rgb(colour)]
+
+
+def _squeezed(text: str) -> str:  # a label as the figure may wrap it
+    return "".join(text.split())
+
+
+def test_each_walkthrough_step_shows_only_what_it_explains_at_one_size(result, training_free) -> None:
+    clip = result.clip
+    for shown in (clip, replace(clip, truth=None), training_free.clip):  # with/without truth; no attention, 1 clip
+        sfc, dense = shown.sfc, shown.dense
+        steps = [teaching.walkthrough_step(shown, step)[1] for step in range(len(teaching.STEPS))]
+        assert {tuple(figure.get_size_inches()) for figure in steps} == {teaching.SIZE}  # the page keeps still
+        for figure in steps:
+            texts = [t for t in figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
+            titles = [ax.title for ax in figure.axes if ax.get_title()]
+            titles += [t for t in texts if t.get_text() == figure.get_suptitle()]
+            assert titles and min(t.get_fontsize() for t in titles) >= 14
+            assert min(t.get_fontsize() for t in texts) >= 12, [t.get_text() for t in texts if t.get_fontsize() < 12]
+            figure.savefig(io.BytesIO())
+        dense_step, long_clip, scoring, keeping, answers = steps
+        clips = dense_step.axes[0]
+        rows = [line for line in clips.get_lines() if len(line.get_xdata()) == 2]
+        assert len(rows) == len(dense.timestamps_s) and f"= {dense.plan.num_views} views" in clips.get_title()
+        assert bool(_patches(dense_step, figures.TRUTH_COLOUR)) == (shown.window is not None)
+        for figure in (dense_step, scoring):
+            assert not _patches(figure, figures.KEPT_COLOUR)  # nothing gives step 4 away
+        assert not [line for line in scoring.axes[0].get_lines() if line.get_color() == figures.DENSE_COLOUR]
+        legend = [t.get_text() for t in scoring.axes[0].get_legend().get_texts()]
+        assert "SFC's score" in legend and ("attention received" in legend) == (sfc.heatmap_kind == "attention")
+        assert len(_patches(keeping, figures.KEPT_COLOUR)) == len(sfc.kept.positions)
+        assert sum(bool(ax.images) for ax in keeping.axes) == len(sfc.kept.positions)  # the kept frames below
+        assert sum(bool(ax.images) for ax in long_clip.axes) == 8
+        assert all(" s\nframe " in ax.get_xlabel() for ax in long_clip.axes)  # each frame says when it is
+        sfc_answers = [_squeezed(t.get_text()) for t in answers.axes[0].get_yticklabels()]
+        assert sfc_answers[0] == _squeezed(sfc.top(1)[0][0]) and len(sfc_answers) == 5
+        ratio = format_ratio(dense.measurement.flops / sfc.measurement.flops)
+        assert f"{ratio} fewer FLOPs" in answers.get_suptitle()
+        marked = [t.get_text() for ax in answers.axes for t in ax.texts if "✓" in t.get_text()]
+        truth = shown.truth_class
+        assert len(marked) == (0 if truth is None else sum(sfc.labels[truth] in dict(r.top(5)) for r in (sfc, dense)))
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +152,10 @@ def training_free() -> analysis.Analysis:
 def _heatmap_texts(out: analysis.Analysis) -> tuple[list[str], bool]:
     """Every text the page shows about the clip's heatmap (captions, colour bar, labels, figure titles, on
     both colour scales), and whether the attention matrix is shown."""
-    bar, gallery, video, matrix, versus = ui.name_heatmaps(out.clip)
+    bar, gallery, video = ui.name_heatmaps(out.clip)
+    matrix = ui.decorate_run(out.clip, "light")[-1]
     timeline = out.timeline.axes[0]
-    texts = [bar.value, gallery.label, video.label, versus.label, timeline.get_ylabel(),
+    texts = [bar.value, gallery.label, video.label, timeline.get_ylabel(),
              *(t.get_text() for t in timeline.get_legend().get_texts())]
     for shown, figure in (ui.redraw_heatmaps(False, out.clip), ui.redraw_heatmaps(True, out.clip)):
         texts += [caption for _, caption in shown] + [figure.get_suptitle()]
@@ -123,7 +176,8 @@ def test_each_heatmap_says_whether_it_is_attention_or_a_score(result, training_f
     free, shown = _heatmap_texts(training_free)
     assert not shown and training_free.attention_matrix is None
     assert all(caption.endswith("% of the score") for _, caption in training_free.heatmaps)
-    assert "SFC score map on the kept frames" in free and "highest score" in " | ".join(free)
+    assert any(text.startswith("SFC score map on the kept frames") for text in free)
+    assert "highest score" in " | ".join(free)
     assert [text for text in free if "attention" in text.lower()] == []
 
 

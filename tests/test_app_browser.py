@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from matplotlib.image import imread
 from playwright.sync_api import expect, sync_playwright
 
+from app.launch import launch_options
 from app.ui import build_demo
 from sfc_core.resources import EXAMPLES_DIR
 
@@ -32,7 +36,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def url():
     demo = build_demo()
-    _, local_url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    _, local_url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, **launch_options())
     try:
         yield local_url
     finally:
@@ -71,7 +75,7 @@ def test_upload_run_and_see_every_result(url: str, browser) -> None:
     expect(page.locator("#metrics-table")).to_contain_text("FLOPs")
     expect(page.locator("#metrics-table")).to_contain_text("dense / SFC")
     expect(page.locator("#summary")).to_contain_text("ground truth")
-    expect(page.locator("#timeline img, #timeline svg, #timeline canvas").first).to_be_visible()
+    expect(page.locator("#timeline img").first).to_be_visible()
     video = page.locator("#heatmap-video video")
     expect(video).to_have_count(1, timeout=60_000)
     page.wait_for_function(
@@ -152,3 +156,78 @@ def test_a_deep_link_opens_the_lesson_state_it_names(url: str, browser) -> None:
     link = re.compile(r"\?example=rotate_clockwise&.*strategy=uniform")
     expect(page.locator("#view-link textarea")).to_have_value(link, timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "deep-link-1280x720.png"), full_page=True)
+
+
+def _luminance(png: bytes) -> float:
+    """Mean brightness (0-1) of a screenshot."""
+    pixels = imread(io.BytesIO(png), format="png")[..., :3]
+    return float((pixels @ np.array([0.299, 0.587, 0.114])).mean())
+
+
+def _restyled(locator, dark: bool) -> bool:
+    """Whether a figure shows in the page's theme (a dark copy arrives just after the run's answer)."""
+    for _ in range(60):
+        if (_luminance(locator.screenshot()) < 0.4) == dark:
+            return True
+        locator.page.wait_for_timeout(500)
+    return False
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_a_lecturer_projects_the_lesson_at_1280x720(url: str, browser, theme: str) -> None:
+    """What a class sees on a projector, in both themes; the screenshots are kept in test-artifacts/lesson/."""
+    shots = ARTIFACTS / "lesson"
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(f"{url}?__theme={theme}")
+    examples = page.locator("#examples")
+    expect(examples.get_by_text("rotate clockwise", exact=True)).to_be_visible(timeout=60_000)
+    for name in ("move left", "rotate clockwise", "grow", "bounce"):  # named, and above the fold with Run
+        box = examples.get_by_text(name, exact=True).bounding_box()
+        assert box["y"] + box["height"] <= 720, name
+    assert page.locator("#run").bounding_box()["y"] + page.locator("#run").bounding_box()["height"] <= 720
+    page.screenshot(path=str(shots / f"{theme}-1-first-screen.png"))
+
+    examples.get_by_text("rotate clockwise", exact=True).click()
+    expect(page.locator("#input-video video")).to_have_count(1, timeout=60_000)
+    page.locator("#run").click()
+    expect(page.locator("#sfc-top5")).to_contain_text("rotate clockwise", timeout=ANALYSIS_TIMEOUT_MS)
+    expect(page.locator("#sfc-verdict")).to_contain_text("✓ SFC is right", timeout=60_000)
+    expect(page.locator("#dense-verdict")).to_contain_text("✗ Dense sampling is wrong")
+    assert _restyled(page.locator("#measurements"), dark=theme == "dark")
+    assert _restyled(page.locator("#timeline"), dark=theme == "dark")
+    page.screenshot(path=str(shots / f"{theme}-2-verdicts.png"))
+    page.screenshot(path=str(shots / f"{theme}-3-analysis-full-page.png"), full_page=True)
+
+    page.get_by_label("manual (your picks)").check()  # before any pick: a hint, no error
+    expect(page.locator(".toast-body").first).to_contain_text("click moments", timeout=30_000)
+    expect(page.locator(".toast-body.error")).to_have_count(0)
+    page.locator("#moments button").nth(12).click()  # a pick: the explorer answers, with its verdict
+    expect(page.locator("#explore-json")).to_contain_text('"manual"', timeout=60_000)
+    expect(page.locator("#explore-verdict")).to_contain_text(re.compile("[✓✗] manual is"), timeout=60_000)
+    expect(page.locator(".toast-body.error")).to_have_count(0)
+    page.locator("#comparison").scroll_into_view_if_needed()
+    page.locator("#explorer").screenshot(path=str(shots / f"{theme}-4-explorer.png"))
+
+    page.get_by_role("tab", name="How SFC works").click()
+    next_button = page.locator("#walk-next")
+    where = next_button.bounding_box()
+    for step in range(1, 6):  # the walk-through stays in place while its steps change
+        next_button.click()
+        expect(page.locator("#walk-text")).to_contain_text(f"Step {step} of 5", timeout=60_000)
+        assert next_button.bounding_box() == where
+        if step in (1, 4):
+            page.screenshot(path=str(shots / f"{theme}-5-walkthrough-step-{step}.png"))
+
+    page.get_by_role("tab", name="Benchmark").click()
+    plots = page.locator(".bench-plot img")
+    expect(plots).to_have_count(2, timeout=30_000)
+    for index in range(2):  # every image rendered, with a size
+        plot = plots.nth(index)
+        plot.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=plot.element_handle())
+        assert plot.bounding_box()["width"] > 0 and plot.bounding_box()["height"] > 0
+    assert _restyled(page.locator(".bench-plot").first, dark=theme == "dark")
+    page.get_by_text("The tables behind the plots").click()
+    expect(page.locator("#bench-tables")).to_contain_text("Random weights")
+    page.screenshot(path=str(shots / f"{theme}-6-benchmark.png"), full_page=True)

@@ -73,3 +73,10 @@ def test_the_package_docstrings_module_map_names_every_module() -> None:
     names = [re.split(r"\s{2,}", line.strip())[0] for line in module_map.splitlines()[1:]]
     named = set(re.findall(r"[\w/]+", " ".join(names)))
     assert modules <= named, f"missing from sfc_core's module map: {sorted(modules - named)}"
+
+
+def test_the_readme_layout_names_every_app_module() -> None:
+    row = next(line for line in README.splitlines() if line.startswith("| `app/` | `ui.py`"))
+    named = set(re.findall(r"`(\w+\.py)`", row))
+    modules = {path.name for path in (REPO / "app").glob("*.py") if path.name != "__init__.py"}
+    assert modules <= named, f"missing from README's app row: {sorted(modules - named)}"

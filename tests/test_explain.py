@@ -10,6 +10,7 @@ import pytest
 import sfc_core
 from sfc_core import explain
 from sfc_core.resources import EXAMPLES_DIR
+from sfc_core.video import decode_frames, probe
 
 EXAMPLES = [item["file"] for item in json.loads((EXAMPLES_DIR / "examples.json").read_text())]
 
@@ -71,3 +72,28 @@ def test_every_kept_overlay_is_legible(tiny: sfc_core.hub.SFCModel, example: str
     assert all(s > 0 for s in shares) and sum(shares) <= 1 + 1e-6
     per_position = result.attention.sum(axis=(1, 2))
     assert shares[0] == pytest.approx(per_position[result.kept.positions[0]] / per_position.sum())
+
+
+def test_heatmap_video_shows_each_frame_crisp_beside_its_overlay(tiny: sfc_core.hub.SFCModel, tmp_path) -> None:
+    """Each video frame: the frame itself, enlarged pixel for pixel, beside the same frame under its
+    heatmap, each half SHOWN_SIZE square; the kept frames framed in green, the others not."""
+    result = tiny.sfc_recognizer()(EXAMPLES_DIR / EXAMPLES[0])
+    path = explain.attention_video(result, tmp_path / "heatmap.mp4")
+    info, size = probe(path), explain.SHOWN_SIZE
+    assert info.codec == "h264" and info.num_frames == len(result.display_frames)
+    assert info.width % 2 == 0 and info.height % 2 == 0 and abs(info.width / info.height - 2) < 0.1
+    decoded = np.stack(decode_frames(path, list(range(info.num_frames))).frames).astype(float)
+    border = (info.height - size) // 2
+    left = decoded[:, border:border + size, border:border + size]
+    right = decoded[:, border:border + size, -border - size:-border]
+    crisp = explain.enlarge(result.display_frames, size, "nearest-exact").astype(float)
+    assert np.abs(left - crisp).mean() <= 4 and np.abs(left - right).mean() >= 20  # codec loss; the overlay differs
+    edges = np.pad(np.abs(np.diff(crisp, axis=2)).sum(axis=-1) > 30, ((0, 0), (0, 0), (0, 1)))  # the pixels' sides
+    blurred = explain.enlarge(result.display_frames, size).astype(float)
+    assert 2 * np.abs(left - crisp)[edges].mean() < np.abs(left - blurred)[edges].mean()  # sharp, not bilinear
+    kept = {i for p in result.kept.positions for i in result.position_windows[p]}
+    green = np.array(explain.KEPT_GREEN, dtype=float)
+    for i, frame in enumerate(decoded):  # the margin all round and the gap between the halves (inset: codec bleed)
+        margin = np.concatenate([frame[:border - 1].reshape(-1, 3), frame[:, :border - 1].reshape(-1, 3),
+                                 frame[:, size + border + 1:size + 2 * border - 1].reshape(-1, 3)])
+        assert (np.abs(margin - green).mean() < 20) == (i in kept), i

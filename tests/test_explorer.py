@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from matplotlib.colors import to_rgba
 
 from app import analysis, teaching
 from app.analysis import analyze
 from app.explorer import STRATEGY_NAMES, explore, positions_for_frames
+from app.figures import RIGHT_COLOUR, WRONG_COLOUR
 from app.session import Settings
 from sfc_core.errors import ConfigError
 from sfc_core.options import RunOptions
@@ -15,8 +17,8 @@ from sfc_core.selection import STRATEGIES
 
 
 @pytest.fixture(scope="module")
-def analysed() -> analysis.Analysis:
-    return analyze(EXAMPLES_DIR / "rotate_clockwise.mp4", Settings())
+def analysed(rotate_analysis) -> analysis.Analysis:
+    return rotate_analysis.for_session(str(EXAMPLES_DIR / "rotate_clockwise.mp4"), cached=False)
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +43,19 @@ def test_every_strategy_answers_and_the_comparison_collects_them(analysed, model
         assert sum(p for _, p in found.report["top5"]) <= 1 + 1e-6 and 0 <= found.report["time_s"] < 5
         assert found.result.attention is None or strategy == "sfc"
     assert len(clip.tried) == len(STRATEGIES) + 1  # "sfc, keep 8" from the test above, then each at keep 4
-    assert all(truth is not None for _, truth in clip.tried.values())  # a bundled example: the truth is known
+    assert all(answer.truth_probability is not None for answer in clip.tried.values())  # a bundled example
     axes = found.comparison.axes[0]
-    labels = [t.get_text() for t in axes.get_yticklabels()]
-    assert labels == list(clip.tried) and axes.get_legend() is not None
-    values = [text.get_text() for text in axes.texts]  # each bar says its value, in projector-sized type
-    assert len(values) == 2 * len(clip.tried) and all(0 <= float(v) <= 1 for v in values)
+    labels = [t.get_text() for t in axes.get_yticklabels()]  # the run's two answers first, then each one tried
+    assert labels == ["dense, 30 views", "SFC (the run), keep 8", *clip.tried]
+    truth = clip.truth["label_name"]
+    run = [(clip.dense.top(1)[0][0], clip.dense.probabilities), (clip.sfc.top(1)[0][0], clip.sfc.probabilities)]
+    expected = [(label, float(p[clip.truth_class])) for label, p in run]
+    expected += [(answer.label, answer.truth_probability) for answer in clip.tried.values()]
+    texts = [text.get_text() for text in axes.texts]  # each bar: the true class's probability, and the answer
+    for text, bar, (label, p_truth) in zip(texts, axes.patches, expected, strict=True):
+        assert float(text.split()[0]) == pytest.approx(p_truth, abs=0.005) and bar.get_width() == pytest.approx(p_truth)
+        assert ("✓ right" in text) == (label == truth) and (f"✗ says {label}" in text) == (label != truth)
+        assert bar.get_facecolor() == to_rgba(RIGHT_COLOUR if label == truth else WRONG_COLOUR)
     assert min(t.get_fontsize() for t in [*axes.texts, *axes.get_yticklabels()]) >= 12
     oracle = explore(model, clip, "oracle", 8).report
     window = clip.window
@@ -95,8 +104,7 @@ def test_bad_requests_are_clear(analysed, model) -> None:
     other_label = type(clip)(clip.settings, clip.features, clip.sfc, clip.dense, clip.cams,
                              {**clip.truth, "label_name": "juggling"})
     assert len(explore(model, other_label, "oracle", 4).report["kept_frames"]) == 4
-    assert other_label.truth_class is None and list(other_label.tried.values()) == [(pytest.approx(
-        other_label.tried["oracle, keep 4"][0]), None)]
+    assert other_label.truth_class is None and [a.truth_probability for a in other_label.tried.values()] == [None]
     assert set(STRATEGY_NAMES) == set(STRATEGIES)
 
 

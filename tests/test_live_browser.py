@@ -10,6 +10,7 @@ import av
 import numpy as np
 from playwright.sync_api import expect, sync_playwright
 
+from app.launch import launch_options
 from app.ui import build_demo
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import decode_frames, probe
@@ -37,7 +38,7 @@ def test_the_fake_camera_streams_and_updates_name_the_action(tmp_path: Path) -> 
     flags = [*FLAGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
              f"--use-file-for-fake-video-capture={camera}"]
     demo = build_demo()
-    _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    _, url, _ = demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True, **launch_options())
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
