@@ -92,7 +92,8 @@ DATASET_NAMES = {"kinetics400": "Kinetics-400", "synth_actions": "SynthActions"}
 
 def model_choices() -> list[tuple[str, str]]:
     """(label, name) for the model dropdown: the embedded default first, then the models that
-    download their published weights (with the size, so nobody starts 130 MB by surprise)."""
+    download their published weights (with the size, so nobody starts 130 MB by surprise; SFC runs
+    training-free on them, which the run's summary says)."""
     choices = []
     for name in [DEFAULT_MODEL] + [n for n in models.list_models() if n != DEFAULT_MODEL]:
         config = models.get_config(name)
@@ -102,11 +103,11 @@ def model_choices() -> list[tuple[str, str]]:
         elif source is None:
             continue  # no weights anywhere: nothing a user could learn from it here
         elif weights.is_cached(config.weights):
-            status = "downloaded, SFC training-free"
+            status = "downloaded"
         else:
-            status = f"downloads {config.weights.download_mb:.0f} MB once, SFC training-free"
-        classes = f"{config.num_classes} {DATASET_NAMES.get(config.label_set, config.label_set)} classes"
-        choices.append((f"{name} · {classes} · {status}", name))  # short: it must fit the dropdown
+            status = f"downloads {config.weights.download_mb:.0f} MB once"
+        dataset = DATASET_NAMES.get(config.label_set, config.label_set)
+        choices.append((f"{name} · {dataset} · {status}", name))  # short: it must fit the dropdown
     return choices
 
 

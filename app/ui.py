@@ -374,13 +374,15 @@ def decorate_run(clip: Clip | None, theme: str):
     model switch where the labels do not fit, the over-time strip only when there is one, and the
     figures in the page's theme (the API's stay light)."""
     if clip is None:
-        return [gr.skip()] * (5 + len(RUN_FIGURES))
+        return [gr.skip()] * (7 + len(RUN_FIGURES))
     dark = theme == "dark"
     shown = [figures.themed(clip.figures[name], theme) if dark else gr.skip() for name in RUN_FIGURES]
     attention = clip.sfc.heatmap_kind == "attention"  # a training-free SFC has no attention matrix to show
     shown[-1] = gr.Plot(value=shown[-1], visible=attention) if dark else gr.Plot(visible=attention)
+    meaningless = " (these labels mean nothing for this clip)" if verdicts.out_of_domain(clip) else ""
     return [verdicts.verdict("SFC", clip.sfc.top(5), clip), verdicts.verdict("Dense sampling", clip.dense.top(5), clip),
-            "", gr.Button(visible=verdicts.out_of_domain(clip)), gr.Gallery(visible=bool(clip.over_time)), *shown]
+            "", gr.Button(visible=bool(meaningless)), gr.Gallery(visible=bool(clip.over_time)), *shown,
+            gr.Label(label="SFC top-5" + meaningless), gr.Label(label="Dense sampling top-5" + meaningless)]
 
 
 def decorate_explore(answer: dict | None, frames: str, clip: Clip | None, theme: str):
@@ -450,7 +452,7 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                         video = gr.Video(
                             label="Video", sources=["upload", "webcam"], format=None, elem_id="input-video",
                             webcam_options=gr.WebcamOptions(mirror=False),  # mirroring swaps left and right
-                            height=250,  # Run and the examples above the fold on a 1280x720 projector
+                            height=270,  # Run and the examples above the fold on a 1280x720 projector
                         )
                         run = gr.Button("Run", variant="primary", elem_id="run")
                         examples = _examples()
@@ -602,7 +604,7 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
             outputs=[page[name] for name in AnalysisOutputs._fields], api_visibility="private",
             concurrency_limit=limits.concurrency, concurrency_id="model")
         decorated = [sfc_verdict, dense_verdict, explore_verdict, switch_model, over_time,
-                     *(page[name] for name in RUN_FIGURES)]
+                     *(page[name] for name in RUN_FIGURES), sfc_top5, dense_top5]
         for event in (analysed, window_analysed, switched):  # a new clip: the walk-through, verdicts and names follow
             event.then(lambda: (-1, "Press **Next** to walk through this clip.", "", "sfc"),
                        outputs=[step, walk_text, frames, strategy], api_visibility="private")

@@ -16,6 +16,7 @@ from playwright.sync_api import expect, sync_playwright
 from app.launch import launch_options
 from app.ui import build_demo
 from sfc_core.resources import EXAMPLES_DIR
+from tests.clips import write_noise_clip
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -231,3 +232,18 @@ def test_a_lecturer_projects_the_lesson_at_1280x720(url: str, browser, theme: st
     page.get_by_text("The tables behind the plots").click()
     expect(page.locator("#bench-tables")).to_contain_text("Random weights")
     page.screenshot(path=str(shots / f"{theme}-6-benchmark.png"), full_page=True)
+
+
+def test_a_clip_the_embedded_model_does_not_know_is_warned_on_its_answer(url: str, browser, tmp_path: Path) -> None:
+    shots = ARTIFACTS / "lesson"
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(url)
+    _upload(page, write_noise_clip(tmp_path / "street.mp4", num_frames=90, width=160, height=120))
+    expect(page.locator("#input-video video")).to_have_count(1, timeout=60_000)
+    page.locator("#run").click()
+    expect(page.locator("#sfc-verdict")).to_contain_text("These labels mean nothing", timeout=ANALYSIS_TIMEOUT_MS)
+    expect(page.locator("#dense-verdict")).to_contain_text("These labels mean nothing")
+    expect(page.locator("#sfc-top5")).to_contain_text("labels mean nothing for this clip")  # on the panel itself
+    expect(page.locator("#switch-model")).to_be_visible()
+    page.screenshot(path=str(shots / "light-7-out-of-domain.png"))

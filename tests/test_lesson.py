@@ -50,7 +50,10 @@ def test_labels_that_mean_nothing_are_said_on_the_answer_and_a_switch_is_offered
     own_video = replace(clip, truth=None)  # the embedded model on a video that is not one of its examples
     warning = verdicts.verdict("SFC", clip.sfc.top(5), own_video)
     assert "mean nothing" in warning and f"{len(clip.sfc.labels)} synthetic motions" in warning
-    assert verdicts.out_of_domain(own_video) and ui.decorate_run(own_video, "light")[3].visible is True
+    assert verdicts.out_of_domain(own_video)
+    shown = ui.decorate_run(own_video, "light")
+    assert shown[3].visible is True and all("mean nothing" in panel.label for panel in shown[-2:])
+    assert [panel.label for panel in ui.decorate_run(clip, "light")[-2:]] == ["SFC top-5", "Dense sampling top-5"]
     kinetics = replace(own_video, settings=replace(clip.settings, model=verdicts.KINETICS_FALLBACK))
     assert verdicts.verdict("SFC", clip.sfc.top(5), kinetics) == ""  # a real video, truth unknown: no claim
 
