@@ -99,26 +99,59 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
     return legible(figure)
 
 
+# where the peak memory goes, bottom to top (the keys of `Measurement.memory_breakdown`)
+MEMORY_PARTS = {
+    "other": ("decoder, Python, slack", "#d9d9d9"),
+    "input": ("decoded frames", "#bcbd22"),
+    "network": ("whole network (dense)", DENSE_COLOUR),
+    "head": ("head", SFC_COLOUR),
+    "sfc_module": ("SFC module", KEPT_COLOUR),
+    "tail": ("tail", "#9467bd"),
+    "model": ("other model work", "#8c564b"),
+}
+
+
 def measurements(dense: Result, sfc: Result) -> Figure:
-    """Model time, peak memory and FLOPs, dense beside SFC, with the ratio on each panel."""
+    """Model time, peak memory (and, measured in the same run, where each peak goes, stage by stage) and
+    FLOPs, dense beside SFC, with the ratio on each panel."""
     panels = (
         ("model time (s)", dense.measurement.model_time_s, sfc.measurement.model_time_s),
         ("peak memory (MiB)", dense.measurement.peak_memory_bytes / 2**20, sfc.measurement.peak_memory_bytes / 2**20),
         ("GFLOPs", dense.measurement.flops / 1e9, sfc.measurement.flops / 1e9),
     )
-    figure = blank_figure(11, 3.6)
-    axes = figure.subplots(1, 3)
+    parts = [result.measurement.memory_breakdown for result in (dense, sfc)]
+    split = all(parts)
+    figure = blank_figure(14 if split else 11, 3.8)
+    axes = list(figure.subplots(1, 4 if split else 3, width_ratios=[1, 1, 1.5, 1] if split else None))
+    where = axes.pop(2) if split else None
+    methods = [f"dense\n{dense.plan.num_views} views", "SFC\n1 long clip"]
     for ax, (title, dense_value, sfc_value) in zip(axes, panels):
-        bars = ax.bar(["dense", "SFC"], [dense_value, sfc_value], color=[DENSE_COLOUR, SFC_COLOUR])
-        bars[0].set_label(f"dense ({dense.plan.num_views} views)")
-        bars[1].set_label("SFC (1 long clip)")
+        bars = ax.bar(methods, [dense_value, sfc_value], color=[DENSE_COLOUR, SFC_COLOUR])
         ax.set_title(f"{title}\ndense / SFC = {format_ratio(ratio(dense_value, sfc_value))}")
         ax.set_ylabel(title)
         ax.bar_label(bars, fmt="%.3g", fontsize=9)
         ax.margins(y=0.15)
-    axes[2].legend(fontsize=12, loc="upper right")  # above SFC's short bar: no value hidden
+    if split:
+        _memory_parts(where, ["dense", "SFC"], parts)
     figure.suptitle(f"Measured in this run on {sfc.measurement.device}")
     return legible(figure)
+
+
+def _memory_parts(ax, methods: list[str], parts: list[dict[str, int]]) -> None:
+    """Each method's peak memory as stacked stages: what was held when the memory peaked (parts under
+    1% of the larger peak are drawn but not named)."""
+    bottom = np.zeros(2)
+    named = 0.01 * max(sum(part.values()) for part in parts) / 2**20
+    for key, (label, colour) in MEMORY_PARTS.items():
+        heights = np.array([part.get(key, 0) / 2**20 for part in parts])
+        if heights.any():
+            ax.bar(methods, heights, 0.6, bottom=bottom, color=colour, label=label if heights.max() >= named else None)
+            bottom += heights
+    ax.set_title("where each peak goes\n(held at the peak)")
+    ax.set_ylabel("MiB")
+    ax.set_xlim(-0.5, 3.9)  # the legend sits right of the bars
+    ax.set_ylim(0, bottom.max() * 1.1)
+    ax.legend(loc="upper left", bbox_to_anchor=(0.42, 1.0), fontsize=12, reverse=True)
 
 
 def explanations(heatmaps: list[np.ndarray], gradcam: list[np.ndarray], captions: list[str], kind: str,

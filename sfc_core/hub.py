@@ -154,7 +154,7 @@ def load(
 ) -> SFCModel:
     """Backbone `name` with its SFC (see the module docstring). `head_budget_mb` bounds the memory of
     the head's activations: the head is streamed over the long clip in exact temporal chunks that fit
-    it and hold no more frames than one dense view (None or 0: one pass). `progress(done, total)` sees
+    it and hold no more than half a dense view's frames (None or 0: one pass). `progress(done, total)` sees
     the bytes of a download, if one is needed."""
     config = models.get_config(name)
     device = device if isinstance(device, torch.device) else pick_device(device)
@@ -254,7 +254,9 @@ def _assemble(config: ModelConfig, backbone: StagedBackbone, provenance: Provena
     channels, native = head_output_shape(head, config.input_spec.frames)
     length = length or DEFAULT_LENGTH
     geometry = _geometry(backbone, config, split)
-    chunk = min(geometry.chunk_frames(head_budget_mb), config.input_spec.frames) if head_budget_mb else None
+    # at most half a dense view's frames: SFC's head never holds more activations than one dense view does
+    half_view = max(1, config.input_spec.frames // 2)
+    chunk = min(geometry.chunk_frames(head_budget_mb), half_view) if head_budget_mb else None
     use_chunks = chunk is not None and chunk < length and geometry.chunkable
     settings = SFCSettings(length, split, asked["keep"] or native, asked["spatial_stride"] or 1,
                            chunk if use_chunks else None)

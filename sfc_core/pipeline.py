@@ -35,6 +35,7 @@ from .chunked_head import (
 )
 from .device import autocast, check_precision, prepare
 from .inputs import DecodedVideo, HeldFrames, Planner, clip_views, open_reader
+from .memory_breakdown import stage, staged
 from .models import ModelConfig, StagedBackbone
 from .options import RunOptions, SFCSettings
 from .profiling import Measurement, Stopwatch, measure
@@ -137,7 +138,7 @@ class DenseRecognizer(_Recognizer):
         for batch in batches:
             with watch.part("input") if watch is not None else contextlib.nullcontext():
                 batch = self.to_device(batch)
-            with self._autocast():
+            with self._autocast(), stage("network"):
                 logits = self.model(batch)
             probs = logits.float().softmax(dim=1).sum(dim=0)
             total, count = (probs if total is None else total + probs), count + len(batch)
@@ -212,8 +213,10 @@ class SFCRecognizer(_Recognizer):
 
     def _compress_and_classify(self, read: Callable[[int, int], torch.Tensor], frames: int):
         with self._autocast():
-            compressed = self.sfc.compress(self._blocks(read, frames), self._capacity(frames))
-            logits = self.tail(compressed.features)
+            with stage("sfc_module"):  # the head's chunks as SFC pulls them are the head's (memory breakdown)
+                compressed = self.sfc.compress(staged(self._blocks(read, frames), "head"), self._capacity(frames))
+            with stage("tail"):
+                logits = self.tail(compressed.features)
         return logits.float().softmax(dim=1)[0], compressed
 
     @torch.inference_mode()

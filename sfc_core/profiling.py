@@ -7,6 +7,9 @@ model time, peak memory and FLOPs, the same way for every mode.
   The first call is a warm-up (lazy initialisation, kernel selection) and is never timed.
 - FLOPs: counted on that warm-up call with `torch.utils.flop_counter.FlopCounterMode`
   (convolutions, matrix products and attention; element-wise work is not counted).
+- Where the peak goes (`memory_breakdown`): on the same warm-up call, the tensors alive when their total
+  peaked, by the stage that made them (`sfc_core.memory_breakdown`), and the rest of the measured peak
+  beside them (the decoder, Python objects, allocator slack).
 - Peak memory: what the request adds on top of what was allocated before it (decoded frames, input
   tensors, activations: everything after the model is loaded), in one more untimed call.
   GPU: the CUDA caching allocator's peak (`max_memory_allocated`) minus the allocation before.
@@ -43,6 +46,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from . import allocator
 from .device import describe
 from .errors import ConfigError
+from .memory_breakdown import TensorBytes, breakdown, stage
 
 T = TypeVar("T")
 
@@ -58,6 +62,7 @@ class Measurement:
     peak_memory_bytes: int | None  # None: not measured (profile=False)
     flops: int | None
     device: str
+    memory_breakdown: dict[str, int] | None = None  # the peak's bytes by stage (sfc_core.memory_breakdown)
 
 
 def ratio(dense: float | None, sfc: float | None) -> float | None:
@@ -186,7 +191,8 @@ class Stopwatch:
         self._switch()
         self._open.append(name)
         try:
-            yield
+            with stage(name):  # the part's tensors, for the memory breakdown
+                yield
         finally:
             self._switch()
             self._open.pop()
@@ -220,14 +226,16 @@ def measure(fn: Callable[[Stopwatch], T], device: torch.device, repeats: int = 1
     alone, even when several app users are served at once."""
     if repeats < 1:
         raise ConfigError("repeats must be >= 1")
-    flops = peak = None
+    flops = peak = parts = None
     with EXCLUSIVE:
         allocator.mmap_threshold(allocator.FAST_MMAP_THRESHOLD)
         if profile:
-            _, flops = count_flops(lambda: fn(Stopwatch(device)))
+            with TensorBytes() as tensors:
+                _, flops = count_flops(lambda: fn(Stopwatch(device)))
             with PeakMemory(device) as memory:
                 fn(Stopwatch(device))
             peak = memory.peak_bytes
+            parts = breakdown(tensors.at_peak, peak)
         watches = [Stopwatch(device) for _ in range(repeats)]
         for watch in watches:
             result = fn(watch)
@@ -239,5 +247,6 @@ def measure(fn: Callable[[Stopwatch], T], device: torch.device, repeats: int = 1
         peak_memory_bytes=peak,
         flops=flops,
         device=describe(device),
+        memory_breakdown=parts,
     )
     return result, measurement

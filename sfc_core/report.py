@@ -123,6 +123,7 @@ class Result:
             "model_time_s": self.measurement.model_time_s,
             "decode_time_s": self.decode_time_s,
             "peak_memory_bytes": self.measurement.peak_memory_bytes,
+            "memory_breakdown": self.measurement.memory_breakdown,
             "flops": self.measurement.flops,
             "device": self.measurement.device,
             "num_views": self.plan.num_views,

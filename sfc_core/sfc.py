@@ -53,7 +53,8 @@ from .chunked_head import collect
 from .errors import ConfigError, WeightsError
 from .models.layers import Conv3d
 
-ATTENTION_CHUNK = 1 << 20  # attention weights held at once per batch item (4 MiB in float32)
+ATTENTION_CHUNK = 1 << 20  # attention weights held at once per batch item, at most (4 MiB in float32)
+ATTENTION_SHARE = 4  # ... and at most an eighth of the head's output for the clip: sized to the work
 
 
 @dataclass
@@ -74,12 +75,12 @@ def chunked_attention(
     """
     num_queries, num_keys = q.shape[1], k.shape[1]
     chunk = max(1, chunk_elements // num_keys)
-    scale = q.shape[-1] ** -0.5
+    q, keys = q * q.shape[-1] ** -0.5, k.transpose(1, 2)  # scaled once, not every chunk's weights
     outputs, key_weight = [], q.new_zeros(q.shape[0], num_keys)
     for start in range(0, num_queries, chunk):
-        weights = torch.softmax((q[:, start : start + chunk] @ k.transpose(1, 2)) * scale, dim=-1)
+        weights = torch.softmax(q[:, start : start + chunk] @ keys, dim=-1)
         outputs.append(weights @ v)
-        key_weight = key_weight + weights.sum(dim=1)
+        key_weight += weights.sum(dim=1)
     return torch.cat(outputs, dim=1), key_weight / num_queries
 
 
@@ -295,7 +296,7 @@ class SFC(nn.Module):
         """`forward` for inference, a few positions at a time: the abstraction (several C_a-wide
         full-resolution tensors) never exists for the whole clip. Its GroupNorm normalises over the
         whole clip, so the statistics of the projection are gathered first (float64 sums); the kept
-        positions' abstraction, for the queries, is recomputed once they are known."""
+        positions' abstraction, for the queries, is recomputed once they are known (`_kept_abstraction`)."""
         project, norm, _, temporal, _ = self.abstraction
         batch, _, frames, _, _ = x.shape
         starts = range(0, frames, LEARNED_BLOCK)
@@ -315,35 +316,59 @@ class SFC(nn.Module):
         scale = (rstd.repeat_interleave(per_channel, dim=1) * norm.weight.double()).float()
         shift = (norm.bias.double() - mean.repeat_interleave(per_channel, dim=1) * scale.double()).float()
 
-        def abstract(rows: slice, first: int, last: int) -> torch.Tensor:
+        def abstract(first: int, last: int) -> torch.Tensor:
             """The abstraction of positions first..last-1 (their neighbours give the temporal context)."""
             low, high = max(0, first - 1), min(frames, last + 1)
-            y = (project(x[rows, :, low:high]) * scale[rows, :, None, None, None]
-                 + shift[rows, :, None, None, None]).relu_()
+            y = (project(x[:, :, low:high]) * scale[:, :, None, None, None] + shift[:, :, None, None, None]).relu_()
             return temporal(y).relu_()[:, :, first - low : first - low + last - first]
 
         scores, keys = [], []
         for start in starts:
-            block = abstract(slice(None), start, min(frames, start + LEARNED_BLOCK))
+            block = abstract(start, min(frames, start + LEARNED_BLOCK))
             scores.append(self.scorer(block.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1))
             if self.kv_stride > 1:
                 block = F.avg_pool3d(block, (1, self.kv_stride, self.kv_stride), ceil_mode=True)
             keys.append(self.key(_tokens(block)))
         scores = torch.cat(scores, dim=1) + self._prior(x)
         kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
-        kept_abstract = torch.stack([torch.cat([abstract(slice(b, b + 1), t, t + 1)[0] for t in row], dim=1)
-                                     for b, row in enumerate(kept.tolist())])
+        kept_abstract = self._kept_abstraction(x, kept, scale, shift)
         kept_x = take(x, kept)
         if self.spatial_stride > 1:
             pool = (1, self.spatial_stride, self.spatial_stride)
             kept_abstract, kept_x = F.avg_pool3d(kept_abstract, pool), F.avg_pool3d(kept_x, pool)
-        attended, key_weight = chunked_attention(self.query(_tokens(kept_abstract)), torch.cat(keys, dim=1),
-                                                 torch.cat(values, dim=1), self.chunk_elements)
+        keys, values = torch.cat(keys, dim=1), torch.cat(values, dim=1)
+        # a small model's whole head output may be smaller than a big one's attention chunk: hold a share of it
+        chunk = min(self.chunk_elements, max(keys.shape[1], x[0].numel() // ATTENTION_SHARE))
+        attended, key_weight = chunked_attention(self.query(_tokens(kept_abstract)), keys, values, chunk)
         features = kept_x.add_(self.out(attended).transpose(1, 2).reshape(kept_x.shape))  # kept_x: a fresh copy
         key_size = [-(-side // self.kv_stride) for side in x.shape[-2:]]
         return SFCOutput(features=features, kept=kept, scores=scores,
                          attention=key_weight.view(batch, frames, *key_size))
 
+
+    def _kept_abstraction(self, x: torch.Tensor, kept: torch.Tensor, scale: torch.Tensor,
+                          shift: torch.Tensor) -> torch.Tensor:
+        """The abstraction (B, C_a, K, H, W) of the kept positions only, for the queries: each from its own
+        position and its two neighbours, a few kept positions per batch (their windows hold no more than
+        LEARNED_BLOCK positions). A neighbour beyond the clip's ends is zero after the normalisation, as
+        the temporal convolution's padding makes it in `forward`."""
+        return torch.cat([self._windows_abstraction(x, kept[:, first : first + LEARNED_BLOCK // 3], scale, shift)
+                          for first in range(0, kept.shape[1], LEARNED_BLOCK // 3)], dim=2)
+
+    def _windows_abstraction(self, x: torch.Tensor, kept: torch.Tensor, scale: torch.Tensor,
+                             shift: torch.Tensor) -> torch.Tensor:
+        project, _, _, temporal, _ = self.abstraction
+        batch, frames, keep = x.shape[0], x.shape[2], kept.shape[1]
+        window = kept.unsqueeze(-1) + torch.arange(-1, 2, device=kept.device)  # (B, k, 3) neighbour positions
+        inside = ((window >= 0) & (window < frames)).to(x.dtype)
+        neighbours = take(x, window.clamp(0, frames - 1).flatten(1))  # (B, C, k*3, H, W)
+        y = (project(neighbours) * scale[:, :, None, None, None] + shift[:, :, None, None, None]).relu_()
+        y = y * inside.view(batch, 1, keep * 3, 1, 1)
+        width, height, breadth = y.shape[1], y.shape[-2], y.shape[-1]
+        y = y.view(batch, width, keep, 3, height, breadth).transpose(1, 2).reshape(batch * keep, width, 3, height,
+                                                                                     breadth)
+        centre = temporal(y).relu_()[:, :, 1]  # (B*k, C_a, H, W): the output at each window's middle
+        return centre.view(batch, keep, width, height, breadth).transpose(1, 2)
 
 
 class TrainingFreeSFC(nn.Module):

@@ -93,6 +93,11 @@ def test_figures_have_titles_axis_labels_and_legends(result) -> None:
     assert len(dense_rows) == 10 and len({line.get_ydata()[0] for line in dense_rows}) == 10  # a row per clip
     matrix = result.attention_matrix.axes[0]
     assert matrix.get_title() and matrix.get_xlabel() and len(matrix.get_yticks()) == 8
+    where = next(ax for ax in result.measurements.axes if ax.get_title().startswith("where each peak goes"))
+    for index, method in enumerate((result.clip.dense, result.clip.sfc)):  # each stack is that peak, split
+        stack = [bar.get_height() for bar in where.patches if round(bar.get_x() + bar.get_width() / 2) == index]
+        assert sum(stack) == pytest.approx(sum(method.measurement.memory_breakdown.values()) / 2**20)
+        assert len(stack) >= 2 and sum(stack) == pytest.approx(method.measurement.peak_memory_bytes / 2**20, rel=0.1)
     for figure in (result.timeline, result.measurements, result.explanations, result.attention_matrix):
         figure.canvas.draw()  # ticks are made when drawn
         sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
@@ -153,7 +158,7 @@ def _heatmap_texts(out: analysis.Analysis) -> tuple[list[str], bool]:
     """Every text the page shows about the clip's heatmap (captions, colour bar, labels, figure titles, on
     both colour scales), and whether the attention matrix is shown."""
     bar, gallery, video = ui.name_heatmaps(out.clip)
-    matrix = ui.decorate_run(out.clip, "light")[-1]
+    matrix = ui.decorate_run(out.clip, "light")[5 + ui.RUN_FIGURES.index("attention_matrix")]
     timeline = out.timeline.axes[0]
     texts = [bar.value, gallery.label, video.label, timeline.get_ylabel(),
              *(t.get_text() for t in timeline.get_legend().get_texts())]

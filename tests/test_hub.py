@@ -34,7 +34,8 @@ def test_auto_loads_the_embedded_backbone_and_its_trained_sfc_with_their_setting
     backbone, sfc = tiny.provenance["backbone"], tiny.provenance["sfc"]
     assert (backbone.kind, Path(backbone.source).name) == ("embedded", "tiny_synth.pth")
     assert (sfc.kind, Path(sfc.source).name) == ("trained", "tiny_synth_sfc.pth")
-    assert tiny.settings == SFCSettings(length=64, split="res3", keep=8, spatial_stride=1, head_chunk_frames=16)
+    # the head holds at most half a dense view (16 frames): SFC never holds more activations than one view
+    assert tiny.settings == SFCSettings(length=64, split="res3", keep=8, spatial_stride=1, head_chunk_frames=8)
     assert tiny.sfc.scoring == "learned" and tiny.sfc.out.weight.abs().sum() > 0  # the trained weights
 
 
@@ -88,7 +89,7 @@ def test_an_override_a_trained_sfc_cannot_run_is_refused(tiny, override: dict, l
 
 def test_the_untrained_sfc_runs_at_any_stride_and_says_so(tiny) -> None:
     model = tiny.replace(sfc="training-free:energy", spatial_stride=2, length=32)
-    assert model.settings == SFCSettings(length=32, split="res3", keep=8, spatial_stride=2, head_chunk_frames=16)
+    assert model.settings == SFCSettings(length=32, split="res3", keep=8, spatial_stride=2, head_chunk_frames=8)
     assert model.provenance["sfc"].kind == "training-free" and model.sfc.scoring == "energy"
     assert model.backbone is tiny.backbone  # the backbone is shared, not reloaded
     data = model.predict(EXAMPLE, mode="sfc").to_dict()

@@ -116,6 +116,20 @@ def test_matches_float64_reference_implementation(spatial: int, kv: int) -> None
     torch.testing.assert_close(out.attention[0].double(), attention, atol=1e-6, rtol=1e-4)
 
 
+@pytest.mark.parametrize("keep", [4, 14])  # 14: every position is kept, the clip's first and last included
+def test_inference_matches_the_float64_reference_at_the_clips_ends_too(keep: int) -> None:
+    """`compress` (blockwise, kept positions' abstraction recomputed a few windows at a time, attention in
+    chunks) against the loop-based float64 forward pass."""
+    module = _trained_like(SFC(20, keep, abstraction_channels=12, kv_stride=2, chunk_elements=50))
+    x = torch.randn(1, 20, 14, 6, 8)
+    out = module.compress(x.split(5, dim=2), capacity=14)
+    features, kept, scores, attention = _reference_forward(module, x)
+    assert out.kept[0].tolist() == kept and (keep < 14 or kept == list(range(14)))
+    torch.testing.assert_close(out.scores[0].double(), scores, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(out.features[0].double(), features, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(out.attention[0].double(), attention, atol=1e-6, rtol=1e-4)
+
+
 @pytest.mark.parametrize("chunk_elements", [1, 37, 10**9])
 def test_chunked_attention_matches_sdpa_and_float64(chunk_elements: int) -> None:
     q, k, v = torch.randn(2, 23, 8), torch.randn(2, 31, 8), torch.randn(2, 31, 5)

@@ -1,0 +1,128 @@
+"""Where a request's peak memory goes: the tensors alive when their total peaked, by the stage of the
+request that made them (decode and preprocessing, the head, the SFC module, the tail; dense sampling's
+network), and what the peak holds beside tensors (the video decoder, Python objects, allocator slack).
+
+Each stage is named with `stage(name)` where the work happens; the innermost open stage owns the
+tensors made inside it. `TensorBytes` sees every tensor an operator returns (a `TorchDispatchMode`),
+counts each storage once (views share it), and drops it when the last tensor on it is freed, so the
+composition at the peak says which stage's tensors were still held, not which stage freed what.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+# what a breakdown's keys mean (`sfc_core.report` and the app say it in words)
+STAGES = {
+    "input": "decoded and preprocessed frames",
+    "head": "the head's activations and output",
+    "sfc_module": "the SFC module (selection, attention, the kept features)",
+    "tail": "the tail's activations",
+    "network": "the whole network's activations (dense sampling)",
+    "model": "other model work",
+    "other": "beside tensors: the video decoder, Python objects, allocator slack",
+}
+OTHER = "other"
+_STAGES = threading.local()
+
+
+def current_stage() -> str:
+    stack = getattr(_STAGES, "stack", None)
+    return stack[-1] if stack else "model"
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Tensors made inside this block (and not inside an inner stage) belong to `name`."""
+    stack = _STAGES.__dict__.setdefault("stack", [])
+    stack.append(name)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def staged(items: Iterable, name: str) -> Iterator:
+    """`items` with each item produced inside `stage(name)`: a generator's work (the head's chunks) is
+    charged to it, and the consumer's work between items to the consumer's stage."""
+    iterator = iter(items)
+    while True:
+        with stage(name):
+            try:
+                item = next(iterator)
+            except StopIteration:
+                return
+        yield item
+
+
+class TensorBytes(TorchDispatchMode):
+    """While active: the bytes of every tensor storage alive, by stage; `at_peak` is the composition when
+    their total was highest. A freed tensor is only noted when it goes (`_freed`, appended from the
+    garbage collector's callback) and counted off before the next operator's outputs are counted on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._live: dict[int, list] = {}  # storage address -> [bytes, stage, tensors alive on it]
+        self._watching: dict[int, tuple[weakref.ref, int]] = {}  # id of a tensor's weakref -> (it, storage address)
+        self._freed: list[weakref.ref] = []
+        self._total = 0
+        self.at_peak: dict[str, int] = {}
+
+    @property
+    def peak_bytes(self) -> int:
+        return sum(self.at_peak.values())
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        self._count_off_freed()
+        for tensor in tree_leaves(out):
+            if isinstance(tensor, torch.Tensor) and tensor.device.type != "meta":
+                self._track(tensor)
+        if self._total > self.peak_bytes:
+            self.at_peak = self._composition()
+        return out
+
+    def _track(self, tensor: torch.Tensor) -> None:
+        storage = tensor.untyped_storage()
+        address, size = storage.data_ptr(), storage.nbytes()
+        if not address:
+            return
+        entry = self._live.get(address)
+        if entry is None:
+            entry = self._live[address] = [size, current_stage(), 0]
+            self._total += size
+        elif size > entry[0]:  # a storage grown in place (resize_)
+            self._total += size - entry[0]
+            entry[0] = size
+        entry[2] += 1
+        ref = weakref.ref(tensor, self._freed.append)
+        self._watching[id(ref)] = (ref, address)
+
+    def _count_off_freed(self) -> None:
+        while self._freed:
+            _, address = self._watching.pop(id(self._freed.pop()))
+            entry = self._live.get(address)
+            if entry is not None:
+                entry[2] -= 1
+                if entry[2] == 0:
+                    self._total -= entry[0]
+                    del self._live[address]
+
+    def _composition(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for size, name, _ in self._live.values():
+            counts[name] += size
+        return dict(counts)
+
+
+def breakdown(tensors: dict[str, int], peak_bytes: int) -> dict[str, int]:
+    """The peak as stages' tensors plus `OTHER` (the peak minus the tensors, never below zero)."""
+    return {**tensors, OTHER: max(0, peak_bytes - sum(tensors.values()))}
