@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib import image
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
 from sfc_core import explain, hub, models, weights
@@ -78,9 +79,8 @@ class Analysis:
         if cached:
             summary += (f" · **measured at {time.strftime('%H:%M', time.localtime(self.measured_at))} on this "
                         "machine; served from cache** (the same video and settings were analysed already)")
-        shown = {name: getattr(self, name) for name in RUN_FIGURES}
         return replace(self, report=report, summary=summary,
-                       clip=replace(self.clip, tried={}, figures=shown, name=Path(video).name))
+                       clip=replace(self.clip, tried={}, explored={}, name=Path(video).name))
 
 
 def device() -> torch.device:
@@ -304,7 +304,8 @@ def heatmaps(clip: Clip, scale: str = "frame") -> tuple[list[tuple[np.ndarray, s
                                                                 scale)
 
 
-KEPT_RGB, PICKED_RGB = (44, 160, 44), (255, 127, 14)  # figures.KEPT_COLOUR and TRUTH_COLOUR
+KEPT_RGB, PICKED_RGB = (tuple(round(255 * c) for c in to_rgb(colour)) for colour in (figures.KEPT_COLOUR,
+                                                                                      figures.TRUTH_COLOUR))
 
 
 def framed(frame: np.ndarray, colour: tuple[int, int, int] | None = None, dimmed: bool = False) -> np.ndarray:
@@ -406,6 +407,8 @@ def analyze(
         notes=report.video_notes,
         over_time=as_files(over_time_strip(path, windows), output_dir),
     )
+    # dark-theme copies now, before any session draws the figures (copying one being drawn is not safe)
+    clip.dark = {name: figures.themed(getattr(analysis, name), "dark") for name in RUN_FIGURES}
     progress(1.0, "done")
     return analysis
 

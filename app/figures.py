@@ -51,7 +51,7 @@ def legible(figure: Figure) -> Figure:
     return figure
 
 
-def _normalised(values: np.ndarray) -> np.ndarray:
+def normalised(values: np.ndarray) -> np.ndarray:
     span = values.max() - values.min()
     return (values - values.min()) / span if span > 0 else np.zeros_like(values)
 
@@ -66,7 +66,7 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
     sampled_times = np.array(sfc.timestamps_s[0])
     windows, centres = sfc.position_windows, sfc.position_centres
     position_times = sampled_times[centres]
-    scores = _normalised(np.array(sfc.scores))
+    scores = normalised(np.array(sfc.scores))
     clips = dense.timestamps_s if dense is not None else []
     figure = blank_figure(11, 4.2 + 0.18 * len(clips))
     ax = figure.add_subplot()
@@ -80,7 +80,7 @@ def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | 
     ax.plot(position_times, scores, "-o", color=SFC_COLOUR, markersize=3, label="SFC selection score")
     received = WORDS[sfc.heatmap_kind].received if sfc.attention is not None else None
     if received:
-        ax.plot(position_times, _normalised(sfc.attention.sum(axis=(1, 2))), "--", color="#9467bd", label=received)
+        ax.plot(position_times, normalised(sfc.attention.sum(axis=(1, 2))), "--", color="#9467bd", label=received)
     ax.plot(sampled_times, np.full_like(sampled_times, -0.08), "|", color="black", markersize=8,
             label=f"{len(sampled_times)} frames SFC decoded")
     shades = colormaps["cividis"](np.linspace(0.0, 0.55, len(clips)))  # dark blue to grey: not the bands' colours
@@ -241,13 +241,13 @@ def comparison(answers: dict[str, Answer], truth: str | None) -> Figure:
 DARK_BACKGROUND, DARK_TEXT, DARK_LINES = "#1f2937", "#e5e7eb", "#9ca3af"  # the page's dark theme
 
 
-def themed(figure: Figure | None, theme: str) -> Figure | None:
-    """`figure` for the page's theme: itself for "light"; for "dark", a copy (a cached figure may be shown
-    to other sessions) with a dark background and light text, axes and near-black lines; the data's
-    colours and any pictures stay as they are."""
+def themed(figure: Figure | None, theme: str, fresh: bool = False) -> Figure | None:
+    """`figure` for the page's theme: itself for "light"; for "dark", a copy with a dark background and light
+    text, axes and near-black lines (the data's colours and any pictures stay as they are). `fresh`: the
+    figure is this caller's alone (just drawn for one session), so it is recoloured in place."""
     if figure is None or theme != "dark":
         return figure
-    copy = pickle.loads(pickle.dumps(figure))
+    copy = figure if fresh else pickle.loads(pickle.dumps(figure))
     copy.patch.set_facecolor(DARK_BACKGROUND)
     for artist in copy.findobj():
         if isinstance(artist, Text) and _dark(artist.get_color()):

@@ -50,7 +50,10 @@ class Clip:
     tried: dict[str, Answer] = field(default_factory=dict)  # the explorer's answers on this clip, by name
     over_time: list[Update] = field(default_factory=list)  # each window's answer, for a video longer than one
     over_time_video: VideoInfo | None = None  # the video those windows are of (None: this clip's own)
-    figures: dict = field(default_factory=dict)  # the figures this session shows, by output name (for restyling)
+    # the run's figures in the dark theme, by output name: made once with the analysis and shared read-only
+    # (a figure another session may be drawing is never copied or restyled)
+    dark: dict = field(default_factory=dict)
+    explored: dict = field(default_factory=dict)  # this session's last explorer figures: its own to restyle
     name: str = ""  # the file name this session knows the video by (a cached analysis may be of another upload)
 
     @property

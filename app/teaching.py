@@ -93,11 +93,6 @@ def _dense_figure(sfc: Result, dense: Result, window: tuple[int, int] | None) ->
     return figure
 
 
-def _normalised(values: np.ndarray) -> np.ndarray:
-    span = values.max() - values.min()
-    return (values - values.min()) / span if span > 0 else np.zeros_like(values)
-
-
 def _scores(ax: Axes, sfc: Result, window: tuple[int, int] | None, kept: bool) -> None:
     """SFC's score per moment over the video's time axis, the attention each received (trained SFC), the
     frames it decoded as ticks and, when `kept`, the kept moments as green bands."""
@@ -109,11 +104,11 @@ def _scores(ax: Axes, sfc: Result, window: tuple[int, int] | None, kept: bool) -
         ax.axvspan(times[slots[0]] - step / 2, times[slots[-1]] + step / 2, color=figures.KEPT_COLOUR, alpha=0.3,
                    label="kept by SFC" if i == 0 else None)
     centres = times[sfc.position_centres]
-    ax.plot(centres, _normalised(np.array(sfc.scores)), "-o", color=figures.SFC_COLOUR, markersize=4,
+    ax.plot(centres, figures.normalised(np.array(sfc.scores)), "-o", color=figures.SFC_COLOUR, markersize=4,
             label="SFC's score")
     received = WORDS[sfc.heatmap_kind].received if sfc.attention is not None else None
     if received:
-        ax.plot(centres, _normalised(sfc.attention.sum(axis=(1, 2))), "--", color="#9467bd", label=received)
+        ax.plot(centres, figures.normalised(sfc.attention.sum(axis=(1, 2))), "--", color="#9467bd", label=received)
     ax.plot(times, np.full_like(times, -0.1), "|", color="black", markersize=10, label=f"{len(times)} frames decoded")
     ax.set_ylim(-0.2, 1.1)
     ax.set_yticks([0, 0.5, 1])

@@ -38,7 +38,7 @@ from .analysis import (
 )
 from .cache import SingleFlightCache, content_hash
 from .config import LIMITS, Limits, gpu_seconds
-from .explorer import STRATEGY_NAMES, explore, positions_for_frames, short_name
+from .explorer import STRATEGY_NAMES, explore, short_name
 from .export import export_zip
 from .live import LiveSession, status
 from .session import DEFAULT_MODEL, Clip, Settings
@@ -82,14 +82,17 @@ HOW_IT_WORKS = """
 ### The plots
 - **Top-5**: the five most likely actions for each method, with their probabilities.
 - **Side by side**: time, memory and FLOPs of both methods, measured in the same run on this machine;
-  *dense / SFC* says how many times cheaper SFC was.
+  *dense / SFC* says how many times cheaper SFC was. *Where each peak goes* splits each peak memory into
+  what was held at that moment: decoded frames, the head, the SFC module, the tail or dense's whole
+  network, and the rest (the video decoder, Python objects, allocator slack).
 - **Timeline**: the whole video from left to right. Green bands are the moments SFC kept; the blue line is its
   score for every moment; the dashed line (trained SFC only) is how much attention each moment received; ticks
   are the frames SFC decoded; the coloured rows below are dense sampling's 10 clips, one row each with its time
   span; an orange band (bundled examples) is where the action really is.
 - **Verdicts**: on a bundled example the true action is known, and a green ✓ or red ✗ over each top-5 says
   whether that method got it right. On your own video with the embedded model, a warning says its labels
-  mean nothing there (it knows only 10 synthetic motions), with a button to try a Kinetics-400 model.
+  mean nothing there (it knows only the synthetic motions it was trained on), with a button to try a
+  Kinetics-400 model.
 - **Kept vs dropped**: the frames behind the kept moments (framed green) and a sample of the dropped ones
   (dimmed), each with its frame number and time.
 - **Heatmaps**: the kept frames in grey with SFC's heatmap in colour (the colour bar reads it): a trained SFC's
@@ -274,17 +277,22 @@ def _session_clip(clip: Clip | None) -> Clip:
     return clip
 
 
-@on_gpu_briefly
-def parse_seed(seed: str | int | None) -> int | None:
+MAX_SEED = 2**31 - 1  # the draws' own range (`app.explorer`, links)
+
+
+def parse_seed(seed: str | float | None) -> int | None:
     """The seed box (text: a number box cannot be empty on the page) or an API number: None when empty."""
     text = "" if seed is None else str(seed).strip()
     if not text:
         return None
-    if not text.isdigit():
-        raise ConfigError(f"the random seed must be a whole number like 1234 (or empty for a new draw), not {text!r}")
-    return int(text)
+    whole = text.removesuffix(".0")  # an API client's 1234.0
+    if not (whole.isascii() and whole.isdigit() and int(whole) <= MAX_SEED):
+        raise ConfigError(f"the random seed must be a whole number from 0 to {MAX_SEED} like 1234 (or empty for a "
+                          f"new draw), not {text!r}")
+    return int(whole)
 
 
+@on_gpu_briefly
 def run_explore(strategy, keep, frames, seed=None, clip=None):
     """The `/explore` endpoint: another selection of the analysed clip, with only selection + tail run;
     the last output is JSON with strategy, kept_frames, top5, time_s and (random) the seed drawn with.
@@ -301,10 +309,10 @@ def run_explore(strategy, keep, frames, seed=None, clip=None):
                        print_exception=False) from None
     if found.report["note"]:
         gr.Info(found.report["note"])
-    clip.figures.update(timeline=figures.timeline(found.result, clip.dense, clip.window, chooser=short_name(strategy)),
-                        comparison=found.comparison)
+    timeline = figures.timeline(found.result, clip.dense, clip.window, chooser=short_name(strategy))
+    clip.explored = {"timeline": timeline, "comparison": found.comparison}
     return (
-        clip.figures["timeline"],
+        timeline,
         kept_thumbnails(found.result),
         {label: p for label, p in found.result.top(5)},
         found.comparison,
@@ -356,14 +364,14 @@ def pick_moment(frames: str, clip, evt: gr.SelectData):
 def redraw_heatmaps(one_scale: bool, clip, theme: str = "light"):
     """The kept frames' attention and Grad-CAM again, each frame on its own scale or one for all."""
     clip = _session_clip(clip)
-    gallery, clip.figures["explanations"] = heatmaps(clip, "shared" if one_scale else "frame")
-    return gallery, figures.themed(clip.figures["explanations"], theme)
+    gallery, figure = heatmaps(clip, "shared" if one_scale else "frame")
+    return gallery, figures.themed(figure, theme, fresh=True)
 
 
 def walk(step: int, move: int, clip, theme: str = "light"):
     step = max(0, min(len(STEPS) - 1, step + move))
     text, figure = walkthrough_step(clip, step)
-    return step, text, figures.themed(figure, theme)
+    return step, text, figures.themed(figure, theme, fresh=True)
 
 
 THEME_JS = "() => document.querySelector('.dark') ? 'dark' : 'light'"  # gradio marks a dark page with .dark
@@ -376,7 +384,7 @@ def decorate_run(clip: Clip | None, theme: str):
     if clip is None:
         return [gr.skip()] * (7 + len(RUN_FIGURES))
     dark = theme == "dark"
-    shown = [figures.themed(clip.figures[name], theme) if dark else gr.skip() for name in RUN_FIGURES]
+    shown = [clip.dark.get(name) if dark else gr.skip() for name in RUN_FIGURES]
     attention = clip.sfc.heatmap_kind == "attention"  # a training-free SFC has no attention matrix to show
     shown[-1] = gr.Plot(value=shown[-1], visible=attention) if dark else gr.Plot(visible=attention)
     meaningless = " (these labels mean nothing for this clip)" if verdicts.out_of_domain(clip) else ""
@@ -385,17 +393,17 @@ def decorate_run(clip: Clip | None, theme: str):
             gr.Label(label="SFC top-5" + meaningless), gr.Label(label="Dense sampling top-5" + meaningless)]
 
 
-def decorate_explore(answer: dict | None, frames: str, clip: Clip | None, theme: str):
+def decorate_explore(answer: dict | None, clip: Clip | None, theme: str):
     """After an explorer answer (private): its ✓/✗, the moments it kept and the hand-picked ones marked
     among every moment, and its figures in the page's theme."""
     if clip is None or not answer:
         return [gr.skip()] * 4
-    picked = positions_for_frames(clip, frames) if answer["strategy"] == "manual" else []
+    picked = answer["kept_positions"] if answer["strategy"] == "manual" else []  # a manual answer keeps the picks
     verdict = verdicts.verdict(short_name(answer["strategy"]), [tuple(item) for item in answer["top5"]], clip)
     dark = theme == "dark"
     return [verdict, moments(clip.sfc, answer["kept_positions"], picked),
-            figures.themed(clip.figures["timeline"], theme) if dark else gr.skip(),
-            figures.themed(clip.figures["comparison"], theme) if dark else gr.skip()]
+            figures.themed(clip.explored["timeline"], theme, fresh=True) if dark else gr.skip(),
+            figures.themed(clip.explored["comparison"], theme, fresh=True) if dark else gr.skip()]
 
 
 def explore_on_change(strategy, keep, frames, seed, clip):
@@ -621,26 +629,26 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                 api_visibility="private", concurrency_limit=limits.concurrency, concurrency_id="model"))
         explored_events.append(moment_gallery.select(pick_moment, inputs=[frames, clip], outputs=[frames, strategy],
                                                      api_visibility="private").then(
-            run_explore, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs, api_visibility="private",
-            concurrency_limit=limits.concurrency, concurrency_id="model"))
+            explore_on_change, inputs=[strategy, keep, frames, seed, clip], outputs=explore_outputs,
+            api_visibility="private", concurrency_limit=limits.concurrency, concurrency_id="model"))
         for event in explored_events:
-            event.success(decorate_explore, inputs=[explored, frames, clip, theme],
+            event.success(decorate_explore, inputs=[explored, clip, theme],
                           outputs=[explore_verdict, moment_gallery, timeline, comparison], api_visibility="private")
         link_inputs = [video, model, length, spatial, clips, crops, strategy, keep, frames, seed]
         assert len(link_inputs) == len(LINK_INPUTS)
         link_button.click(link_to_view, inputs=link_inputs, outputs=[view_link], api_visibility="private")
-        # not behind the model's queue: a page without a link returns at once, and a class opening the same
-        # link shares one computation (the cache's single flight)
         themed_page = demo.load(None, outputs=[theme], js=THEME_JS)  # in the browser: which theme the page shows
         if bench_plots:
-            themed_page.then(lambda page_theme: [figures.themed(figure, page_theme) if page_theme == "dark"
-                                                 else gr.skip() for figure in bench_figures],
+            bench_dark = [figures.themed(figure, "dark") for figure in bench_figures]  # once, for every dark page
+            themed_page.then(lambda page_theme: bench_dark if page_theme == "dark" else [gr.skip()] * len(bench_dark),
                              inputs=[theme], outputs=bench_plots, api_visibility="private")
+        # not behind the model's queue: a page without a link returns at once, and a class opening the same
+        # link shares one computation (the cache's single flight)
         linked = demo.load(open_link, outputs=[*(page[name] for name in AnalysisOutputs._fields), *link_inputs,
                                                link_note, explored], api_visibility="private", concurrency_limit=None)
-        linked.success(decorate_run, inputs=[clip, theme], outputs=decorated, api_visibility="private")
-        linked.success(decorate_explore, inputs=[explored, frames, clip, theme],
-                       outputs=[explore_verdict, moment_gallery, timeline, comparison], api_visibility="private")
+        linked.success(decorate_run, inputs=[clip, theme], outputs=decorated, api_visibility="private").success(
+            decorate_explore, inputs=[explored, clip, theme],  # after: the run's decoration clears the verdict
+            outputs=[explore_verdict, moment_gallery, timeline, comparison], api_visibility="private")
         export.click(run_export, inputs=[clip], outputs=[exported], api_name="export",
                      concurrency_limit=limits.concurrency, concurrency_id="model")
         live_outputs = [live_top5, live_strip, live_status, live_session]

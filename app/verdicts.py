@@ -10,13 +10,14 @@ import html
 from sfc_core import models
 from sfc_core.examples import SYNTH_LABEL_SET
 
+from .figures import RIGHT_COLOUR, TRUTH_COLOUR, WRONG_COLOUR
 from .session import Clip
 
 # the first Kinetics-400 model offered when the embedded model's labels do not fit: the smallest download
 KINETICS_FALLBACK = "x3d_s"
 _STYLE = ("padding:8px 12px;border-radius:8px;border:2px solid {colour};background:{colour}26;"
           "color:var(--body-text-color);font-size:1.25rem;line-height:1.35")
-RIGHT, WRONG, WARNING = "#2ca02c", "#d62728", "#ff7f0e"
+WARNING = TRUTH_COLOUR
 
 
 def out_of_domain(clip: Clip) -> bool:
@@ -36,10 +37,10 @@ def verdict(method: str, top5: list[tuple[str, float]], clip: Clip) -> str:
         return ""
     answer = top5[0][0]
     if answer == truth:
-        return _box(RIGHT, f"✓ <b>{method} is right:</b> {html.escape(truth)}")
+        return _box(RIGHT_COLOUR, f"✓ <b>{method} is right:</b> {html.escape(truth)}")
     rank = next((i + 1 for i, (label, _) in enumerate(top5) if label == truth), None)
     where = f"it is #{rank} here" if rank else "not in this top-5"
-    return _box(WRONG, f"✗ <b>{method} is wrong:</b> the action is {html.escape(truth)} ({where})")
+    return _box(WRONG_COLOUR, f"✗ <b>{method} is wrong:</b> the action is {html.escape(truth)} ({where})")
 
 
 def _box(colour: str, text: str) -> str:

@@ -86,13 +86,9 @@ def _parts(breakdown: dict[str, int]) -> str:
     return ", ".join(f"{key} {breakdown[key] / 2**20:.1f}" for key in STAGE_ORDER if breakdown.get(key, 0) >= 2**18)
 
 
-def to_markdown(result: dict) -> str:
-    env = result["environment"]
-    lines = ["# The embedded model: SFC vs dense sampling, memory and time", "",
-             f"Each row is `sfc-predict CLIP --model tiny --mode both --repeats 5` in a fresh process (the app's "
-             f"defaults: dense 30 views one at a time; SFC L=64, keep 8), on {env['cpu']} ({env['cpu_cores']} cores, "
-             f"torch {env['torch']}), {env['date']}. Model time: median of 5. Regenerate: `{result['command']}`.", "",
-             "| clip | SFC | dense peak (MiB) | SFC peak (MiB) | memory dense / SFC | time dense / SFC | "
+def table(result: dict) -> list[str]:
+    """Memory and time, dense beside SFC, a row per clip and SFC; then where each peak goes."""
+    lines = ["| clip | SFC | dense peak (MiB) | SFC peak (MiB) | memory dense / SFC | time dense / SFC | "
              "FLOPs dense / SFC |", "|---|---|---|---|---|---|---|"]
     for row in result["rows"]:
         lines.append(f"| {row['clip']} | {row['sfc']} | {row['dense_peak_memory_bytes'] / 2**20:.1f} | "
@@ -105,7 +101,17 @@ def to_markdown(result: dict) -> str:
     for row in result["rows"]:
         lines.append(f"| {row['clip']} | {row['sfc']} | {_parts(row['dense_memory_breakdown'])} | "
                      f"{_parts(row['sfc_memory_breakdown'])} |")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def to_markdown(result: dict) -> str:
+    env = result["environment"]
+    return "\n".join([
+        "# The embedded model: SFC vs dense sampling, memory and time", "",
+        f"Each row is `sfc-predict CLIP --model tiny --mode both --repeats 5` in a fresh process (the app's defaults: "
+        f"dense 30 views one at a time; SFC L=64, keep 8), on {env['cpu']} ({env['cpu_cores']} cores, torch "
+        f"{env['torch']}), {env['date']}. Model time: median of 5. Regenerate: `{result['command']}`.", "",
+        *table(result)]) + "\n"
 
 
 if __name__ == "__main__":

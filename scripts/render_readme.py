@@ -274,6 +274,18 @@ def stream() -> str:
     return "\n".join(lines) + "\n"
 
 
+def embedded_memory() -> str:
+    from scripts.embedded_memory import table
+
+    report = _load("benchmarks/embedded-memory-cpu-2core/report.json")
+    lines = table(report)
+    lines += ["", "The embedded model at the app's defaults (dense 30 views one at a time; SFC L=64, keep 8), each "
+              f"row `sfc-predict CLIP --model tiny --mode both --repeats 5` in a fresh process on street-like clips, "
+              f"model time the median of 5, measured on {_machine(report)}. "
+              f"{_source(report, 'benchmarks/embedded-memory-cpu-2core/report.md')}"]
+    return "\n".join(lines) + "\n"
+
+
 def classroom() -> str:
     report = _load("benchmarks/classroom-cpu-2core/report.json")
     same, different, lesson = report["same_clip"], report["different_clips"], report["lesson"]
@@ -291,7 +303,7 @@ def classroom() -> str:
 RENDERERS: dict[str, Callable[[], str]] = {
     "headline": headline, "sfc-module-flops": sfc_module_flops, "predict-memory": predict_memory, "batch": batch,
     "selection": selection, "sfc-choice": sfc_choice, "card-evaluation": card_evaluation, "explorer": explorer,
-    "stream": stream, "classroom": classroom,
+    "stream": stream, "classroom": classroom, "embedded-memory": embedded_memory,
 }
 
 

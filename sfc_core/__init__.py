@@ -24,6 +24,7 @@ Modules:
   pipeline     DenseRecognizer and SFCRecognizer
   streaming    SFC over time: a file or camera streamed once through the head, an update per second
   profiling    model time, peak memory, FLOPs; dense/SFC ratios
+  memory_breakdown  where a peak goes: the tensors alive at their peak, by the stage that made them
   allocator    glibc's heap set up for honest CPU peaks (one arena, at import; mmap threshold per call;
                the free heap held during the memory call)
   environment  what a measurement ran on, recorded in every report

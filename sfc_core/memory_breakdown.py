@@ -3,8 +3,10 @@ request that made them (decode and preprocessing, the head, the SFC module, the 
 network), and what the peak holds beside tensors (the video decoder, Python objects, allocator slack).
 
 Each stage is named with `stage(name)` where the work happens; the innermost open stage owns the
-tensors made inside it. `TensorBytes` sees every tensor an operator returns (a `TorchDispatchMode`),
-counts each storage once (views share it), and drops it when the last tensor on it is freed, so the
+tensors made inside it. `TensorBytes` sees every tensor an operator returns on the measured device (a
+`TorchDispatchMode`, in the calling thread), counts each new storage once (a view or an in-place result
+only adds a holder to a storage already counted; a view of memory the request did not make, such as a
+weight or a NumPy array, is not counted), and drops it when the last tensor on it is freed, so the
 composition at the peak says which stage's tensors were still held, not which stage freed what.
 """
 
@@ -23,8 +25,8 @@ from torch.utils._pytree import tree_leaves
 # what a breakdown's keys mean (`sfc_core.report` and the app say it in words)
 STAGES = {
     "input": "decoded and preprocessed frames",
-    "head": "the head's activations and output",
-    "sfc_module": "the SFC module (selection, attention, the kept features)",
+    "head": "the head's activations and its output, block by block",
+    "sfc_module": "the SFC module: what it keeps of the head's output, its selection and attention",
     "tail": "the tail's activations",
     "network": "the whole network's activations (dense sampling)",
     "model": "other model work",
@@ -68,8 +70,9 @@ class TensorBytes(TorchDispatchMode):
     their total was highest. A freed tensor is only noted when it goes (`_freed`, appended from the
     garbage collector's callback) and counted off before the next operator's outputs are counted on."""
 
-    def __init__(self) -> None:
+    def __init__(self, device: torch.device) -> None:
         super().__init__()
+        self.device_type = device.type  # the peak it splits is this device's (CUDA: the allocator's)
         self._live: dict[int, list] = {}  # storage address -> [bytes, stage, tensors alive on it]
         self._watching: dict[int, tuple[weakref.ref, int]] = {}  # id of a tensor's weakref -> (it, storage address)
         self._freed: list[weakref.ref] = []
@@ -83,25 +86,26 @@ class TensorBytes(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         self._count_off_freed()
-        for tensor in tree_leaves(out):
-            if isinstance(tensor, torch.Tensor) and tensor.device.type != "meta":
-                self._track(tensor)
+        aliases = [result.alias_info is not None for result in func._schema.returns]  # views, in-place, out=
+        outputs = out if isinstance(out, tuple | list) and len(aliases) > 1 else [out]
+        for result, alias in zip(outputs, aliases or [False]):
+            for tensor in tree_leaves(result):
+                if isinstance(tensor, torch.Tensor) and tensor.device.type == self.device_type:
+                    self._track(tensor, new=not alias)
         if self._total > self.peak_bytes:
             self.at_peak = self._composition()
         return out
 
-    def _track(self, tensor: torch.Tensor) -> None:
+    def _track(self, tensor: torch.Tensor, new: bool) -> None:
+        """Count `tensor`'s storage on (`new`: an operator made it) or add a holder to it."""
         storage = tensor.untyped_storage()
-        address, size = storage.data_ptr(), storage.nbytes()
-        if not address:
-            return
+        address = storage.data_ptr()
         entry = self._live.get(address)
         if entry is None:
-            entry = self._live[address] = [size, current_stage(), 0]
-            self._total += size
-        elif size > entry[0]:  # a storage grown in place (resize_)
-            self._total += size - entry[0]
-            entry[0] = size
+            if not (new and address):
+                return
+            entry = self._live[address] = [storage.nbytes(), current_stage(), 0]
+            self._total += entry[0]
         entry[2] += 1
         ref = weakref.ref(tensor, self._freed.append)
         self._watching[id(ref)] = (ref, address)

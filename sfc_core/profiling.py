@@ -230,7 +230,7 @@ def measure(fn: Callable[[Stopwatch], T], device: torch.device, repeats: int = 1
     with EXCLUSIVE:
         allocator.mmap_threshold(allocator.FAST_MMAP_THRESHOLD)
         if profile:
-            with TensorBytes() as tensors:
+            with TensorBytes(device) as tensors:
                 _, flops = count_flops(lambda: fn(Stopwatch(device)))
             with PeakMemory(device) as memory:
                 fn(Stopwatch(device))

@@ -54,7 +54,7 @@ from .errors import ConfigError, WeightsError
 from .models.layers import Conv3d
 
 ATTENTION_CHUNK = 1 << 20  # attention weights held at once per batch item, at most (4 MiB in float32)
-ATTENTION_SHARE = 4  # ... and at most an eighth of the head's output for the clip: sized to the work
+ATTENTION_SHARE = 4  # ... and at most a quarter of the head's output for the clip: sized to the work
 
 
 @dataclass
@@ -146,11 +146,12 @@ class _ChangeScore:
         """(evidence maps (B, n, H, W), features (B, C, n, H, W)) of the positions this block
         finalises: the pending one, if any, then all of x but its last."""
         pending, left = self.pending, self.pending_left
-        sequence = ([pending[:, :, 0]] if pending is not None else []) + list(x.unbind(2))  # views, no copy
         self.pending = x[:, :, -1:].clone()
-        if len(sequence) == 1:  # a first block of one position: nothing final yet
+        steps = (x[:, :, 1:] - x[:, :, :-1]).norm(dim=1)  # (B, n-1, H, W): the block's steps in one operation
+        if pending is not None:  # and the step from the position that waited
+            steps = torch.cat([(x[:, :, :1] - pending).norm(dim=1), steps], dim=1)
+        if steps.shape[1] == 0:  # a first block of one position: nothing final yet
             return []
-        steps = torch.stack([(after - before).norm(dim=1) for before, after in zip(sequence, sequence[1:])], dim=1)
         left = steps[:, :1] if left is None else left.unsqueeze(1)
         self.pending_left = steps[:, -1]
         maps = (torch.cat([left, steps[:, :-1]], dim=1) + steps) / 2

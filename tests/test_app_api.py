@@ -36,7 +36,7 @@ def test_analyze_endpoint_with_just_a_video(url: str) -> None:
     assert report["sfc"]["top5"][0][0] == sfc_top5["label"]
     assert report["settings"] == {"length": 64, "split": "res3", "keep": 8, "spatial_stride": 1, "clips": 10,
                                   "crops": 3, "batch_size": 1,  # dense: one view at a time on a CPU
-                                  "repeats": 1, "head_chunk_frames": 16, "precision": "fp32", "measure": "full"}
+                                  "repeats": 1, "head_chunk_frames": 8, "precision": "fp32", "measure": "full"}
     assert report["provenance"]["sfc"] == {"kind": "trained", "source": "tiny_synth_sfc.pth", "verified": None}
     for key in ("top5", "model_time_s", "decode_time_s", "peak_memory_bytes", "flops", "device"):
         assert key in report["dense"] and key in report["sfc"]
@@ -72,6 +72,12 @@ def test_explore_every_strategy_in_the_same_session_without_the_head(url: str) -
     assert manual["strategy"] == "manual" and manual["kept_frames"] == [frames[2], frames[20]]
     with pytest.raises(Exception, match="frame numbers"):
         client.predict("manual", 3, "two, five", api_name="/explore")
+    # the seed as README shows it (a number) and as the page sends it (text); empty draws anew
+    first = client.predict("random", 8, "", 1234, api_name="/explore")[-1]
+    again = client.predict("random", 8, "", "1234", api_name="/explore")[-1]
+    fresh = client.predict("random", 8, "", "", api_name="/explore")[-1]
+    assert first["seed"] == again["seed"] == 1234 and first["kept_positions"] == again["kept_positions"]
+    assert fresh["seed"] is not None
 
 
 def test_explore_before_analyze_says_what_to_do(url: str) -> None:

@@ -34,9 +34,9 @@ def test_each_top5_says_right_or_wrong_against_the_known_truth(clip) -> None:
     truth = clip.truth["label_name"]
     others = [label for label in clip.sfc.labels if label != truth]
     right = verdicts.verdict("SFC", [(truth, 0.4), (others[0], 0.3)], clip)
-    assert "✓" in right and "SFC is right" in right and truth in right and verdicts.RIGHT in right
+    assert "✓" in right and "SFC is right" in right and truth in right and figures.RIGHT_COLOUR in right
     wrong = verdicts.verdict("uniform", [(others[0], 0.5), (others[1], 0.2), (truth, 0.1)], clip)
-    assert "✗" in wrong and "uniform is wrong" in wrong and "#3 here" in wrong and verdicts.WRONG in wrong
+    assert "✗" in wrong and "uniform is wrong" in wrong and "#3 here" in wrong and figures.WRONG_COLOUR in wrong
     missing = verdicts.verdict("dense", [(label, 0.1) for label in others[:5]], clip)
     assert "not in this top-5" in missing
     # the page's own verdicts follow each method's real answer
@@ -82,13 +82,13 @@ def test_exploring_before_there_is_anything_to_try_gives_a_hint_not_an_error(cli
     assert ui.explore_on_change("manual", 4, "  ", None, clip) == skipped  # manual, nothing picked yet
     timeline, _, top5, _, answer = ui.explore_on_change("uniform", 4, "", None, clip)
     assert isinstance(timeline, Figure) and answer["strategy"] == "uniform" and len(answer["kept_frames"]) == 4
-    verdict, marked, *_ = ui.decorate_explore(answer, "", clip, "light")
+    verdict, marked, *_ = ui.decorate_explore(answer, clip, "light")
     assert ("✓" in verdict) == (answer["top5"][0][0] == clip.truth["label_name"])
     assert sum((image[0, :] == KEPT_RGB).all() for image, _ in marked) == 4  # the explorer's choice, framed
 
 
-def test_a_dark_page_gets_dark_copies_of_its_figures(clip) -> None:
-    light = clip.figures["measurements"]
+def test_a_dark_page_gets_dark_copies_of_its_figures(clip, rotate_analysis) -> None:
+    light = rotate_analysis.measurements
     assert figures.themed(light, "light") is light
     dark = figures.themed(light, "dark")
     assert dark is not light and light.get_facecolor() == (1, 1, 1, 1)  # the shared (cached) one is untouched

@@ -21,7 +21,7 @@ def _mib(count: int) -> torch.Tensor:
 
 
 def test_the_peak_is_split_by_the_stage_that_made_each_live_tensor() -> None:
-    with TensorBytes() as tensors:
+    with TensorBytes(CPU) as tensors:
         with stage("input"):
             frames = _mib(3)
             scratch = _mib(2)
@@ -40,7 +40,7 @@ def test_the_peak_is_split_by_the_stage_that_made_each_live_tensor() -> None:
 
 
 def test_a_storage_lives_until_its_last_view_goes() -> None:
-    with TensorBytes() as tensors:
+    with TensorBytes(CPU) as tensors:
         with stage("head"):
             base = _mib(2)
             view = base[: MIB // 4]
@@ -59,7 +59,7 @@ def test_staged_charges_a_generators_work_to_its_stage_and_the_consumers_to_the_
         for _ in range(3):
             yield _mib(1)
 
-    with TensorBytes() as tensors, stage("sfc_module"):
+    with TensorBytes(CPU) as tensors, stage("sfc_module"):
         held = [chunk * 1 for chunk in staged(chunks(), "head")]  # each product is the consumer's
     # at the peak: two chunks (the one being consumed, the next one just made) and two products
     assert tensors.at_peak == {"head": 2 * MIB, "sfc_module": 2 * MIB} and len(held) == 3
@@ -89,5 +89,7 @@ def test_a_real_requests_breakdown_adds_up_to_its_peak(sfc: str) -> None:
     for mode, where in (("dense", {"input"}), ("sfc", {"head"})):
         data = report.to_dict()[mode]
         parts = data["memory_breakdown"]
-        assert set(parts) <= set(STAGES) and where <= set(parts) and min(parts.values()) >= 0
+        assert set(parts) <= set(STAGES) and min(parts.values()) >= 0 and all(parts[name] > 0 for name in where)
+        tensors = sum(size for name, size in parts.items() if name != OTHER)
+        assert tensors <= 1.1 * data["peak_memory_bytes"]  # the tensors fit in the measured peak
         assert sum(parts.values()) == pytest.approx(data["peak_memory_bytes"], rel=0.1)

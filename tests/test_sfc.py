@@ -116,6 +116,16 @@ def test_matches_float64_reference_implementation(spatial: int, kv: int) -> None
     torch.testing.assert_close(out.attention[0].double(), attention, atol=1e-6, rtol=1e-4)
 
 
+def test_inference_of_a_batch_matches_the_training_pass_item_by_item() -> None:
+    module = _trained_like(SFC(16, 6, abstraction_channels=8))
+    x = torch.randn(2, 16, 12, 5, 5)
+    batched = module.compress(x.split(4, dim=2), 12)
+    for item in range(2):  # each item keeps its own positions (the clip's ends among them, for some)
+        alone = module(x[item : item + 1], diagnostics=False)
+        assert batched.kept[item].tolist() == alone.kept[0].tolist()
+        torch.testing.assert_close(batched.features[item], alone.features[0].detach(), atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("keep", [4, 14])  # 14: every position is kept, the clip's first and last included
 def test_inference_matches_the_float64_reference_at_the_clips_ends_too(keep: int) -> None:
     """`compress` (blockwise, kept positions' abstraction recomputed a few windows at a time, attention in
