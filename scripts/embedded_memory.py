@@ -95,7 +95,8 @@ def table(result: dict) -> list[str]:
                      f"{row['sfc_peak_memory_bytes'] / 2**20:.1f} | {row['memory_ratio']:.2f}x | "
                      f"{row['time_ratio']:.2f}x | {row['flops_ratio']:.2f}x |")
     lines += ["", "Where each peak goes (MiB held when the memory peaked; parts of 0.25 MiB and more): `input` decoded "
-              "and preprocessed frames, `head` the head's activations and output, `sfc_module` the SFC module, "
+              "and preprocessed frames, `head` the head's activations and its output block by block, `sfc_module` the "
+              "SFC module (what it keeps of the head's output, its selection and attention), "
               "`network` dense sampling's network, `other` the rest of the measured peak (the video decoder, "
               "Python objects, allocator slack).", "", "| clip | SFC | dense | SFC |", "|---|---|---|---|"]
     for row in result["rows"]:

@@ -76,24 +76,29 @@ class TensorBytes(TorchDispatchMode):
         self._live: dict[int, list] = {}  # storage address -> [bytes, stage, tensors alive on it]
         self._watching: dict[int, tuple[weakref.ref, int]] = {}  # id of a tensor's weakref -> (it, storage address)
         self._freed: list[weakref.ref] = []
+        self._by_stage: Counter[str] = Counter()  # bytes alive now, by stage
         self._total = 0
+        self._peak = 0
         self.at_peak: dict[str, int] = {}
+        self._aliases: dict = {}  # operator -> whether each of its results aliases an input (views, in-place, out=)
 
     @property
     def peak_bytes(self) -> int:
-        return sum(self.at_peak.values())
+        return self._peak
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         self._count_off_freed()
-        aliases = [result.alias_info is not None for result in func._schema.returns]  # views, in-place, out=
+        aliases = self._aliases.get(func)
+        if aliases is None:
+            aliases = self._aliases[func] = [result.alias_info is not None for result in func._schema.returns]
         outputs = out if isinstance(out, tuple | list) and len(aliases) > 1 else [out]
         for result, alias in zip(outputs, aliases or [False]):
             for tensor in tree_leaves(result):
                 if isinstance(tensor, torch.Tensor) and tensor.device.type == self.device_type:
                     self._track(tensor, new=not alias)
-        if self._total > self.peak_bytes:
-            self.at_peak = self._composition()
+        if self._total > self._peak:
+            self._peak, self.at_peak = self._total, {name: size for name, size in self._by_stage.items() if size}
         return out
 
     def _track(self, tensor: torch.Tensor, new: bool) -> None:
@@ -106,6 +111,7 @@ class TensorBytes(TorchDispatchMode):
                 return
             entry = self._live[address] = [storage.nbytes(), current_stage(), 0]
             self._total += entry[0]
+            self._by_stage[entry[1]] += entry[0]
         entry[2] += 1
         ref = weakref.ref(tensor, self._freed.append)
         self._watching[id(ref)] = (ref, address)
@@ -118,13 +124,8 @@ class TensorBytes(TorchDispatchMode):
                 entry[2] -= 1
                 if entry[2] == 0:
                     self._total -= entry[0]
+                    self._by_stage[entry[1]] -= entry[0]
                     del self._live[address]
-
-    def _composition(self) -> dict[str, int]:
-        counts: Counter[str] = Counter()
-        for size, name, _ in self._live.values():
-            counts[name] += size
-        return dict(counts)
 
 
 def breakdown(tensors: dict[str, int], peak_bytes: int) -> dict[str, int]:

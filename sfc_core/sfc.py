@@ -96,7 +96,7 @@ TRAINING_FREE_SCORES = ("change", "distinctiveness", "energy")
 DEFAULT_TRAINING_FREE = "change"
 # Scores that need only a position and its neighbours: computed as the head's output arrives.
 STREAMING_SCORES = ("change", "energy")
-LEARNED_BLOCK = 8  # temporal positions the learned SFC's inference works on at a time
+BLOCK = 8  # temporal positions inference works on at a time: it bounds every temporary of the clip's size
 
 
 class _RunningTopK:
@@ -147,11 +147,13 @@ class _ChangeScore:
         finalises: the pending one, if any, then all of x but its last."""
         pending, left = self.pending, self.pending_left
         self.pending = x[:, :, -1:].clone()
-        steps = (x[:, :, 1:] - x[:, :, :-1]).norm(dim=1)  # (B, n-1, H, W): the block's steps in one operation
-        if pending is not None:  # and the step from the position that waited
-            steps = torch.cat([(x[:, :, :1] - pending).norm(dim=1), steps], dim=1)
-        if steps.shape[1] == 0:  # a first block of one position: nothing final yet
+        steps = [] if pending is None else [(x[:, :, :1] - pending).norm(dim=1)]  # from the position that waited
+        for first in range(0, x.shape[2] - 1, BLOCK):  # then the block's own steps, BLOCK at a time
+            last = min(x.shape[2] - 1, first + BLOCK)
+            steps.append((x[:, :, first + 1 : last + 1] - x[:, :, first:last]).norm(dim=1))
+        if not steps:  # a first block of one position: nothing final yet
             return []
+        steps = torch.cat(steps, dim=1)  # (B, positions' steps, H, W)
         left = steps[:, :1] if left is None else left.unsqueeze(1)
         self.pending_left = steps[:, -1]
         maps = (torch.cat([left, steps[:, :-1]], dim=1) + steps) / 2
@@ -300,11 +302,11 @@ class SFC(nn.Module):
         positions' abstraction, for the queries, is recomputed once they are known (`_kept_abstraction`)."""
         project, norm, _, temporal, _ = self.abstraction
         batch, _, frames, _, _ = x.shape
-        starts = range(0, frames, LEARNED_BLOCK)
+        starts = range(0, frames, BLOCK)
         sums = x.new_zeros(2, batch, norm.num_groups, dtype=torch.float64)
         values = []
         for start in starts:
-            block = x[:, :, start : start + LEARNED_BLOCK]
+            block = x[:, :, start : start + BLOCK]
             grouped = project(block).double().reshape(batch, norm.num_groups, -1)
             sums += torch.stack([grouped.sum(dim=-1), grouped.square().sum(dim=-1)])
             if self.kv_stride > 1:
@@ -325,7 +327,7 @@ class SFC(nn.Module):
 
         scores, keys = [], []
         for start in starts:
-            block = abstract(start, min(frames, start + LEARNED_BLOCK))
+            block = abstract(start, min(frames, start + BLOCK))
             scores.append(self.scorer(block.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1))
             if self.kv_stride > 1:
                 block = F.avg_pool3d(block, (1, self.kv_stride, self.kv_stride), ceil_mode=True)
@@ -351,10 +353,10 @@ class SFC(nn.Module):
                           shift: torch.Tensor) -> torch.Tensor:
         """The abstraction (B, C_a, K, H, W) of the kept positions only, for the queries: each from its own
         position and its two neighbours, a few kept positions per batch (their windows hold no more than
-        LEARNED_BLOCK positions). A neighbour beyond the clip's ends is zero after the normalisation, as
+        BLOCK positions). A neighbour beyond the clip's ends is zero after the normalisation, as
         the temporal convolution's padding makes it in `forward`."""
-        return torch.cat([self._windows_abstraction(x, kept[:, first : first + LEARNED_BLOCK // 3], scale, shift)
-                          for first in range(0, kept.shape[1], LEARNED_BLOCK // 3)], dim=2)
+        return torch.cat([self._windows_abstraction(x, kept[:, first : first + BLOCK // 3], scale, shift)
+                          for first in range(0, kept.shape[1], BLOCK // 3)], dim=2)
 
     def _windows_abstraction(self, x: torch.Tensor, kept: torch.Tensor, scale: torch.Tensor,
                              shift: torch.Tensor) -> torch.Tensor:
