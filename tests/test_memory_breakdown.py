@@ -83,6 +83,7 @@ def test_measure_reports_the_breakdown_of_its_own_peak() -> None:
     assert sum(parts.values()) == pytest.approx(measurement.peak_memory_bytes, rel=0.1)
 
 
+@pytest.mark.slow  # two real requests with every measurement: the fast lane keeps the hand-counted cases
 @pytest.mark.parametrize("sfc", ["auto", "training-free:change"])
 def test_a_real_requests_breakdown_adds_up_to_its_peak(sfc: str) -> None:
     report = sfc_core.load("tiny", sfc=sfc).predict(EXAMPLES_DIR / "grow.mp4", mode="both", clips=2)
