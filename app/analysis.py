@@ -280,10 +280,27 @@ def cut_window(clip: Clip, index: int, output_dir: Path | None = None) -> Path:
                max_short_side=2 * spec.short_side)
 
 
-def attention_matrix(compressor: Compressor, features: torch.Tensor, sfc: Result) -> Figure | None:
-    """Where each kept moment gathered its evidence (a learned SFC; None for a training-free one)."""
+def position_attention(compressor: Compressor, features: torch.Tensor, sfc: Result) -> np.ndarray | None:
+    """Where each kept moment gathered its evidence, (K, T) (a learned SFC; None for a training-free one)."""
     matrix = compressor.position_attention(features, torch.tensor([sfc.kept.positions], device=features.device))
-    return None if matrix is None else figures.attention_matrix(sfc, matrix[0].float().cpu().numpy())
+    return None if matrix is None else matrix[0].float().cpu().numpy()
+
+
+def attention_matrix(sfc: Result, matrix: np.ndarray | None) -> Figure | None:
+    return None if matrix is None else figures.attention_matrix(sfc, matrix)
+
+
+def dark_figures(clip: Clip) -> dict[str, Figure | None]:
+    """The run's figures (`RUN_FIGURES`) in the dark theme, drawn the first time a dark page asks."""
+
+    def draw() -> dict[str, Figure | None]:
+        light = {"measurements": figures.measurements(clip.dense, clip.sfc),
+                 "timeline": figures.timeline(clip.sfc, clip.dense, clip.window),
+                 "explanations": heatmaps(clip)[1],
+                 "attention_matrix": attention_matrix(clip.sfc, clip.attention)}
+        return {name: figures.themed(light[name], "dark", fresh=True) for name in RUN_FIGURES}
+
+    return clip.dark.get(draw)
 
 
 def heatmap_captions(sfc: Result) -> list[str]:
@@ -371,12 +388,13 @@ def analyze(
         windows = over_time(model, path, OVER_TIME_WINDOW_S)
     progress(0.65, "explanations: SFC's heatmaps and captum Grad-CAM")
     features = sfc_recognizer.head_features(path)  # for the explorer: other selections without the head
-    matrix = attention_matrix(sfc_recognizer.sfc, features, sfc)
+    matrix = position_attention(sfc_recognizer.sfc, features, sfc)
     cams = explain.gradcam(sfc_recognizer.tail, sfc)
     video_path = explain.attention_video(sfc, _output_path(".mp4", output_dir))
     progress(0.85, "plots")
     truth = bundled_example(path)
-    clip = Clip(settings, features.cpu(), sfc, dense, cams, truth, over_time=windows, name=path.name)
+    clip = Clip(settings, features.cpu(), sfc, dense, cams, truth, over_time=windows, name=path.name,
+                attention=matrix)
     gallery, explanations = heatmaps(clip)
     report = model.report(dense, sfc, settings.run)
     protocol = "one view at a time" if dense_recognizer.batch_size == 1 else "all views in one batch"
@@ -398,7 +416,7 @@ def analyze(
         heatmaps=as_files(gallery, output_dir),
         heatmap_video=str(video_path),
         explanations=explanations,
-        attention_matrix=matrix,
+        attention_matrix=attention_matrix(sfc, matrix),
         moments=as_files(moments(sfc), output_dir),
         report=public_report(report),
         summary=summary,
@@ -407,8 +425,6 @@ def analyze(
         notes=report.video_notes,
         over_time=as_files(over_time_strip(path, windows), output_dir),
     )
-    # dark-theme copies now, before any session draws the figures (copying one being drawn is not safe)
-    clip.dark = {name: figures.themed(getattr(analysis, name), "dark") for name in RUN_FIGURES}
     progress(1.0, "done")
     return analysis
 

@@ -26,8 +26,7 @@ from .session import Clip
 PROJECTOR_WIDTH_PX = 1920
 
 
-def _figures(clip: Clip, model: SFCModel, versus: Figure) -> dict[str, tuple[Figure, str]]:
-    recognizer = model.sfc_recognizer(clip.settings.run)
+def _figures(clip: Clip, versus: Figure) -> dict[str, tuple[Figure, str]]:
     shown = {
         "measurements": (figures.measurements(clip.dense, clip.sfc),
                          "model time, peak memory and FLOPs of dense sampling and SFC, measured in the same run"),
@@ -36,7 +35,7 @@ def _figures(clip: Clip, model: SFCModel, versus: Figure) -> dict[str, tuple[Fig
         "heatmaps_vs_gradcam": (versus, f"SFC's {clip.sfc.heatmap_kind} map on each kept frame beside captum's "
                                         "Grad-CAM"),
     }
-    matrix = attention_matrix(recognizer.sfc, clip.features.to(recognizer.device), clip.sfc)
+    matrix = attention_matrix(clip.sfc, clip.attention)
     if matrix is not None:
         shown["attention_matrix"] = (matrix, "where each kept moment gathered its evidence (kept x all moments)")
     if clip.tried:
@@ -55,7 +54,7 @@ def export_zip(clip: Clip, model: SFCModel, out: Path) -> Path:
     readme = [f"SFC Studio: {clip.name}, model {clip.settings.model}", ""]
     overlays, versus = heatmaps(clip)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, (figure, text) in _figures(clip, model, versus).items():
+        for name, (figure, text) in _figures(clip, versus).items():
             for form in ("png", "svg"):
                 buffer = io.BytesIO()
                 figure.savefig(buffer, format=form, dpi=PROJECTOR_WIDTH_PX / figure.get_figwidth(), bbox_inches="tight")

@@ -4,6 +4,8 @@ one) both depend on it and not on each other."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -16,6 +18,21 @@ from sfc_core.streaming import Update
 from sfc_core.video import VideoInfo
 
 DEFAULT_MODEL = "tiny"
+
+
+class SharedFigures:
+    """Figures drawn once, the first time anyone asks, and then shared read-only by every session an
+    analysis is served to (a cached analysis is handed to several)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._figures: dict | None = None
+
+    def get(self, draw: Callable[[], dict]) -> dict:
+        with self._lock:
+            if self._figures is None:
+                self._figures = draw()
+            return self._figures
 
 
 class Answer(NamedTuple):
@@ -50,9 +67,10 @@ class Clip:
     tried: dict[str, Answer] = field(default_factory=dict)  # the explorer's answers on this clip, by name
     over_time: list[Update] = field(default_factory=list)  # each window's answer, for a video longer than one
     over_time_video: VideoInfo | None = None  # the video those windows are of (None: this clip's own)
-    # the run's figures in the dark theme, by output name: made once with the analysis and shared read-only
-    # (a figure another session may be drawing is never copied or restyled)
-    dark: dict = field(default_factory=dict)
+    attention: np.ndarray | None = None  # where each kept position gathered its evidence (K, T); None: no attention
+    # the run's figures in the dark theme, by output name: drawn afresh from this data when a dark page first
+    # asks (most pages are light), never copied from a figure another session may be drawing
+    dark: SharedFigures = field(default_factory=SharedFigures)
     explored: dict = field(default_factory=dict)  # this session's last explorer figures: its own to restyle
     name: str = ""  # the file name this session knows the video by (a cached analysis may be of another upload)
 

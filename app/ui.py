@@ -28,6 +28,7 @@ from .analysis import (
     Analysis,
     analyze,
     cut_window,
+    dark_figures,
     device,
     heatmaps,
     kept_thumbnails,
@@ -384,7 +385,8 @@ def decorate_run(clip: Clip | None, theme: str):
     if clip is None:
         return [gr.skip()] * (7 + len(RUN_FIGURES))
     dark = theme == "dark"
-    shown = [clip.dark.get(name) if dark else gr.skip() for name in RUN_FIGURES]
+    drawn = dark_figures(clip) if dark else {}
+    shown = [drawn[name] if dark else gr.skip() for name in RUN_FIGURES]
     attention = clip.sfc.heatmap_kind == "attention"  # a training-free SFC has no attention matrix to show
     shown[-1] = gr.Plot(value=shown[-1], visible=attention) if dark else gr.Plot(visible=attention)
     meaningless = " (these labels mean nothing for this clip)" if verdicts.out_of_domain(clip) else ""

@@ -6,7 +6,11 @@ Input: head features X (B, C, T, H, W) of one long clip. Output: Z (B, C, K, H/s
 number of temporal positions the tail was trained on, so the unchanged tail classifies Z once.
 
 1. Abstraction: 1x1x1 conv C -> Ca (default min(128, C)), GroupNorm, ReLU, temporal (3,1,1) conv, ReLU: a cheap
-   description of every position with a little temporal context.
+   description of every position with a little temporal context. The GroupNorm normalises each temporal
+   position on its own (its channel groups over space: `PositionNorm`), so a position's description needs
+   only it and its two neighbours and the module streams over the head's output like the training-free
+   scores. Checkpoints written before normalised over the whole clip (`normalisation="clip"`); they load
+   and run as they were trained, collecting the clip first.
 2. Selective TopK: a linear score per temporal position (abstraction features averaged over
    space); the top K positions are kept in temporal order. With `priors`, the score also weighs the
    three training-free scores of the position (standardised over the clip), starting from "change"
@@ -34,14 +38,16 @@ score's own map over (T, H, W): where the evidence for keeping a moment is.
 Both kinds answer the same interface (`Compressor`): `compress(blocks, capacity)`, SFC over head
 features that arrive as consecutive temporal blocks, is how every request and selection runs them;
 the learned module's `forward` is its training pass (and the reference its inference is tested
-against).
+against). Streaming: a learned module with per-position normalisation and no priors holds, besides a
+block, only its running top-K (features and abstraction of K positions) and every position's pooled
+key and value (C_a wide, `kv_stride`^2 times smaller than the head's output).
 """
 
 from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +60,6 @@ from .errors import ConfigError, WeightsError
 from .models.layers import Conv3d
 
 ATTENTION_CHUNK = 1 << 20  # attention weights held at once per batch item, at most (4 MiB in float32)
-ATTENTION_SHARE = 4  # ... and at most a quarter of the head's output for the clip: sized to the work
 
 
 @dataclass
@@ -66,12 +71,15 @@ class SFCOutput:
 
 
 def chunked_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, chunk_elements: int = ATTENTION_CHUNK
-) -> tuple[torch.Tensor, torch.Tensor]:
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, chunk_elements: int = ATTENTION_CHUNK,
+    sink: Callable[[int, torch.Tensor], None] | None = None,
+) -> tuple[torch.Tensor | None, torch.Tensor]:
     """Softmax attention over query chunks, also returning each key's mean weight over queries.
 
     Holds at most `chunk_elements` attention weights per batch item at once, so a 64-frame clip
     never materialises the full (queries x keys) matrix. q (B, Nq, D), k (B, Nk, D), v (B, Nk, Dv).
+    With `sink`, each chunk's output goes to `sink(first query, output)` instead (and None is returned
+    for the output): the whole output is never held either.
     """
     num_queries, num_keys = q.shape[1], k.shape[1]
     chunk = max(1, chunk_elements // num_keys)
@@ -79,9 +87,12 @@ def chunked_attention(
     outputs, key_weight = [], q.new_zeros(q.shape[0], num_keys)
     for start in range(0, num_queries, chunk):
         weights = torch.softmax(q[:, start : start + chunk] @ keys, dim=-1)
-        outputs.append(weights @ v)
         key_weight += weights.sum(dim=1)
-    return torch.cat(outputs, dim=1), key_weight / num_queries
+        if sink is None:
+            outputs.append(weights @ v)
+        else:
+            sink(start, weights @ v)
+    return (torch.cat(outputs, dim=1) if sink is None else None), key_weight / num_queries
 
 
 def take(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -97,23 +108,25 @@ DEFAULT_TRAINING_FREE = "change"
 # Scores that need only a position and its neighbours: computed as the head's output arrives.
 STREAMING_SCORES = ("change", "energy")
 BLOCK = 8  # temporal positions inference works on at a time: it bounds every temporary of the clip's size
+NORMALISATIONS = ("position", "clip")  # the abstraction's GroupNorm: over each position, or the whole clip
 
 
 class _RunningTopK:
-    """The K best-scored positions seen so far, their features copied into one (B, C, K, H, W) buffer
-    that is updated in place: a block costs one position of extra memory, not K."""
+    """The K best-scored positions seen so far, their features (one or more tensors per position, e.g.
+    the head's features and their abstraction) copied into buffers (B, C, K, H, W) that are updated in
+    place: a block costs one position of extra memory, not K."""
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
         self.scores = self.positions = self.features = None
 
-    def offer(self, scores: torch.Tensor, first: int, features: torch.Tensor) -> None:
-        """Positions first, first+1, ... with `scores` (B, n) and `features` (B, C, n, H, W)."""
+    def offer(self, scores: torch.Tensor, first: int, *features: torch.Tensor) -> None:
+        """Positions first, first+1, ... with `scores` (B, n) and `features`, each (B, C_i, n, H, W)."""
         batch = scores.shape[0]
         if self.features is None:  # empty slots score -inf: anything replaces them
             self.scores = scores.new_full((batch, self.keep), -math.inf)
             self.positions = torch.full((batch, self.keep), -1, dtype=torch.long, device=scores.device)
-            self.features = features.new_empty(*features.shape[:2], self.keep, *features.shape[3:])
+            self.features = [f.new_empty(*f.shape[:2], self.keep, *f.shape[3:]) for f in features]
         count = min(self.keep, scores.shape[1])
         best, source = scores.topk(count, dim=1)  # descending
         held, slot = self.scores.sort(dim=1)  # ascending: the i-th best newcomer challenges the i-th worst held
@@ -121,16 +134,31 @@ class _RunningTopK:
         wins = best > held  # a prefix of each row: merging two sorted lists
         rows = torch.arange(batch, device=scores.device)
         for i in range(count):
-            win = wins[:, i].view(batch, *[1] * (features.dim() - 2))
-            self.features[rows, :, slot[:, i]] = torch.where(win, features[rows, :, source[:, i]],
-                                                             self.features[rows, :, slot[:, i]])
+            win = wins[:, i].view(batch, *[1] * (features[0].dim() - 2))
+            for buffer, new in zip(self.features, features):
+                buffer[rows, :, slot[:, i]] = torch.where(win, new[rows, :, source[:, i]], buffer[rows, :, slot[:, i]])
         self.scores.scatter_(1, slot, torch.where(wins, best, held))
         self.positions.scatter_(1, slot, torch.where(wins, source + first, self.positions.gather(1, slot)))
 
-    def result(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Kept positions (B, K) in temporal order and their features (B, C, K, H, W)."""
+    def result(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Kept positions (B, K) in temporal order and their features, each (B, C_i, K, H, W): the buffers
+        themselves, put in that order in place (a copy would hold them twice)."""
         order = self.positions.argsort(dim=1)
-        return self.positions.gather(1, order), take(self.features, order)
+        for item, permutation in enumerate(order.tolist()):  # follow each cycle of the permutation
+            done = [False] * self.keep
+            for start in range(self.keep):
+                if done[start] or permutation[start] == start:
+                    continue
+                saved = [buffer[item, :, start].clone() for buffer in self.features]
+                slot = start
+                while permutation[slot] != start:  # slot takes what permutation[slot] holds
+                    for buffer in self.features:
+                        buffer[item, :, slot] = buffer[item, :, permutation[slot]]
+                    done[slot], slot = True, permutation[slot]
+                for buffer, value in zip(self.features, saved):
+                    buffer[item, :, slot] = value
+                done[slot] = True
+        return self.positions.gather(1, order), self.features
 
 
 class _ChangeScore:
@@ -180,6 +208,16 @@ def _tokens(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(2).transpose(1, 2)
 
 
+class PositionNorm(nn.GroupNorm):
+    """GroupNorm of each temporal position on its own (B, C, T, H, W): statistics over a channel group
+    and space, never over time, so any set of positions normalises as it would in the whole clip."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, frames, height, width = x.shape
+        y = super().forward(x.transpose(1, 2).reshape(batch * frames, channels, height, width))
+        return y.view(batch, frames, channels, height, width).transpose(1, 2)
+
+
 class SFC(nn.Module):
     """The learned SFC module (see the module docstring): abstraction, selective TopK, attention."""
 
@@ -195,20 +233,24 @@ class SFC(nn.Module):
         chunk_elements: int = ATTENTION_CHUNK,
         selection_noise: float = 0.0,
         priors: bool = False,
+        normalisation: str = "position",
     ) -> None:
         super().__init__()
         if keep < 1 or spatial_stride < 1 or kv_stride < 1:
             raise ConfigError("keep, spatial_stride and kv_stride must be >= 1")
+        if normalisation not in NORMALISATIONS:
+            raise ConfigError(f"unknown normalisation {normalisation!r}; choose one of {', '.join(NORMALISATIONS)}")
         self.channels, self.keep = channels, keep
         # A description of each position, never wider than the features it describes.
         self.abstraction_channels = abstraction_channels or min(128, channels)
         self.spatial_stride, self.kv_stride, self.chunk_elements = spatial_stride, kv_stride, chunk_elements
         self.selection_noise = selection_noise  # Gumbel scale for exploring selections; training only
-        self.priors = priors
+        self.priors, self.normalisation = priors, normalisation
         width = self.abstraction_channels
+        norm = PositionNorm if normalisation == "position" else nn.GroupNorm
         self.abstraction = nn.Sequential(
             Conv3d(channels, width, 1, bias=False),
-            nn.GroupNorm(math.gcd(8, width), width),
+            norm(math.gcd(8, width), width),
             nn.ReLU(inplace=True),
             Conv3d(width, width, (3, 1, 1), padding=(1, 0, 0)),
             nn.ReLU(inplace=True),
@@ -289,83 +331,141 @@ class SFC(nn.Module):
     def compress(self, blocks: Iterable[torch.Tensor], capacity: int) -> SFCOutput:
         """SFC at inference over head features arriving as consecutive temporal blocks
         (`chunked_head.head_chunks`), at most `capacity` positions in all: the same output as
-        `forward` on the whole. The abstraction is normalised over the whole clip (GroupNorm), so the
-        blocks are collected first; the rest works on a few positions at a time."""
+        `forward` on the whole. Streams (`_stream`) unless a score needs the whole clip: an abstraction
+        normalised over the clip, or priors standardised over it; then the blocks are collected first
+        and the rest works on a few positions at a time (`_in_blocks`)."""
+        if self.normalisation == "position" and not self.priors:
+            return self._stream(blocks)
         x = collect(blocks, capacity)
         _check_input(x.shape[1], x.shape[2], self.channels, self.keep)
         return self._in_blocks(x)
 
+    def _stream(self, blocks: Iterable[torch.Tensor]) -> SFCOutput:
+        """`compress` as the blocks arrive: each position's abstraction is final once its next neighbour
+        has arrived; it is scored, its pooled key and value kept, and it is offered, with its features,
+        to the running top-K. The queries come from the K kept positions' abstraction at the end."""
+        project, norm, _, temporal, _ = self.abstraction
+        selection = _RunningTopK(self.keep)
+        scores, keys, values, seen = [], [], [], 0
+        context = None  # normalised projections of the last two positions seen (the newest is not final yet)
+        pending = None  # features of the newest position seen: it waits for its right neighbour
+
+        def emit(y: torch.Tensor, x: torch.Tensor, first: int) -> None:
+            """Score positions first.. with their abstraction window y (one position on each side more than
+            x has) and features x; keep their keys and values; offer them to the top-K."""
+            abstract = temporal(y)[:, :, 1:-1].relu_()
+            scores.append(self.scorer(abstract.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1))
+            keys.append(self.key(_tokens(self._pool_keys(abstract))))
+            values.append(self.value(_tokens(self._pool_keys(x))))
+            selection.offer(scores[-1], first, x, abstract)
+
+        for block in blocks:
+            if block.shape[1] != self.channels:
+                raise ConfigError(f"SFC expects {self.channels} channels, got {block.shape[1]}")
+            for start in range(0, block.shape[2], BLOCK):
+                x = block[:, :, start : start + BLOCK]
+                y = norm(project(x)).relu_()
+                if context is None:  # the clip's first positions: their left neighbour is the zero padding
+                    window, ready = F.pad(y, (0, 0, 0, 0, 1, 0)), x[:, :, :-1]
+                else:
+                    window, ready = torch.cat([context, y], dim=2), torch.cat([pending, x[:, :, :-1]], dim=2)
+                if ready.shape[2]:
+                    emit(window, ready, seen)
+                    seen += ready.shape[2]
+                context, pending = window[:, :, -2:].clone(), x[:, :, -1:].clone()
+        if pending is None:
+            raise ConfigError(f"SFC keeps {self.keep} temporal positions but the head produced none")
+        emit(F.pad(context, (0, 0, 0, 0, 0, 1)), pending, seen)  # the last: its right neighbour is the padding
+        frames = seen + 1
+        _check_input(self.channels, frames, self.channels, self.keep)
+        keys, values = torch.cat(keys, dim=1), torch.cat(values, dim=1)  # the blocks' pieces are freed
+        kept, (kept_x, kept_abstract) = selection.result()
+        return self._attend(kept, kept_x, kept_abstract, torch.cat(scores, dim=1), keys, values, frames)
+
+    def _pool_keys(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kv_stride == 1:
+            return x
+        return F.avg_pool3d(x, (1, self.kv_stride, self.kv_stride), ceil_mode=True)
+
+    def _attend(self, kept: torch.Tensor, kept_x: torch.Tensor, kept_abstract: torch.Tensor, scores: torch.Tensor,
+                keys: torch.Tensor, values: torch.Tensor, frames: int) -> SFCOutput:
+        """The kept positions' queries attend over every position's keys and values: SFC's output, the kept
+        features (a tensor of their own, added to in place) plus the attention's projection, chunk by chunk."""
+        key_size = [-(-side // self.kv_stride) for side in kept_x.shape[-2:]]
+        if self.spatial_stride > 1:
+            pool = (1, self.spatial_stride, self.spatial_stride)
+            kept_abstract, kept_x = F.avg_pool3d(kept_abstract, pool), F.avg_pool3d(kept_x, pool)
+        tokens = _tokens(kept_x)  # a view: adding to it adds to kept_x
+
+        def add(first: int, attended: torch.Tensor) -> None:
+            tokens[:, first : first + attended.shape[1]] += self.out(attended)
+
+        # sized to the work: a chunk's weights are no larger than the keys (a small model's keys are far
+        # smaller than a big one's chunk)
+        chunk = min(self.chunk_elements, max(keys.shape[1], keys[0].numel()))
+        _, key_weight = chunked_attention(self.query(_tokens(kept_abstract)), keys, values, chunk, sink=add)
+        return SFCOutput(features=kept_x, kept=kept, scores=scores,
+                         attention=key_weight.view(kept.shape[0], frames, *key_size))
+
     def _in_blocks(self, x: torch.Tensor) -> SFCOutput:
         """`forward` for inference, a few positions at a time: the abstraction (several C_a-wide
-        full-resolution tensors) never exists for the whole clip. Its GroupNorm normalises over the
-        whole clip, so the statistics of the projection are gathered first (float64 sums); the kept
-        positions' abstraction, for the queries, is recomputed once they are known (`_kept_abstraction`)."""
-        project, norm, _, temporal, _ = self.abstraction
-        batch, _, frames, _, _ = x.shape
+        full-resolution tensors) never exists for the whole clip. A clip-wide GroupNorm's statistics
+        of the projection are gathered first (float64 sums); the kept positions' abstraction, for the
+        queries, is recomputed once they are known (`_kept_abstraction`)."""
+        project, _, _, temporal, _ = self.abstraction
+        frames = x.shape[2]
         starts = range(0, frames, BLOCK)
-        sums = x.new_zeros(2, batch, norm.num_groups, dtype=torch.float64)
-        values = []
+        normalise = self._clip_normalisation(x) if self.normalisation == "clip" else self.abstraction[1]
+
+        def abstract(first: int, last: int) -> torch.Tensor:
+            """The abstraction of positions first..last-1 (their neighbours give the temporal context)."""
+            low, high = max(0, first - 1), min(frames, last + 1)
+            y = normalise(project(x[:, :, low:high])).relu_()
+            return temporal(y).relu_()[:, :, first - low : first - low + last - first]
+
+        scores, keys, values = [], [], []
         for start in starts:
-            block = x[:, :, start : start + BLOCK]
-            grouped = project(block).double().reshape(batch, norm.num_groups, -1)
+            block = abstract(start, min(frames, start + BLOCK))
+            scores.append(self.scorer(block.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1))
+            keys.append(self.key(_tokens(self._pool_keys(block))))
+            values.append(self.value(_tokens(self._pool_keys(x[:, :, start : start + BLOCK]))))
+        scores = torch.cat(scores, dim=1) + self._prior(x)
+        kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
+        return self._attend(kept, take(x, kept), self._kept_abstraction(x, kept, normalise), scores,
+                            torch.cat(keys, dim=1), torch.cat(values, dim=1), frames)
+
+    def _clip_normalisation(self, x: torch.Tensor):
+        """The clip-wide GroupNorm of the projection of x, as a function of a projected block: its
+        statistics gathered a block at a time (float64 sums)."""
+        project, norm = self.abstraction[0], self.abstraction[1]
+        batch = x.shape[0]
+        sums = x.new_zeros(2, batch, norm.num_groups, dtype=torch.float64)
+        for start in range(0, x.shape[2], BLOCK):
+            grouped = project(x[:, :, start : start + BLOCK]).double().reshape(batch, norm.num_groups, -1)
             sums += torch.stack([grouped.sum(dim=-1), grouped.square().sum(dim=-1)])
-            if self.kv_stride > 1:
-                block = F.avg_pool3d(block, (1, self.kv_stride, self.kv_stride), ceil_mode=True)
-            values.append(self.value(_tokens(block)))
         count = x[0, : norm.num_channels // norm.num_groups].numel()
         mean = sums[0] / count
         rstd = (sums[1] / count - mean.square() + norm.eps).rsqrt()
         per_channel = norm.num_channels // norm.num_groups
         scale = (rstd.repeat_interleave(per_channel, dim=1) * norm.weight.double()).float()
         shift = (norm.bias.double() - mean.repeat_interleave(per_channel, dim=1) * scale.double()).float()
+        return lambda y: y * scale[:, :, None, None, None] + shift[:, :, None, None, None]
 
-        def abstract(first: int, last: int) -> torch.Tensor:
-            """The abstraction of positions first..last-1 (their neighbours give the temporal context)."""
-            low, high = max(0, first - 1), min(frames, last + 1)
-            y = (project(x[:, :, low:high]) * scale[:, :, None, None, None] + shift[:, :, None, None, None]).relu_()
-            return temporal(y).relu_()[:, :, first - low : first - low + last - first]
-
-        scores, keys = [], []
-        for start in starts:
-            block = abstract(start, min(frames, start + BLOCK))
-            scores.append(self.scorer(block.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1))
-            if self.kv_stride > 1:
-                block = F.avg_pool3d(block, (1, self.kv_stride, self.kv_stride), ceil_mode=True)
-            keys.append(self.key(_tokens(block)))
-        scores = torch.cat(scores, dim=1) + self._prior(x)
-        kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
-        kept_abstract = self._kept_abstraction(x, kept, scale, shift)
-        kept_x = take(x, kept)
-        if self.spatial_stride > 1:
-            pool = (1, self.spatial_stride, self.spatial_stride)
-            kept_abstract, kept_x = F.avg_pool3d(kept_abstract, pool), F.avg_pool3d(kept_x, pool)
-        keys, values = torch.cat(keys, dim=1), torch.cat(values, dim=1)
-        # a small model's whole head output may be smaller than a big one's attention chunk: hold a share of it
-        chunk = min(self.chunk_elements, max(keys.shape[1], x[0].numel() // ATTENTION_SHARE))
-        attended, key_weight = chunked_attention(self.query(_tokens(kept_abstract)), keys, values, chunk)
-        features = kept_x.add_(self.out(attended).transpose(1, 2).reshape(kept_x.shape))  # kept_x: a fresh copy
-        key_size = [-(-side // self.kv_stride) for side in x.shape[-2:]]
-        return SFCOutput(features=features, kept=kept, scores=scores,
-                         attention=key_weight.view(batch, frames, *key_size))
-
-
-    def _kept_abstraction(self, x: torch.Tensor, kept: torch.Tensor, scale: torch.Tensor,
-                          shift: torch.Tensor) -> torch.Tensor:
+    def _kept_abstraction(self, x: torch.Tensor, kept: torch.Tensor, normalise) -> torch.Tensor:
         """The abstraction (B, C_a, K, H, W) of the kept positions only, for the queries: each from its own
         position and its two neighbours, a few kept positions per batch (their windows hold no more than
         BLOCK positions). A neighbour beyond the clip's ends is zero after the normalisation, as
         the temporal convolution's padding makes it in `forward`."""
-        return torch.cat([self._windows_abstraction(x, kept[:, first : first + BLOCK // 3], scale, shift)
+        return torch.cat([self._windows_abstraction(x, kept[:, first : first + BLOCK // 3], normalise)
                           for first in range(0, kept.shape[1], BLOCK // 3)], dim=2)
 
-    def _windows_abstraction(self, x: torch.Tensor, kept: torch.Tensor, scale: torch.Tensor,
-                             shift: torch.Tensor) -> torch.Tensor:
+    def _windows_abstraction(self, x: torch.Tensor, kept: torch.Tensor, normalise) -> torch.Tensor:
         project, _, _, temporal, _ = self.abstraction
         batch, frames, keep = x.shape[0], x.shape[2], kept.shape[1]
         window = kept.unsqueeze(-1) + torch.arange(-1, 2, device=kept.device)  # (B, k, 3) neighbour positions
         inside = ((window >= 0) & (window < frames)).to(x.dtype)
         neighbours = take(x, window.clamp(0, frames - 1).flatten(1))  # (B, C, k*3, H, W)
-        y = (project(neighbours) * scale[:, :, None, None, None] + shift[:, :, None, None, None]).relu_()
+        y = normalise(project(neighbours)).relu_()
         y = y * inside.view(batch, 1, keep * 3, 1, 1)
         width, height, breadth = y.shape[1], y.shape[-2], y.shape[-1]
         y = y.view(batch, width, keep, 3, height, breadth).transpose(1, 2).reshape(batch * keep, width, 3, height,
@@ -413,7 +513,7 @@ class TrainingFreeSFC(nn.Module):
         maps = torch.cat(maps, dim=1)
         if maps.shape[1] < self.keep:
             raise ConfigError(f"SFC keeps {self.keep} temporal positions but the head produced only {maps.shape[1]}")
-        kept, features = selection.result()
+        kept, (features,) = selection.result()
         return self._training_free_output(features, kept, maps.mean(dim=(2, 3)), maps)
 
     def _scored(self, blocks: Iterable[torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -470,6 +570,7 @@ def sfc_config(module: SFC) -> dict[str, int | str]:
         "kv_stride": module.kv_stride,
         "scoring": LEARNED,  # checkpoints written before the training-free kind had a type of its own say so too
         "priors": module.priors,
+        "normalisation": module.normalisation,
     }
 
 
@@ -491,6 +592,7 @@ def load_sfc(path: str | Path) -> tuple[SFC, dict]:
         config = dict(checkpoint["config"])
         if config.pop("scoring", LEARNED) != LEARNED:
             raise KeyError("a training-free SFC has no weights to load")
+        config.setdefault("normalisation", "clip")  # written before normalising each position on its own
         module = SFC(**config)
         module.load_state_dict(checkpoint["state_dict"])
     except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as error:

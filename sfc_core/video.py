@@ -211,7 +211,10 @@ class FrameReader:
     def _decode(self):
         with _open(self.path) as container:
             stream = _video_stream(container, self.path)
-            stream.thread_type = "AUTO"
+            # Slice threads, not frame threads: frame threading holds a decoded picture per thread (at
+            # 1280x720 on 2 cores, 19 MiB against 13 MiB), and on 2 cores it was no faster (0.34 s
+            # against 0.27 s for 5 s of 720p H.264; 1.7 s against 1.2 s for 10 s of 1080p).
+            stream.thread_type = "SLICE"
             fps, start = _fps(stream), _start_seconds(stream)
             gap = self._seek_gap if self._seek_gap is not None else max(64, round(2 * fps))
             for frame, index, slots in _frames_for(container, stream, self._wanted, fps, start, gap, self._errors):

@@ -99,6 +99,10 @@ def test_a_dark_page_gets_dark_copies_of_its_figures(clip, rotate_analysis) -> N
     assert bars == [[patch.get_facecolor() for patch in ax.patches] for ax in dark.axes]  # data colours stay
     shown = ui.decorate_run(clip, "dark")
     assert all(isinstance(figure, Figure) and _luminance(figure.get_facecolor()) < 0.25 for figure in shown[5:8])
+    # drawn once, when a dark page first asked, and shared by every session the analysis is served to
+    again = ui.decorate_run(replace(clip, tried={}, explored={}), "dark")
+    assert all(first is second for first, second in zip(shown[5:8], again[5:8]))
+    assert ui.decorate_run(clip, "light")[5:8] == [gr.skip()] * 3
 
 
 def test_the_pages_empty_seed_box_draws_anew_and_a_typed_seed_repeats(clip) -> None:

@@ -8,7 +8,9 @@ import torch
 import torch.nn.functional as F
 
 from sfc_core.errors import ConfigError
+from sfc_core.memory_breakdown import TensorBytes
 from sfc_core.profiling import PeakMemory
+from sfc_core.resources import SHIPPED_MODELS_DIR
 from sfc_core.sfc import SFC, TrainingFreeSFC, chunked_attention, load_sfc, save_sfc, training_free_scores
 
 
@@ -84,7 +86,11 @@ def _reference_forward(module: SFC, x: torch.Tensor):
     x = x.double()[0]  # (C, T, H, W)
     C, T, H, W = x.shape
     a = torch.einsum("oc,cthw->othw", m["abstraction.0.weight"].flatten(1), x)
-    a = F.group_norm(a[None], module.abstraction[1].num_groups, m["abstraction.1.weight"], m["abstraction.1.bias"])[0]
+    groups, weight, bias = module.abstraction[1].num_groups, m["abstraction.1.weight"], m["abstraction.1.bias"]
+    if module.normalisation == "clip":
+        a = F.group_norm(a[None], groups, weight, bias)[0]
+    else:  # each position over its own channel groups and space
+        a = torch.stack([F.group_norm(a[:, t][None], groups, weight, bias)[0] for t in range(T)], dim=1)
     a = F.relu(a)
     a = F.relu(F.conv3d(a[None], m["abstraction.3.weight"], m["abstraction.3.bias"], padding=(1, 0, 0))[0])
     scores = torch.stack([m["scorer.weight"][0] @ a[:, t].mean(dim=(1, 2)) for t in range(T)]) + m["scorer.bias"]
@@ -103,9 +109,11 @@ def _reference_forward(module: SFC, x: torch.Tensor):
     return kx + delta, kept, scores, weights.mean(dim=0).reshape(T, *pa.shape[-2:])
 
 
+@pytest.mark.parametrize("normalisation", ["position", "clip"])
 @pytest.mark.parametrize("spatial,kv", [(1, 1), (2, 2), (1, 3)])
-def test_matches_float64_reference_implementation(spatial: int, kv: int) -> None:
-    module = _trained_like(SFC(20, 4, abstraction_channels=12, spatial_stride=spatial, kv_stride=kv, chunk_elements=50))
+def test_matches_float64_reference_implementation(spatial: int, kv: int, normalisation: str) -> None:
+    module = _trained_like(SFC(20, 4, abstraction_channels=12, spatial_stride=spatial, kv_stride=kv, chunk_elements=50,
+                               normalisation=normalisation))
     x = torch.randn(1, 20, 14, 6, 8)
     with torch.no_grad():
         out = module(x)
@@ -116,8 +124,9 @@ def test_matches_float64_reference_implementation(spatial: int, kv: int) -> None
     torch.testing.assert_close(out.attention[0].double(), attention, atol=1e-6, rtol=1e-4)
 
 
-def test_inference_of_a_batch_matches_the_training_pass_item_by_item() -> None:
-    module = _trained_like(SFC(16, 6, abstraction_channels=8))
+@pytest.mark.parametrize("normalisation", ["position", "clip"])
+def test_inference_of_a_batch_matches_the_training_pass_item_by_item(normalisation: str) -> None:
+    module = _trained_like(SFC(16, 6, abstraction_channels=8, normalisation=normalisation))
     x = torch.randn(2, 16, 12, 5, 5)
     batched = module.compress(x.split(4, dim=2), 12)
     for item in range(2):  # each item keeps its own positions (the clip's ends among them, for some)
@@ -126,13 +135,19 @@ def test_inference_of_a_batch_matches_the_training_pass_item_by_item() -> None:
         torch.testing.assert_close(batched.features[item], alone.features[0].detach(), atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("normalisation", ["position", "clip"])
+@pytest.mark.parametrize("sizes", [(5, 5, 4), (1, 12, 1), (1,) * 14, (14,)])
 @pytest.mark.parametrize("keep", [4, 14])  # 14: every position is kept, the clip's first and last included
-def test_inference_matches_the_float64_reference_at_the_clips_ends_too(keep: int) -> None:
-    """`compress` (blockwise, kept positions' abstraction recomputed a few windows at a time, attention in
-    chunks) against the loop-based float64 forward pass."""
-    module = _trained_like(SFC(20, keep, abstraction_channels=12, kv_stride=2, chunk_elements=50))
+def test_inference_matches_the_float64_reference_at_the_clips_ends_too(keep: int, sizes: tuple[int, ...],
+                                                                      normalisation: str) -> None:
+    """`compress` against the loop-based float64 forward pass, whatever blocks the head's output arrives in:
+    streamed (per-position normalisation: each position final once its right neighbour came) or collected
+    (clip-wide normalisation: blockwise, kept positions' abstraction recomputed a few windows at a time),
+    attention in chunks either way."""
+    module = _trained_like(SFC(20, keep, abstraction_channels=12, kv_stride=2, chunk_elements=50,
+                               normalisation=normalisation))
     x = torch.randn(1, 20, 14, 6, 8)
-    out = module.compress(x.split(5, dim=2), capacity=14)
+    out = module.compress(x.split(list(sizes), dim=2), capacity=14)
     features, kept, scores, attention = _reference_forward(module, x)
     assert out.kept[0].tolist() == kept and (keep < 14 or kept == list(range(14)))
     torch.testing.assert_close(out.scores[0].double(), scores, atol=1e-5, rtol=1e-5)
@@ -154,8 +169,43 @@ def test_rejects_too_few_positions_and_wrong_channels() -> None:
     module = SFC(8, 6, abstraction_channels=8)
     with pytest.raises(ConfigError, match="keeps 6 temporal positions but the head produced only 4"):
         module(torch.randn(1, 8, 4, 2, 2))
+    with pytest.raises(ConfigError, match="keeps 6 temporal positions but the head produced only 4"):
+        module.compress(torch.randn(1, 8, 4, 2, 2).split(1, dim=2), 4)
     with pytest.raises(ConfigError, match="expects 8 channels"):
         module(torch.randn(1, 9, 8, 2, 2))
+    with pytest.raises(ConfigError, match="expects 8 channels"):
+        module.compress([torch.randn(1, 9, 8, 2, 2)], 8)
+    with pytest.raises(ConfigError, match="unknown normalisation 'batch'"):
+        SFC(8, 6, normalisation="batch")
+
+
+def test_the_learned_module_streams_holding_its_kept_positions_and_pooled_keys_only() -> None:
+    """Head output arriving 8 positions at a time: the learned module's tensors (counted exactly, not the
+    resident set) grow by well under the head output they stream over, and stay under half of what the
+    clip-normalised module, which collects the head's output, holds; one block gives the same answer."""
+    torch.manual_seed(0)
+    streaming, collecting = SFC(256, 8).eval(), SFC(256, 8, normalisation="clip").eval()  # C_a = 128
+
+    def peak(module: SFC, x: torch.Tensor) -> int:
+        with torch.inference_mode(), TensorBytes(torch.device("cpu")) as tensors:
+            module.compress(x.split(8, dim=2), x.shape[2])
+        return tensors.peak_bytes
+
+    short, long = torch.randn(1, 256, 64, 8, 8), torch.randn(1, 256, 128, 8, 8)
+    growth, extra_output = peak(streaming, long) - peak(streaming, short), (long.numel() - short.numel()) * 4
+    assert growth < 0.75 * extra_output, (growth, extra_output)
+    assert peak(streaming, long) < peak(collecting, long) / 2
+    streamed, whole = streaming.compress(long.split(8, dim=2), 128), streaming.compress([long], 128)
+    assert torch.equal(streamed.kept, whole.kept)
+    torch.testing.assert_close(streamed.features, whole.features, atol=1e-5, rtol=1e-5)
+
+
+def test_clip_normalised_checkpoints_load_as_trained_and_new_ones_keep_their_normalisation(tmp_path) -> None:
+    shipped, _ = load_sfc(SHIPPED_MODELS_DIR / "tiny_synth_sfc.pth")  # written before per-position normalisation
+    assert shipped.normalisation == "clip" and type(shipped.abstraction[1]) is torch.nn.GroupNorm
+    save_sfc(tmp_path / "sfc.pth", _trained_like(SFC(16, 4, abstraction_channels=8)), {})
+    loaded, _ = load_sfc(tmp_path / "sfc.pth")
+    assert loaded.normalisation == "position"
 
 
 @pytest.mark.slow
