@@ -19,6 +19,7 @@ from matplotlib.spines import Spine
 from matplotlib.text import Text
 
 from sfc_core import explain
+from sfc_core.memory_breakdown import STAGES
 from sfc_core.profiling import format_ratio, ratio
 from sfc_core.report import Result
 
@@ -56,50 +57,67 @@ def normalised(values: np.ndarray) -> np.ndarray:
     return (values - values.min()) / span if span > 0 else np.zeros_like(values)
 
 
-def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | None = None,
-             chooser: str = "SFC") -> Figure:
-    """The whole video on a time axis: SFC's score per position, where a trained SFC's attention went
+def scores_over_time(ax, sfc: Result, truth: tuple[int, int] | None, kept_by: str | None = "SFC") -> float:
+    """On `ax`, over the video's time axis: the ground-truth window, the positions kept as bands (labelled
+    "kept by `kept_by`"; None: no bands), SFC's score per position, where a trained SFC's attention went
     (when the kept positions are its own; a training-free map's total per position is the score line
-    itself), the positions `chooser` kept, the frames SFC sampled, each of dense's clips on its own
-    row, and the ground-truth window."""
-    fps = sfc.video.fps
+    itself), and the frames SFC decoded as ticks. Returns the time between decoded frames."""
     sampled_times = np.array(sfc.timestamps_s[0])
-    windows, centres = sfc.position_windows, sfc.position_centres
-    position_times = sampled_times[centres]
-    scores = normalised(np.array(sfc.scores))
-    clips = dense.timestamps_s if dense is not None else []
-    figure = blank_figure(11, 4.2 + 0.18 * len(clips))
-    ax = figure.add_subplot()
-    if truth is not None:
-        ax.axvspan(truth[0] / fps, (truth[1] + 1) / fps, color=TRUTH_COLOUR, alpha=0.25, label="ground-truth action")
-    step = np.median(np.diff(sampled_times)) if len(sampled_times) > 1 else 1 / fps
-    for i, position in enumerate(sfc.kept.positions):
-        window = windows[position]
+    truth_window(ax, sfc, truth)
+    step = np.median(np.diff(sampled_times)) if len(sampled_times) > 1 else 1 / sfc.video.fps
+    for i, position in enumerate(sfc.kept.positions if kept_by else []):
+        window = sfc.position_windows[position]
         start, end = sampled_times[window[0]] - step / 2, sampled_times[window[-1]] + step / 2
-        ax.axvspan(start, end, color=KEPT_COLOUR, alpha=0.3, label=f"kept by {chooser}" if i == 0 else None)
-    ax.plot(position_times, scores, "-o", color=SFC_COLOUR, markersize=3, label="SFC selection score")
-    received = WORDS[sfc.heatmap_kind].received if sfc.attention is not None else None
+        ax.axvspan(start, end, color=KEPT_COLOUR, alpha=0.3, label=f"kept by {kept_by}" if i == 0 else None)
+    position_times = sampled_times[sfc.position_centres]
+    ax.plot(position_times, normalised(np.array(sfc.scores)), "-o", color=SFC_COLOUR, markersize=3,
+            label="SFC selection score")
+    received = attention_received(sfc)
     if received:
         ax.plot(position_times, normalised(sfc.attention.sum(axis=(1, 2))), "--", color="#9467bd", label=received)
     ax.plot(sampled_times, np.full_like(sampled_times, -0.08), "|", color="black", markersize=8,
             label=f"{len(sampled_times)} frames SFC decoded")
+    return step
+
+
+def truth_window(ax, sfc: Result, truth: tuple[int, int] | None) -> None:
+    """The ground-truth action's frames (first, last) as a band over the video's time axis."""
+    if truth is not None:
+        fps = sfc.video.fps
+        ax.axvspan(truth[0] / fps, (truth[1] + 1) / fps, color=TRUTH_COLOUR, alpha=0.25, label="ground-truth action")
+
+
+def attention_received(sfc: Result) -> str | None:
+    """The name of the line of where the attention went, or None where there is none to draw."""
+    return WORDS[sfc.heatmap_kind].received if sfc.attention is not None else None
+
+
+def timeline(sfc: Result, dense: Result | None = None, truth: tuple[int, int] | None = None,
+             chooser: str = "SFC") -> Figure:
+    """The whole video on a time axis (`scores_over_time`, the positions `chooser` kept) and each of dense's
+    clips on its own row."""
+    clips = dense.timestamps_s if dense is not None else []
+    figure = blank_figure(11, 4.2 + 0.18 * len(clips))
+    ax = figure.add_subplot()
+    step = scores_over_time(ax, sfc, truth, chooser)
     shades = colormaps["cividis"](np.linspace(0.0, 0.55, len(clips)))  # dark blue to grey: not the bands' colours
     for i, clip in enumerate(clips):  # one row per clip: overlapping clips stay apart
         row = -0.2 - DENSE_ROW * i
         ax.plot([clip[0], clip[-1]], [row, row], color=shades[i], linewidth=5, solid_capstyle="butt",
                 label=f"{len(clips)} dense clips (one row each)" if i == 0 else None)
         ax.text(clip[-1], row, f" {i + 1}: {clip[0]:.1f}-{clip[-1]:.1f} s", va="center", fontsize=9)
-    ax.set_xlim(0, max(sfc.video.duration_s, sampled_times[-1] + step) * (1.12 if clips else 1.0))
+    ax.set_xlim(0, max(sfc.video.duration_s, sfc.timestamps_s[0][-1] + step) * (1.12 if clips else 1.0))
     ax.set_ylim(-0.3 - DENSE_ROW * len(clips), 1.12)
     ax.set_yticks([0, 0.5, 1])
     ax.set_xlabel("time in the video (s)")
+    received = attention_received(sfc)
     ax.set_ylabel(f"normalised score / {received}" if received else "normalised score")
     ax.set_title(f"Which moments {chooser} kept")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9)
     return legible(figure)
 
 
-# where the peak memory goes, bottom to top (the keys of `Measurement.memory_breakdown`)
+# short names and colours of where the peak memory goes (`memory_breakdown.STAGES`, drawn in its order)
 MEMORY_PARTS = {
     "other": ("decoder, Python, slack", "#d9d9d9"),
     "input": ("decoded frames", "#bcbd22"),
@@ -142,7 +160,8 @@ def _memory_parts(ax, methods: list[str], parts: list[dict[str, int]]) -> None:
     1% of the larger peak are drawn but not named)."""
     bottom = np.zeros(2)
     named = 0.01 * max(sum(part.values()) for part in parts) / 2**20
-    for key, (label, colour) in MEMORY_PARTS.items():
+    for key in STAGES:
+        label, colour = MEMORY_PARTS[key]
         heights = np.array([part.get(key, 0) / 2**20 for part in parts])
         if heights.any():
             ax.bar(methods, heights, 0.6, bottom=bottom, color=colour, label=label if heights.max() >= named else None)

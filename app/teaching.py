@@ -59,13 +59,6 @@ def _captions(sfc: Result, slots: list[int]) -> list[str]:
     return [f"{sfc.timestamps_s[0][i]:.1f} s\nframe {sfc.frame_indices[0][i]}" for i in slots]
 
 
-def _truth(ax: Axes, sfc: Result, window: tuple[int, int] | None) -> None:
-    if window is not None:
-        fps = sfc.video.fps
-        ax.axvspan(window[0] / fps, (window[1] + 1) / fps, color=figures.TRUTH_COLOUR, alpha=0.25,
-                   label="ground-truth action")
-
-
 def _time_axis(ax: Axes, end: float, ylabel: str) -> None:
     ax.set_xlim(0, end)
     ax.set_xlabel("time in the video (s)", fontsize=TEXT)
@@ -79,7 +72,7 @@ def _dense_figure(sfc: Result, dense: Result, window: tuple[int, int] | None) ->
     clips = dense.timestamps_s
     figure = figures.blank_figure(*SIZE)
     ax = figure.add_subplot()
-    _truth(ax, sfc, window)
+    figures.truth_window(ax, sfc, window)
     for row, stamps in enumerate(clips):
         first = row == 0
         ax.plot([stamps[0], stamps[-1]], [row, row], color=figures.DENSE_COLOUR, linewidth=12, solid_capstyle="butt",
@@ -94,25 +87,12 @@ def _dense_figure(sfc: Result, dense: Result, window: tuple[int, int] | None) ->
 
 
 def _scores(ax: Axes, sfc: Result, window: tuple[int, int] | None, kept: bool) -> None:
-    """SFC's score per moment over the video's time axis, the attention each received (trained SFC), the
-    frames it decoded as ticks and, when `kept`, the kept moments as green bands."""
-    times = np.array(sfc.timestamps_s[0])
-    step = np.median(np.diff(times)) if len(times) > 1 else 1 / sfc.video.fps
-    _truth(ax, sfc, window)
-    for i, position in enumerate(sfc.kept.positions if kept else []):
-        slots = sfc.position_windows[position]
-        ax.axvspan(times[slots[0]] - step / 2, times[slots[-1]] + step / 2, color=figures.KEPT_COLOUR, alpha=0.3,
-                   label="kept by SFC" if i == 0 else None)
-    centres = times[sfc.position_centres]
-    ax.plot(centres, figures.normalised(np.array(sfc.scores)), "-o", color=figures.SFC_COLOUR, markersize=4,
-            label="SFC's score")
-    received = WORDS[sfc.heatmap_kind].received if sfc.attention is not None else None
-    if received:
-        ax.plot(centres, figures.normalised(sfc.attention.sum(axis=(1, 2))), "--", color="#9467bd", label=received)
-    ax.plot(times, np.full_like(times, -0.1), "|", color="black", markersize=10, label=f"{len(times)} frames decoded")
+    """SFC's scores over the video's time axis (`figures.scores_over_time`); the kept moments' bands only
+    when `kept`."""
+    step = figures.scores_over_time(ax, sfc, window, "SFC" if kept else None)
     ax.set_ylim(-0.2, 1.1)
     ax.set_yticks([0, 0.5, 1])
-    _time_axis(ax, max(sfc.video.duration_s, times[-1] + step), "normalised score")
+    _time_axis(ax, max(sfc.video.duration_s, sfc.timestamps_s[0][-1] + step), "normalised score")
 
 
 def _scores_figure(sfc: Result, window: tuple[int, int] | None) -> Figure:

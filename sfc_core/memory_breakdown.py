@@ -22,15 +22,15 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-# what a breakdown's keys mean (`sfc_core.report` and the app say it in words)
+# what a breakdown's keys mean, in the order a stacked picture of a peak draws them (bottom to top)
 STAGES = {
+    "other": "beside tensors: the video decoder, Python objects, allocator slack",
     "input": "decoded and preprocessed frames",
+    "network": "the whole network's activations (dense sampling)",
     "head": "the head's activations and its output, block by block",
     "sfc_module": "the SFC module: what it keeps of the head's output, its selection and attention",
     "tail": "the tail's activations",
-    "network": "the whole network's activations (dense sampling)",
     "model": "other model work",
-    "other": "beside tensors: the video decoder, Python objects, allocator slack",
 }
 OTHER = "other"
 _STAGES = threading.local()

@@ -132,11 +132,9 @@ class _RunningTopK:
         held, slot = self.scores.sort(dim=1)  # ascending: the i-th best newcomer challenges the i-th worst held
         held, slot = held[:, :count], slot[:, :count]
         wins = best > held  # a prefix of each row: merging two sorted lists
-        rows = torch.arange(batch, device=scores.device)
-        for i in range(count):
-            win = wins[:, i].view(batch, *[1] * (features[0].dim() - 2))
-            for buffer, new in zip(self.features, features):
-                buffer[rows, :, slot[:, i]] = torch.where(win, new[rows, :, source[:, i]], buffer[rows, :, slot[:, i]])
+        rows = torch.arange(batch, device=scores.device).unsqueeze(1).expand(-1, count)[wins]
+        for buffer, new in zip(self.features, features):  # every winner in one copy
+            buffer[rows, :, slot[wins]] = new[rows, :, source[wins]]
         self.scores.scatter_(1, slot, torch.where(wins, best, held))
         self.positions.scatter_(1, slot, torch.where(wins, source + first, self.positions.gather(1, slot)))
 

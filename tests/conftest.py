@@ -27,6 +27,14 @@ def ramp_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def twenty_minutes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 20-minute video (tests.input_cases.twenty_minute_video), written once for every test that needs it."""
+    from tests.input_cases import twenty_minute_video
+
+    return twenty_minute_video(tmp_path_factory.mktemp("long") / "twenty_minutes.mp4")
+
+
+@pytest.fixture(scope="session")
 def rotate_analysis():
     """The app's analysis of the bundled "rotate clockwise" example with the embedded model, made once.
     A test module that explores takes its own copy (`Analysis.for_session`), as each browser session does."""

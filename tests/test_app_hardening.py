@@ -93,9 +93,10 @@ def test_a_class_of_30_on_the_same_clip_is_served_mostly_from_the_cache() -> Non
     assert len(reports) == 30 and hits >= 25 and len({json.dumps(r["sfc"]["top5"]) for r in reports}) == 1
 
 
-def test_a_lesson_of_20_analyses_and_100_explores_keeps_memory_steady() -> None:
+def test_a_lesson_of_16_analyses_and_80_explores_keeps_memory_steady() -> None:
     """One server process through a lesson (analyses computed each time: the cache is off); resident
-    memory after the warm-up round (every example, every strategy) may grow by less than 64 MiB."""
+    memory after the warm-up round (every example, every strategy) may grow by less than 48 MiB over the
+    next 12 analyses and 60 explores (the classroom report measures a lesson of 20 and 100)."""
     demo, url = _launch(concurrency=1, queue_size=64, cache_entries=0)
     strategies = ("uniform", "random", "change", "energy", "sfc")
     try:
@@ -110,12 +111,12 @@ def test_a_lesson_of_20_analyses_and_100_explores_keeps_memory_steady() -> None:
 
         lesson(4)
         warm = _settled_rss()
-        lesson(16)
+        lesson(12)
         grown = _settled_rss() - warm
     finally:
         demo.close()
-    print(f"20 analyses and 100 explores: RSS {grown / 2**20:+.0f} MiB after the warm-up")
-    assert grown < 64 * 2**20
+    print(f"16 analyses and 80 explores: RSS {grown / 2**20:+.0f} MiB after the warm-up")
+    assert grown < 48 * 2**20
 
 
 def test_bad_inputs_do_not_stop_the_next_request(served: str, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from app import ui
 from sfc_core import predict
 from sfc_core.cli import EXIT_USER_ERROR
 from tests.clips import write_frames
-from tests.input_cases import CASES, Error, moving_frames, twenty_minute_video
+from tests.input_cases import CASES, Error, moving_frames
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -96,10 +96,10 @@ def _peak_rss(video: Path) -> int:
 
 
 @pytest.mark.slow
-def test_memory_on_a_20_minute_video_stays_that_of_a_short_one(tmp_path: Path) -> None:
+def test_memory_on_a_20_minute_video_stays_that_of_a_short_one(tmp_path: Path, twenty_minutes: Path) -> None:
     """Decoding seeks to the planned frames and never holds the video: the process peak on 20
     minutes (12,000 frames) matches the peak on 10 seconds of the same stream."""
-    long = twenty_minute_video(tmp_path / "long.mp4")
+    long = twenty_minutes
     short = write_frames(tmp_path / "short.mp4", moving_frames(100, 160, 120), fps=10,
                          options={"crf": "30", "g": "250"})
     peak_long, peak_short = _peak_rss(long), _peak_rss(short)

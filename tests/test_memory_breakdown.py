@@ -94,3 +94,9 @@ def test_a_real_requests_breakdown_adds_up_to_its_peak(sfc: str) -> None:
         tensors = sum(size for name, size in parts.items() if name != OTHER)
         assert tensors <= 1.1 * data["peak_memory_bytes"]  # the tensors fit in the measured peak
         assert sum(parts.values()) == pytest.approx(data["peak_memory_bytes"], rel=0.1)
+
+
+def test_the_app_names_and_colours_every_stage_in_the_breakdowns_order() -> None:
+    from app.figures import MEMORY_PARTS
+
+    assert list(MEMORY_PARTS) == list(STAGES)

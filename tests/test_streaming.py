@@ -17,7 +17,7 @@ from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.streaming import CameraSource, Sample, Streamer, open_source
 from sfc_core.video import decode_frames
 from tests.clips import write_frames
-from tests.input_cases import moving_frames, twenty_minute_video
+from tests.input_cases import moving_frames
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = EXAMPLES_DIR / "bounce.mp4"  # 6.4 s
@@ -129,8 +129,8 @@ def test_window_and_interval_must_be_positive(tiny) -> None:
 
 
 @pytest.mark.slow  # 20 minutes of video, 9,600 sampled frames, 1,200 updates
-def test_memory_is_bounded_by_the_window_on_a_20_minute_file(tiny, tmp_path: Path) -> None:
-    video = twenty_minute_video(tmp_path / "lecture.mp4")
+def test_memory_is_bounded_by_the_window_on_a_20_minute_file(tiny, twenty_minutes: Path) -> None:
+    video = twenty_minutes
     streamer = Streamer(tiny, window_s=8, every_s=1)
     held = []
     for _ in streamer.run(open_source(video, tiny, 8)):
