@@ -37,7 +37,7 @@ SCALE = 5  # 128x96 -> 640x480
 
 
 def _run(corpus: Path, out: Path, extra: list[str]) -> float:
-    command = [sys.executable, "-m", "sfc_core.batch", str(corpus), "--out", str(out), *extra]
+    command = [sys.executable, "-m", "sfc_core.cli.batch", str(corpus), "--out", str(out), *extra]
     begin = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True)

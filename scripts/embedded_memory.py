@@ -55,7 +55,7 @@ def write_with_audio(path: Path, width: int, height: int, seconds: float, fps: i
 
 def predict(clip: Path, flags: list[str], out: Path) -> dict:
     clean = {key: value for key, value in os.environ.items() if not key.startswith("MALLOC_")}
-    subprocess.run([sys.executable, "-m", "sfc_core.predict", str(clip), "--model", "tiny", "--mode", "both",
+    subprocess.run([sys.executable, "-m", "sfc_core.cli.predict", str(clip), "--model", "tiny", "--mode", "both",
                     "--repeats", "5", *flags, "--json", str(out)], check=True, env=clean, stdout=subprocess.DEVNULL)
     return json.loads(out.read_text())
 

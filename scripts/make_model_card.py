@@ -1,7 +1,7 @@
 """Assemble assets/models/tiny_synth.json, the embedded model's card, from what was measured:
 the training logs, how each shipped SFC was trained (recorded in its checkpoint), which SFC was
 chosen on validation clips (benchmarks/sfc-choice) and an evaluation JSON
-(`python -m sfc_core.evaluate --json ...`).
+(`sfc-evaluate --json ...`).
 
     python -m scripts.make_model_card assets/models/tiny_synth_eval.json
 """

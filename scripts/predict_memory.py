@@ -2,7 +2,7 @@
 
     python -m scripts.predict_memory
 
-Runs the command a user types (`python -m sfc_core.predict CLIP --model M [--random-weights] --mode both
+Runs the command a user types (`sfc-predict CLIP --model M [--random-weights] --mode both
 --json OUT`), in a fresh process with every MALLOC_* variable removed from its environment, on the clip
 of the committed Kinetics benchmark (`scripts.make_bench_clip`, 10 s, 640x272) for SlowOnly-R50,
 R(2+1)D-18 (random weights: cost only) and the embedded model, and sets the dense / SFC memory ratio
@@ -34,7 +34,7 @@ MODELS = {  # model -> (extra flags, the bench row that ran the same SFC; None: 
 
 def predict(clip: Path, model: str, flags: list[str], out: Path) -> dict:
     environment_without_malloc = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    subprocess.run([sys.executable, "-m", "sfc_core.predict", str(clip), "--model", model, *flags, "--mode", "both",
+    subprocess.run([sys.executable, "-m", "sfc_core.cli.predict", str(clip), "--model", model, *flags, "--mode", "both",
                     "--json", str(out)], check=True, env=environment_without_malloc, stdout=subprocess.DEVNULL)
     return json.loads(out.read_text())
 

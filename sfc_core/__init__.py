@@ -29,16 +29,18 @@ Modules:
                the free heap held during the memory call)
   environment  what a measurement ran on, recorded in every report
   weights      download, cache and verify checkpoints
+  bench        the side-by-side benchmark sweep and its reports (bench.json, bench.md, bench.png)
+  evaluate     accuracy of SFC and of every selection strategy on generated SynthActions clips
   explain      attention heatmaps and video, captum Grad-CAM
   synth        SynthActions, the benchmark with ground-truth action windows
   synth_classes  SynthActions' class names
   seeds        which SynthActions seeds train, validate and are held out
   objective    the SFC training objective
   training/    SFC training (selection targets, loop, checkpoints, DDP) and the SynthActions backbone trainer
-  corpus/      classifying a collection: inputs, a video's work, result tables, local and Ray engines
-  cli          what every command-line tool shares (user errors as one line and exit 2)
-  model_args   the model and SFC arguments of the commands that classify videos
-  predict, batch, stream, bench, evaluate, train, weights   the command-line tools (sfc-predict, ...)
+  corpus/      classifying a collection: inputs, a video's work, result tables, local and Ray engines, the
+               collection into a table
+  cli/         the command-line tools, one module each (predict, batch, stream, bench, evaluate, train,
+               weights: sfc-predict, ...), what they share, and the model arguments of those that classify
 """
 
 from . import allocator
@@ -50,7 +52,7 @@ from .hub import SFCModel, load  # noqa: E402
 from .options import RunOptions  # noqa: E402
 from .report import Report  # noqa: E402
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 __all__ = [
     "ConfigError", "InputRejected", "Report", "RunOptions", "SFCError", "SFCModel", "VideoError", "WeightsError",
     "load",

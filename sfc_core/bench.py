@@ -1,6 +1,4 @@
-"""Side-by-side benchmark: dense sampling vs SFC on the same videos, same backbone, one process.
-
-    sfc-bench [VIDEO ...] [--model NAME ...] [--quick] [--repeats N] [--device cuda] [--precision fp16] [--out DIR]
+"""Side-by-side benchmark: dense sampling vs SFC on the same videos, same backbone (`sfc-bench` runs it).
 
 For every model it runs two dense variants (all 30 views in one batch: what the paper compares
 against; one view at a time: lowest memory, and on a CPU the fastest), a sweep of SFC configurations
@@ -21,9 +19,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import shlex
 import statistics
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +29,7 @@ import torch
 from matplotlib.figure import Figure
 
 from . import hub, models, synth
-from .cli import command_parser, user_errors_exit_2
-from .device import PRECISIONS, check_precision, describe, pick_device
+from .device import check_precision, describe, pick_device
 from .environment import environment
 from .options import DEFAULT_LENGTH
 from .profiling import format_ratio, ratio
@@ -245,7 +240,7 @@ def markdown(report: dict) -> str:
         "training-free score, or the learned module with untrained weights (its cost only: those rows have "
         "no accuracy). *agree*: fraction of videos where SFC's top-1 equals dense's; *rho5*: rank correlation "
         "of their top-5; both, and *top-1 acc*, only where the backbone's weights are real. Accuracy on a "
-        "handful of clips is a sanity check; the held-out evaluation (`python -m sfc_core.evaluate`) is the "
+        "handful of clips is a sanity check; the held-out evaluation (`sfc-evaluate`) is the "
         "accuracy measure.",
         "",
     ]
@@ -336,28 +331,3 @@ def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False
     figure(report, out / "bench.png")
     print(f"wrote {out}/bench.json, bench.md, bench.png")
     return report
-
-
-@user_errors_exit_2
-def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("sfc-bench", __doc__.split("\n\n")[0])
-    parser.add_argument("videos", nargs="*", type=Path)
-    parser.add_argument("--model", action="append", choices=models.list_models(), help="repeatable (default: tiny)")
-    parser.add_argument("--quick", action="store_true", help="one clip, short sweep (under 3 minutes on 2 CPU cores)")
-    parser.add_argument("--clips", type=int, default=3, help="generated clips when no videos are given")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--random-weights", action="store_true", help="random backbone weights (timing only)")
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
-                        help="fp16/bf16: mixed precision for dense and SFC alike (CUDA only)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks") / "latest")
-    args = parser.parse_args(argv)
-    command = shlex.join(["python", "-m", "sfc_core.bench", *(sys.argv[1:] if argv is None else argv)])
-    benchmark(args.model or ["tiny"], args.videos, quick=args.quick, clips=args.clips, repeats=args.repeats,
-              backbone=hub.RANDOM if args.random_weights else hub.AUTO, device=args.device, out=args.out,
-              precision=args.precision, command=command)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

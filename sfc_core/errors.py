@@ -25,3 +25,10 @@ class ConfigError(SFCError):
 
 class InputRejected(SFCError):
     """A valid input that a deployment's policy refuses (too large, too long)."""
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message as a CLI prints it and a table row stores it: its first line (its type's name when
+    it has none)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,7 +1,5 @@
-"""Published checkpoints: download once, cache, verify, and explain every failure.
-
-    python -m sfc_core.weights list               # registered checkpoints, cached or not
-    python -m sfc_core.weights download x3d_s     # fetch (with a progress bar) and print its SHA-256
+"""Published checkpoints: download once, cache, verify, and explain every failure (`sfc-weights` lists
+and downloads them).
 
 Registered backbones download from their publisher's URL into torch's hub cache
 (`$TORCH_HOME/hub/checkpoints`, the file torchvision/pytorchvideo would use too), or
@@ -25,7 +23,6 @@ import http.client
 import os
 import re
 import shutil
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -35,9 +32,8 @@ from urllib.parse import urlparse
 
 import torch
 
-from .cli import command_parser, user_errors_exit_2
 from .errors import WeightsError
-from .models import StagedBackbone, WeightsSpec, create, get_config, list_models
+from .models import StagedBackbone, WeightsSpec, create, get_config
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
 CHUNK_BYTES = 1 << 20
@@ -224,43 +220,3 @@ def resolve(source: str | Path, progress: Progress | None = None) -> Path:
     if not path.is_file():
         raise WeightsError(f"checkpoint not found: {path}")
     return path
-
-
-def progress_bar(name: str) -> Progress:
-    """A tqdm download bar on stderr, as a `Progress` callback."""
-    from tqdm import tqdm
-
-    bar: list[tqdm] = []
-
-    def update(done: int, total: int | None) -> None:
-        if not bar:
-            bar.append(tqdm(total=total, unit="B", unit_scale=True, desc=name, file=sys.stderr))
-        bar[0].update(done - bar[0].n)
-
-    return update
-
-
-@user_errors_exit_2
-def main(argv: list[str] | None = None) -> int:
-    parser = command_parser("sfc-weights", __doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="registered checkpoints and whether they are cached")
-    download = sub.add_parser("download", help="download and verify registered checkpoints",
-                              formatter_class=parser.formatter_class)
-    download.add_argument("names", nargs="+", choices=[n for n in list_models() if get_config(n).weights])
-    args = parser.parse_args(argv)
-    if args.command == "list":
-        for name in list_models():
-            spec = get_config(name).weights
-            if spec is not None:
-                state = "cached" if is_cached(spec) else "not downloaded"
-                print(f"{name:14s} {state:15s} {verification(spec):58s} {spec.url}")
-        return 0
-    for name in args.names:
-        path = backbone_weights(name, progress=progress_bar(name))
-        print(f"{name}: {path} sha256={sha256_of(path)} size={path.stat().st_size}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import sfc_core
-from sfc_core import batch
+from sfc_core.cli import batch as batch_cli
+from sfc_core.corpus.collection import classify_collection
 from sfc_core.corpus.inputs import expand_inputs
 from sfc_core.corpus.local import run_local
 from sfc_core.corpus.tables import COLUMNS, JsonlTable, ParquetTable, open_table
@@ -65,7 +66,7 @@ def test_one_row_per_file_with_errors_as_rows_and_a_rerun_computes_nothing(tiny,
     out, calls = tmp_path / f"table{suffix}", []
     files = expand_inputs([str(collection)])
     assert sorted(p.name for p in files) == ["bounce.mp4", "broken.mp4", "grow.mp4"]
-    counts = batch.classify_collection(files, open_table(out), _counting(tiny, calls, decoders=1))
+    counts = classify_collection(files, open_table(out), _counting(tiny, calls, decoders=1))
     assert counts == {"done": 3, "skipped": 0, "failed": 1}
     table = open_table(out).rows()
     assert len(table) == 3
@@ -84,10 +85,10 @@ def test_one_row_per_file_with_errors_as_rows_and_a_rerun_computes_nothing(tiny,
     assert list(bounce) == list(COLUMNS)
 
     calls.clear()
-    assert batch.classify_collection(files, open_table(out), _counting(tiny, calls)) == {
+    assert classify_collection(files, open_table(out), _counting(tiny, calls)) == {
         "done": 0, "skipped": 3, "failed": 0}
     assert calls == []
-    assert batch.classify_collection(files, open_table(out), _counting(tiny, calls), retry_errors=True)["done"] == 1
+    assert classify_collection(files, open_table(out), _counting(tiny, calls), retry_errors=True)["done"] == 1
     assert calls == [collection / "broken.mp4"]
     if suffix == ".parquet":  # retried rows are compacted away: a plain Parquet read sees one row per file
         assert sorted(pq.read_table(out).column("file").to_pylist()) == sorted(map(str, files))
@@ -113,21 +114,21 @@ def test_decoding_ahead_gives_exactly_what_reading_the_file_gives(tiny, collecti
 def test_a_truncated_jsonl_row_and_a_stray_parquet_part_are_recovered(tiny, collection: Path, tmp_path: Path) -> None:
     files = expand_inputs([str(collection)])
     whole = tmp_path / "whole.jsonl"
-    batch.classify_collection(files, JsonlTable(whole), _counting(tiny, []))
+    classify_collection(files, JsonlTable(whole), _counting(tiny, []))
     interrupted = tmp_path / "interrupted.jsonl"
     first, second, _ = whole.read_text().splitlines()
     interrupted.write_text(first + "\n" + second[: len(second) // 2])  # killed while writing the second row
     calls: list[Path] = []
-    assert batch.classify_collection(files, JsonlTable(interrupted), _counting(tiny, calls))["done"] == 2
+    assert classify_collection(files, JsonlTable(interrupted), _counting(tiny, calls))["done"] == 2
     assert len(calls) == 2  # the torn row's file and the one never reached
     resumed, expected = JsonlTable(interrupted).rows(), JsonlTable(whole).rows()
     assert {f: r["sfc_top1"] for f, r in resumed.items()} == {f: r["sfc_top1"] for f, r in expected.items()}
     assert len(interrupted.read_text().splitlines()) == 3  # compacted: the torn line is gone
 
     parquet = tmp_path / "table.parquet"
-    batch.classify_collection(files[:1], ParquetTable(parquet), _counting(tiny, []))
+    classify_collection(files[:1], ParquetTable(parquet), _counting(tiny, []))
     (parquet / ".part-000001.parquet.tmp").write_bytes(b"PAR1 half a part")  # killed while writing a part
-    batch.classify_collection(files, ParquetTable(parquet), _counting(tiny, calls := []))
+    classify_collection(files, ParquetTable(parquet), _counting(tiny, calls := []))
     assert calls == files[1:] and pq.read_table(parquet).num_rows == 3
 
 
@@ -140,26 +141,26 @@ def test_an_engine_that_fails_midway_keeps_the_rows_it_finished(tiny, collection
         raise KeyboardInterrupt  # Ctrl-C after the first row
 
     with pytest.raises(KeyboardInterrupt):
-        batch.classify_collection(files, ParquetTable(out), crashing)
+        classify_collection(files, ParquetTable(out), crashing)
     assert list(ParquetTable(out).rows()) == [str(files[0])]
     calls: list[Path] = []
-    batch.classify_collection(files, ParquetTable(out), _counting(tiny, calls))
+    classify_collection(files, ParquetTable(out), _counting(tiny, calls))
     assert calls == files[1:] and len(ParquetTable(out).rows()) == 3
 
 
 def test_verify_recognises_files_by_content(tiny, collection: Path, tmp_path: Path) -> None:
     out, calls = tmp_path / "table.jsonl", []
     clip = collection / CLIPS[0]
-    batch.classify_collection([clip], JsonlTable(out), _counting(tiny, calls))
+    classify_collection([clip], JsonlTable(out), _counting(tiny, calls))
     os.utime(clip, (1_000_000_000, 1_000_000_000))  # touched: same content, other mtime
-    batch.classify_collection([clip], JsonlTable(out), _counting(tiny, calls), verify=True)
+    classify_collection([clip], JsonlTable(out), _counting(tiny, calls), verify=True)
     assert calls == [clip]  # not run again
-    batch.classify_collection([clip], JsonlTable(out), _counting(tiny, calls))
+    classify_collection([clip], JsonlTable(out), _counting(tiny, calls))
     assert calls == [clip, clip]  # without --verify, the new mtime means a changed file
     stat = clip.stat()
     shutil.copy(EXAMPLES_DIR / "move_left.mp4", clip)  # other content, then the old mtime put back
     os.utime(clip, (stat.st_atime, stat.st_mtime))
-    batch.classify_collection([clip], JsonlTable(out), _counting(tiny, calls), verify=True)
+    classify_collection([clip], JsonlTable(out), _counting(tiny, calls), verify=True)
     assert calls == [clip] * 3 and JsonlTable(out).rows()[str(clip)]["sfc_top1"] == "move left"
 
 
@@ -177,14 +178,14 @@ def test_inputs_from_globs_and_manifests(collection: Path, tmp_path: Path) -> No
 def test_the_command_writes_the_table_and_refuses_bad_settings(collection: Path, tmp_path: Path,
                                                                capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "table.parquet"
-    assert batch.main([str(collection / CLIPS[0]), "--out", str(out), "--mode", "both"]) == 0
+    assert batch_cli.main([str(collection / CLIPS[0]), "--out", str(out), "--mode", "both"]) == 0
     row = ParquetTable(out).rows()[str(collection / CLIPS[0])]
     assert row["status"] == "ok" and json.loads(row["result"])["settings"]["clips"] == 10 and row["dense_top1"]
     assert "1 classified (0 failed)" in capsys.readouterr().err
-    assert batch.main([str(collection), "--out", str(tmp_path / "table.csv")]) == 2
+    assert batch_cli.main([str(collection), "--out", str(tmp_path / "table.csv")]) == 2
     assert "name a .jsonl or .parquet table" in capsys.readouterr().err
-    assert batch.main([str(collection), "--out", str(tmp_path / "t.jsonl"), "--workers", "0"]) == 2
-    assert batch.main([str(collection), "--out", str(tmp_path / "t.jsonl"), "--over-time", "0"]) == 2
+    assert batch_cli.main([str(collection), "--out", str(tmp_path / "t.jsonl"), "--workers", "0"]) == 2
+    assert batch_cli.main([str(collection), "--out", str(tmp_path / "t.jsonl"), "--over-time", "0"]) == 2
     assert "--over-time must be a number of seconds > 0" in capsys.readouterr().err
 
 
@@ -193,10 +194,10 @@ def test_over_time_stores_each_windows_answer_and_a_rerun_adds_it_to_rows_withou
                                                                                  tmp_path: Path, suffix: str) -> None:
     out, calls = tmp_path / f"table{suffix}", []
     files = [collection / CLIPS[0]]  # 6.4 s
-    batch.classify_collection(files, open_table(out), _counting(tiny, calls))
+    classify_collection(files, open_table(out), _counting(tiny, calls))
     assert open_table(out).rows()[str(files[0])]["over_time"] is None
     job = replace(JOB, over_time_s=3.0)
-    counts = batch.classify_collection(files, open_table(out), _counting(tiny, calls, job=job), over_time_s=3.0)
+    counts = classify_collection(files, open_table(out), _counting(tiny, calls, job=job), over_time_s=3.0)
     assert counts["done"] == 1  # the row had no per-window answers: computed again, with them
     stored = json.loads(open_table(out).rows()[str(files[0])]["over_time"])
     assert stored["window_s"] == 3.0
@@ -205,10 +206,10 @@ def test_over_time_stores_each_windows_answer_and_a_rerun_adds_it_to_rows_withou
     assert [w["window_s"] for w in windows] == [list(e.window_s) for e in expected] == [[0, 3], [3, 6], [3.4, 6.4]]
     assert [w["top1"] for w in windows] == [e.top5[0][0] for e in expected]
     assert [w["kept_frames"] for w in windows] == [e.kept_frames for e in expected]
-    assert batch.classify_collection(files, open_table(out), _counting(tiny, calls, job=job),
+    assert classify_collection(files, open_table(out), _counting(tiny, calls, job=job),
                                      over_time_s=3.0)["done"] == 0
     other = replace(JOB, over_time_s=4.0)  # other windows: computed again
-    assert batch.classify_collection(files, open_table(out), _counting(tiny, calls, job=other),
+    assert classify_collection(files, open_table(out), _counting(tiny, calls, job=other),
                                      over_time_s=4.0)["done"] == 1
 
 
@@ -225,7 +226,7 @@ def _corpus(folder: Path, copies: int) -> list[Path]:
 def test_a_killed_run_resumes_to_the_same_table_with_nothing_computed_twice(tmp_path: Path) -> None:
     files = _corpus(tmp_path / "corpus", 10)
     out = tmp_path / "table.jsonl"
-    command = [sys.executable, "-m", "sfc_core.batch", str(tmp_path / "corpus"), "--out", str(out)]
+    command = [sys.executable, "-m", "sfc_core.cli.batch", str(tmp_path / "corpus"), "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -242,7 +243,7 @@ def test_a_killed_run_resumes_to_the_same_table_with_nothing_computed_twice(tmp_
     assert sorted(after) == sorted(map(str, files)) and len(out.read_text().splitlines()) == len(files)
     assert all(after[file] == row for file, row in before.items())  # finished rows untouched
     uninterrupted = tmp_path / "whole.jsonl"
-    assert batch.main([str(tmp_path / "corpus"), "--out", str(uninterrupted)]) == 0
+    assert batch_cli.main([str(tmp_path / "corpus"), "--out", str(uninterrupted)]) == 0
     expected = JsonlTable(uninterrupted).rows()
     assert {f: (r["status"], r["sfc_top1"]) for f, r in after.items()} == {
         f: (r["status"], r["sfc_top1"]) for f, r in expected.items()}
@@ -265,8 +266,8 @@ def test_the_ray_engine_gives_the_local_engines_rows(tiny, local_ray, tmp_path: 
     files = _corpus(tmp_path / "corpus", 5)
     job = Job(load={"name": "tiny", "device": "cpu"}, options=RunOptions(mode="both", measure="time"))
     local, distributed = tmp_path / "local.jsonl", tmp_path / "ray.parquet"
-    batch.classify_collection(files, open_table(local), lambda todo: run_local(todo, tiny, job))
-    counts = batch.classify_collection(files, open_table(distributed),
+    classify_collection(files, open_table(local), lambda todo: run_local(todo, tiny, job))
+    counts = classify_collection(files, open_table(distributed),
                                        lambda todo: run_ray(todo, tiny, job, workers=workers))
     assert counts == {"done": 6, "skipped": 0, "failed": 1}
     assert pq.read_table(distributed).num_rows == 6
@@ -279,5 +280,5 @@ def test_the_ray_engine_gives_the_local_engines_rows(tiny, local_ray, tmp_path: 
             assert got[file]["sfc_top1_prob"] == pytest.approx(row["sfc_top1_prob"], abs=1e-5)
             assert json.loads(got[file]["result"])["sfc"]["kept_frames"] == json.loads(
                 row["result"])["sfc"]["kept_frames"]
-    assert batch.classify_collection(files, open_table(distributed),
+    assert classify_collection(files, open_table(distributed),
                                      lambda todo: run_ray(todo, tiny, job, workers=workers))["done"] == 0

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from sfc_core import bench
+from sfc_core.cli import bench as bench_cli
 
 
 @pytest.mark.slow  # a quick sfc-bench run, a process per configuration
 def test_quick_bench_writes_consistent_reports(tmp_path: Path) -> None:
-    assert bench.main(["--quick", "--random-weights", "--out", str(tmp_path)]) == 0
+    assert bench_cli.main(["--quick", "--random-weights", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "bench.json").read_text())
     saved = json.loads((tmp_path / "bench.json").read_text())
     assert saved["models"].keys() == {"tiny"} and (tmp_path / "bench.png").stat().st_size > 10_000
@@ -38,7 +39,7 @@ def test_quick_bench_writes_consistent_reports(tmp_path: Path) -> None:
         assert summary["top1_agreement"] is None and summary["accuracy"] is None
         expected = "training-free:change" if summary["config"].endswith("training-free") else "untrained"
         assert summary["sfc"] == expected
-    assert report["command"].startswith("python -m sfc_core.bench --quick")
+    assert report["command"].startswith("sfc-bench --quick")
     recorded = {"python", "torch", "cpu", "cpu_flags", "torch_threads", "allocator", "device"}
     assert recorded <= report["environment"].keys()
     assert "| untrained |" in (tmp_path / "bench.md").read_text()

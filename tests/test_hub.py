@@ -45,8 +45,8 @@ def test_predict_report_is_the_cli_json(tiny, tmp_path: Path) -> None:
     data = report.to_dict()
     assert data["sfc"]["top5"][0][0] == "move left" and data["dense"] is None and data["ratios"] is None
     out = tmp_path / "cli.json"
-    run = subprocess.run([sys.executable, "-m", "sfc_core.predict", str(EXAMPLE), "--mode", "sfc", "--json", str(out)],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    run = subprocess.run([sys.executable, "-m", "sfc_core.cli.predict", str(EXAMPLE), "--mode", "sfc", "--json",
+                          str(out)], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     cli = json.loads(out.read_text())
     assert cli.keys() == data.keys() and cli["sfc"].keys() == data["sfc"].keys()
@@ -144,17 +144,17 @@ def _cli(module: str, *args: str, env: dict | None = None) -> subprocess.Complet
 
 
 @pytest.mark.parametrize("module,args,message", [
-    ("sfc_core.predict", ["--spatial-stride", "2"], "was trained with spatial stride 1"),
-    ("sfc_core.predict", ["--device", "cuda"], "no CUDA device"),
-    ("sfc_core.predict", ["--length", "8"], "fewer than the 8 that SFC keeps"),
-    ("sfc_core.predict", ["--clips", "0"], "need at least one clip"),
-    ("sfc_core.evaluate", ["--model", "nope"], "unknown model 'nope'"),
-    ("sfc_core.bench", ["--device", "cuda"], "no CUDA device"),
-    ("sfc_core.train", ["sfc", "--features", "recompute", "--out", "x.pth"], "give them with --videos"),
+    ("sfc_core.cli.predict", ["--spatial-stride", "2"], "was trained with spatial stride 1"),
+    ("sfc_core.cli.predict", ["--device", "cuda"], "no CUDA device"),
+    ("sfc_core.cli.predict", ["--length", "8"], "fewer than the 8 that SFC keeps"),
+    ("sfc_core.cli.predict", ["--clips", "0"], "need at least one clip"),
+    ("sfc_core.cli.evaluate", ["--model", "nope"], "unknown model 'nope'"),
+    ("sfc_core.cli.bench", ["--device", "cuda"], "no CUDA device"),
+    ("sfc_core.cli.train", ["sfc", "--features", "recompute", "--out", "x.pth"], "give them with --videos"),
 ])
 @pytest.mark.slow
 def test_every_cli_turns_a_user_error_into_one_line_and_exit_2(module: str, args: list[str], message: str) -> None:
-    video = [str(EXAMPLE)] if module == "sfc_core.predict" else []
+    video = [str(EXAMPLE)] if module == "sfc_core.cli.predict" else []
     run = _cli(module, *video, *args, env={"CUDA_VISIBLE_DEVICES": ""})
     assert run.returncode == 2, run.stderr
     assert run.stderr.startswith("error: ") and message in run.stderr and "Traceback" not in run.stderr
@@ -164,8 +164,8 @@ def test_every_cli_turns_a_user_error_into_one_line_and_exit_2(module: str, args
 @pytest.mark.slow
 def test_the_untrained_stride_runs_from_the_cli_and_the_report_says_what_ran(tmp_path: Path) -> None:
     out = tmp_path / "s2.json"
-    run = _cli("sfc_core.predict", str(EXAMPLE), "--mode", "sfc", "--spatial-stride", "2", "--training-free", "change",
-               "--json", str(out))
+    run = _cli("sfc_core.cli.predict", str(EXAMPLE), "--mode", "sfc", "--spatial-stride", "2", "--training-free",
+               "change", "--json", str(out))
     assert run.returncode == 0, run.stderr
     data = json.loads(out.read_text())
     assert data["settings"]["spatial_stride"] == 2 and data["provenance"]["sfc"]["kind"] == "training-free"
@@ -202,8 +202,8 @@ def test_dense_runs_the_way_that_is_best_on_the_device(tiny, tmp_path: Path) -> 
     np.testing.assert_allclose([p for _, p in data["dense"]["top5"]], [p for _, p in all_at_once["dense"]["top5"]],
                                atol=1e-5)
     out = tmp_path / "all.json"
-    run = _cli("sfc_core.predict", str(EXAMPLE), "--mode", "dense", "--clips", "2", "--crops", "1",
+    run = _cli("sfc_core.cli.predict", str(EXAMPLE), "--mode", "dense", "--clips", "2", "--crops", "1",
                "--batch-size", "all", "--json", str(out))
     assert run.returncode == 0, run.stderr
     assert json.loads(out.read_text())["settings"]["batch_size"] is None
-    assert _cli("sfc_core.predict", str(EXAMPLE), "--batch-size", "many").returncode == 2  # argparse's usage error
+    assert _cli("sfc_core.cli.predict", str(EXAMPLE), "--batch-size", "many").returncode == 2  # argparse's usage error

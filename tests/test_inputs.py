@@ -13,8 +13,7 @@ import gradio as gr
 import pytest
 
 from app import ui
-from sfc_core import predict
-from sfc_core.cli import EXIT_USER_ERROR
+from sfc_core.cli import EXIT_USER_ERROR, predict
 from tests.clips import write_frames
 from tests.input_cases import CASES, Error, moving_frames
 
@@ -80,7 +79,7 @@ def test_readme_table_lists_exactly_these_inputs() -> None:
 
 _PEAK_MEMORY = """
 import sys
-from sfc_core import predict
+from sfc_core.cli import predict
 from sfc_core.cli import EXIT_USER_ERROR
 assert predict.main([sys.argv[1], "--clips", "2", "--crops", "1"]) == 0
 status = open("/proc/self/status").read()

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _predict(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "sfc_core.predict", *args], cwd=REPO, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "sfc_core.cli.predict", *args], cwd=REPO, capture_output=True, text=True, timeout=600,
         env={**os.environ, **(env or {})},
     )
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sfc_core import seeds, train
+from sfc_core import seeds
+from sfc_core.cli import train
 from sfc_core.errors import ConfigError
 from sfc_core.training.backbone import BackboneTrainingConfig, train_backbone
 from sfc_core.training.sfc_trainer import SFCTrainingConfig, train_sfc

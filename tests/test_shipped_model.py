@@ -49,7 +49,7 @@ def test_sfc_is_accurate_and_keeps_the_action(held_out: dict) -> None:
 def test_predict_cli_names_the_action_with_no_network(tmp_path: Path) -> None:
     spec = next(s for s in (synth.clip_spec(555, i) for i in range(50)) if s.label_name == "shrink")
     video = write_h264(tmp_path / "clip.mp4", synth.render(spec, 555), fps=synth.FPS)
-    run = subprocess.run([sys.executable, "-m", "sfc_core.predict", str(video), "--mode", "sfc"],
+    run = subprocess.run([sys.executable, "-m", "sfc_core.cli.predict", str(video), "--mode", "sfc"],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     top1 = next(line for line in run.stdout.splitlines() if line.startswith("top-1"))

@@ -92,8 +92,8 @@ def test_a_stream_too_short_for_the_window_says_so(tiny) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sfc_core.stream", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "SFC_DEVICE": "cpu"})
+    return subprocess.run([sys.executable, "-m", "sfc_core.cli.stream", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "SFC_DEVICE": "cpu"})
 
 
 @pytest.mark.slow  # a subprocess

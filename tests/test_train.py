@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sfc_core import models, synth, train
+from sfc_core import models, synth
+from sfc_core.cli import train
 from sfc_core.sfc import load_sfc
 
 
@@ -25,7 +26,7 @@ def test_backbone_then_sfc_training_save_loadable_checkpoints(tmp_path: Path) ->
     model = models.create("tiny", weights=backbone)
     assert all(p.dtype == torch.float32 for p in model.parameters())
     log = json.loads(backbone.with_suffix(".log.json").read_text())
-    assert log["command"].startswith("python -m sfc_core.train backbone") and len(log["log"]) == 1
+    assert log["command"].startswith("sfc-train backbone") and len(log["log"]) == 1
 
     before = _sha256(backbone)
     sfc_path = tmp_path / "sfc.pth"

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # a 2-process torchrun
 
 def _torchrun(args: list[str], cwd: Path) -> None:
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "sfc_core.train", "sfc", *args]
+               "-m", "sfc_core.cli.train", "sfc", *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SFC_DEVICE": "cpu"}
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

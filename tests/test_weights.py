@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from sfc_core import models, weights
+from sfc_core.cli import weights as weights_cli
 from sfc_core.models import registry
 from sfc_core.models.registry import WeightsSpec
 from sfc_core.sfc import SFC, load_sfc, save_sfc
@@ -153,11 +154,11 @@ def test_cli_download_prints_hash_and_fails_cleanly_offline(cache, published, mo
         config = dataclasses.replace(models.get_config("tiny"), name="tiny_cli",
                                      weights=WeightsSpec(url=f"{url}/TINY.pyth"))
         monkeypatch.setitem(registry._REGISTRY, "tiny_cli", config)
-        assert weights.main(["download", "tiny_cli"]) == 0
+        assert weights_cli.main(["download", "tiny_cli"]) == 0
     digest = hashlib.sha256((folder / "TINY.pyth").read_bytes()).hexdigest()
     assert f"sha256={digest}" in capsys.readouterr().out
     (cache / "TINY.pyth").unlink()
-    assert weights.main(["download", "tiny_cli"]) == 2  # the server is gone now
+    assert weights_cli.main(["download", "tiny_cli"]) == 2  # the server is gone now
     assert "offline" in capsys.readouterr().err
 
 

@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import hub
-from ..cli import one_line
-from ..errors import ConfigError
+from ..errors import ConfigError, one_line
 from .work import Job, finish, prepare
 
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import hub
-from ..cli import one_line
-from ..errors import SFCError
+from ..errors import SFCError, one_line
 from ..inputs import DecodedVideo, Planner, decode_ahead
 from ..models.registry import InputSpec
 from ..options import RunOptions
@@ -66,7 +65,7 @@ def prepare(file: str, planners: list[Planner] | None, spec: InputSpec) -> Prepa
 
 
 def finish(model: hub.SFCModel, job: Job, prepared: Prepared) -> dict:
-    """The table row of a prepared video (see sfc_core.batch for the columns)."""
+    """The table row of a prepared video (see sfc_core.cli.batch for the columns)."""
     row = dict.fromkeys(COLUMNS) | {"file": prepared.file, **prepared.identity, "status": "error"}
     if prepared.error is not None:
         return row | {"error": prepared.error}

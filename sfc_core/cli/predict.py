@@ -1,6 +1,6 @@
 """CLI: classify a video with SFC and/or dense sampling and print the side-by-side measurements.
 
-    python -m sfc_core.predict VIDEO [--model NAME] [--weights PATH | --random-weights]
+    sfc-predict VIDEO [--model NAME] [--weights PATH | --random-weights]
         [--sfc-weights PATH|URL|hf://... | --training-free METHOD] [--mode sfc|dense|both] [--json OUT]
 
 Which weights and which SFC run is decided by `sfc_core.hub.load` (see there): with none named,
@@ -16,10 +16,10 @@ import json
 import sys
 from pathlib import Path
 
-from .cli import command_parser, user_errors_exit_2
+from ..options import RunOptions, add_run_arguments
+from ..report import format_table
+from . import command_parser, user_errors_exit_2
 from .model_args import add_model_arguments, load_from_args
-from .options import RunOptions, add_run_arguments
-from .report import format_table
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,59 +27,22 @@ it committed. A rerun with the same `--out` skips every file whose path, size an
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
-from tqdm import tqdm
-
-from .cli import command_parser, user_errors_exit_2
-from .corpus.inputs import expand_inputs, sha256
-from .corpus.local import run_local
-from .corpus.tables import JsonlTable, ParquetTable, open_table
-from .corpus.work import Job
-from .errors import ConfigError
+from ..corpus.collection import Engine, classify_collection
+from ..corpus.inputs import expand_inputs
+from ..corpus.local import run_local
+from ..corpus.tables import open_table
+from ..corpus.work import Job
+from ..errors import ConfigError
+from ..options import RunOptions, add_run_arguments
+from ..streaming import DEFAULT_WINDOW_S
+from . import command_parser, user_errors_exit_2
 from .model_args import add_model_arguments, load_from_args, load_settings
-from .options import RunOptions, add_run_arguments
-from .streaming import DEFAULT_WINDOW_S
 
 ENGINES = ("local", "ray")
-Engine = Callable[[list[Path]], Iterable[dict]]  # files to do -> their rows, in any order
-
-
-def finished(row: dict | None, path: Path, retry_errors: bool = False, verify: bool = False,
-             over_time_s: float | None = None) -> bool:
-    """Whether `row` is a finished result for `path` as it is now (same size and mtime, or content), with
-    the answers of windows of `over_time_s` seconds when asked for."""
-    if row is None or (row["status"] != "ok" and retry_errors) or not path.is_file():
-        return False
-    if over_time_s is not None and row["status"] == "ok" and (
-            row.get("over_time") is None or json.loads(row["over_time"])["window_s"] != over_time_s):
-        return False
-    if verify:
-        return row.get("sha256") == sha256(path)
-    stat = path.stat()
-    return row["size"] == stat.st_size and row["mtime"] == stat.st_mtime
-
-
-def classify_collection(files: list[Path], table: JsonlTable | ParquetTable, engine: Engine, *,
-                        retry_errors: bool = False, verify: bool = False, over_time_s: float | None = None,
-                        progress: bool = False) -> dict:
-    """Add a row to `table` for every file of `files` not finished in it; `engine(files)` yields their
-    rows. Returns counts: done now, skipped, failed now."""
-    rows = table.rows()
-    todo = [path for path in files if not finished(rows.get(str(path)), path, retry_errors, verify, over_time_s)]
-    failed = 0
-    try:
-        if todo:
-            for row in tqdm(engine(todo), total=len(todo), unit="video", disable=not progress, file=sys.stderr):
-                table.add(row)
-                failed += row["status"] == "error"
-    finally:
-        table.close()
-    table.compact()
-    return {"done": len(todo), "skipped": len(files) - len(todo), "failed": failed}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,7 +80,7 @@ def engine_for(args: argparse.Namespace) -> Engine:
     def run(files: list[Path]) -> Iterable[dict]:
         model = load_from_args(args)
         if args.engine == "ray":
-            from .corpus.ray_engine import run_ray  # Ray is an optional extra
+            from ..corpus.ray_engine import run_ray  # Ray is an optional extra
 
             return run_ray(files, model, job, workers=args.workers, address=args.address)
         return run_local(files, model, job, decoders=args.decoders)

@@ -1,18 +1,19 @@
 r"""CLI: train the SynthActions backbone, or SFC on a frozen backbone (one process or `torchrun`).
 
 The embedded model is reproduced by these two commands (the defaults; also in README and in
-assets/models/tiny_synth.json, which records the commands that were run):
+assets/models/tiny_synth.json, which records the commands as they were run, as `python -m sfc_core.train`,
+this command's module before 0.5.0):
 
-    python -m sfc_core.train backbone --clips 600 --epochs 16 --seed 0 --synth-version 2 --out \
+    sfc-train backbone --clips 600 --epochs 16 --seed 0 --synth-version 2 --out \
         assets/models/tiny_synth.pth
-    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 \
+    sfc-train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 \
         --lr 0.003 --selection 3 --seed 1 --synth-version 2 --scorer-priors --window-target 0.5 \
         --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc.pth
 
 and the SFC trained the paper's way beside it (distillation and labels only: no selection target, no
 action-window annotations, no heuristic prior) by:
 
-    python -m sfc_core.train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 \
+    sfc-train sfc --weights assets/models/tiny_synth.pth --clips 400 --epochs 40 \
         --lr 0.003 --selection 0 --seed 1 --synth-version 2 --no-scorer-priors --window-target 0 \
         --cache /tmp/sfc_cache_A.pt --out assets/models/tiny_synth_sfc_paper.pth
 
@@ -23,7 +24,7 @@ learns by distillation from the dense teacher), on one process or many; state is
 epoch and `--resume` continues from it:
 
     sfc-train sfc --model x3d_s --videos DIR [--labels CSV] --out x3d_s_sfc.pth
-    torchrun --nproc_per_node 8 -m sfc_core.train sfc --model slowonly_r50 --videos DIR --out s.pth --resume \
+    torchrun --nproc_per_node 8 -m sfc_core.cli.train sfc --model slowonly_r50 --videos DIR --out s.pth --resume \
         --features recompute        # many videos: keep only the targets, recompute head features each step
 """
 
@@ -35,10 +36,10 @@ import json
 import sys
 from pathlib import Path
 
-from .cli import command_parser, user_errors_exit_2
-from .objective import ObjectiveWeights
-from .training.backbone import BackboneTrainingConfig, train_backbone
-from .training.sfc_trainer import SFCTrainingConfig, train_sfc
+from ..objective import ObjectiveWeights
+from ..training.backbone import BackboneTrainingConfig, train_backbone
+from ..training.sfc_trainer import SFCTrainingConfig, train_sfc
+from . import command_parser, user_errors_exit_2
 
 _BACKBONE, _SFC, _OBJECTIVE = BackboneTrainingConfig(out=Path()), SFCTrainingConfig(out=Path()), ObjectiveWeights()
 
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
     config.out.parent.mkdir(parents=True, exist_ok=True)
-    command = "python -m sfc_core.train " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "sfc-train " + " ".join(argv if argv is not None else sys.argv[1:])
     summary = train_backbone(config) if args.what == "backbone" else train_sfc(config, command)
     if not summary.pop("is_main", True):
         return 0

@@ -17,9 +17,9 @@ import json
 import sys
 from pathlib import Path
 
-from .cli import command_parser, user_errors_exit_2
+from ..streaming import DEFAULT_EVERY_S, DEFAULT_WINDOW_S, Streamer, Update, open_source
+from . import command_parser, user_errors_exit_2
 from .model_args import add_model_arguments, load_from_args
-from .streaming import DEFAULT_EVERY_S, DEFAULT_WINDOW_S, Streamer, Update, open_source
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from . import hub, models, weights
-from .options import DEFAULT_LENGTH
-from .sfc import TRAINING_FREE_SCORES
+from .. import hub, models, weights
+from ..options import DEFAULT_LENGTH
+from ..sfc import TRAINING_FREE_SCORES
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:

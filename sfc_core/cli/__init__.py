@@ -1,5 +1,15 @@
-"""What every command-line entry point shares: its parser (the command's own name, each flag's default in
---help), and a user's error as one line and exit status 2."""
+"""The command-line entry points, one module each (its parser and `main`), over the library:
+
+    predict   sfc-predict: SFC and dense sampling on one video, side by side
+    batch     sfc-batch: a video collection into a resumable table
+    stream    sfc-stream: a file or a camera over time, an answer every few seconds
+    bench     sfc-bench: the configuration sweep behind the benchmark reports
+    evaluate  sfc-evaluate: accuracy of every selection strategy on SynthActions
+    train     sfc-train: the SynthActions backbone, or SFC on a frozen backbone
+    weights   sfc-weights: list, download and verify published checkpoints
+
+What they share is here: a parser with the command's own name and each flag's default in --help, and a
+user's error as one line and exit status 2; `model_args` adds the model flags they have in common."""
 
 from __future__ import annotations
 
@@ -8,7 +18,8 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 
-from .errors import SFCError
+from ..errors import SFCError, one_line
+from ..weights import Progress
 
 EXIT_USER_ERROR = 2
 
@@ -43,8 +54,15 @@ def user_errors_exit_2(main: Callable[..., int]) -> Callable[..., int]:
     return wrapper
 
 
-def one_line(error: BaseException) -> str:
-    """An error's message as a CLI prints it: its first line (its type's name when it has none)."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+def progress_bar(name: str) -> Progress:
+    """A tqdm download bar on stderr, as a `Progress` callback."""
+    from tqdm import tqdm
 
+    bar: list[tqdm] = []
+
+    def update(done: int, total: int | None) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, unit="B", unit_scale=True, desc=name, file=sys.stderr))
+        bar[0].update(done - bar[0].n)
+
+    return update
