@@ -111,9 +111,9 @@ def headline() -> str:
         f"batched; the embedded model's SFC is {_span([s['vs_chunked']['time'] for s in small], '{:.2f}')}x "
         "faster than one view at a time.",
         "- Memory, as dense's peak over SFC's (above 1: SFC needs less): against one dense view at a time, "
-        f"{_span([s['vs_chunked']['memory'] for s in streamed], '{:.2f}')}x for the streamed training-free SFC "
-        f"and {_span([s['vs_chunked']['memory'] for s in learned], '{:.2f}')}x for the learned module, which "
-        f"holds the head's whole output; against the batched 30 views, "
+        f"{_span([s['vs_chunked']['memory'] for s in streamed], '{:.2f}')}x for the training-free SFC "
+        f"and {_span([s['vs_chunked']['memory'] for s in learned], '{:.2f}')}x for the learned module, both "
+        f"streamed; against the batched 30 views, "
         f"{_span([s['vs_batched']['memory'] for s, _ in big], '{:.1f}')}x. The embedded "
         f"model's SFC peaks at {_span([s['peak_memory_bytes'] / MIB for s in small], '{:.0f}')} MiB against "
         f"{_rows(tiny, 'tiny')['dense chunked']['peak_memory_bytes'] / MIB:.0f} MiB for one dense view "

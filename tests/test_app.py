@@ -134,7 +134,7 @@ def test_each_walkthrough_step_shows_only_what_it_explains_at_one_size(result, t
             assert not _patches(figure, figures.KEPT_COLOUR)  # nothing gives step 4 away
         assert not [line for line in scoring.axes[0].get_lines() if line.get_color() == figures.DENSE_COLOUR]
         legend = [t.get_text() for t in scoring.axes[0].get_legend().get_texts()]
-        assert "SFC's score" in legend and ("attention received" in legend) == (sfc.heatmap_kind == "attention")
+        assert "SFC selection score" in legend and ("attention received" in legend) == (sfc.heatmap_kind == "attention")
         assert len(_patches(keeping, figures.KEPT_COLOUR)) == len(sfc.kept.positions)
         assert sum(bool(ax.images) for ax in keeping.axes) == len(sfc.kept.positions)  # the kept frames below
         assert sum(bool(ax.images) for ax in long_clip.axes) == 8

@@ -152,7 +152,7 @@ def test_sfc_weights_from_a_url_are_downloaded_and_used(ramp_clip: Path, tmp_pat
 ])
 def test_every_help_names_its_command_and_shows_the_defaults(module: str, command: str, argv: list[str],
                                                               shown: list[str], capsys: pytest.CaptureFixture) -> None:
-    main = importlib.import_module(f"sfc_core.{module}").main
+    main = importlib.import_module(f"sfc_core.cli.{module}").main
     with pytest.raises(SystemExit) as exit_:
         main([*argv, "--help"])
     text = " ".join(capsys.readouterr().out.split())

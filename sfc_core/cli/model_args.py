@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .. import hub, models, weights
+from .. import hub, models
 from ..options import DEFAULT_LENGTH
 from ..sfc import TRAINING_FREE_SCORES
+from . import progress_bar
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,4 +47,4 @@ def load_settings(args: argparse.Namespace) -> dict:
 
 
 def load_from_args(args: argparse.Namespace) -> hub.SFCModel:
-    return hub.load(**load_settings(args), progress=weights.progress_bar(args.model))
+    return hub.load(**load_settings(args), progress=progress_bar(args.model))
