@@ -132,9 +132,10 @@ class _RunningTopK:
         held, slot = self.scores.sort(dim=1)  # ascending: the i-th best newcomer challenges the i-th worst held
         held, slot = held[:, :count], slot[:, :count]
         wins = best > held  # a prefix of each row: merging two sorted lists
-        rows = torch.arange(batch, device=scores.device).unsqueeze(1).expand(-1, count)[wins]
-        for buffer, new in zip(self.features, features):  # every winner in one copy
-            buffer[rows, :, slot[wins]] = new[rows, :, source[wins]]
+        rows = torch.arange(batch, device=scores.device).unsqueeze(1).expand(-1, count)
+        for buffer, new in zip(self.features, features):  # every challenge in one copy, no data-dependent shape
+            win = wins.view(batch, count, *[1] * (new.dim() - 2))
+            buffer[rows, :, slot] = torch.where(win, new[rows, :, source], buffer[rows, :, slot])
         self.scores.scatter_(1, slot, torch.where(wins, best, held))
         self.positions.scatter_(1, slot, torch.where(wins, source + first, self.positions.gather(1, slot)))
 
@@ -142,6 +143,10 @@ class _RunningTopK:
         """Kept positions (B, K) in temporal order and their features, each (B, C_i, K, H, W): the buffers
         themselves, put in that order in place (a copy would hold them twice)."""
         order = self.positions.argsort(dim=1)
+        self.positions, self.scores = self.positions.gather(1, order), self.scores.gather(1, order)
+        if order.device.type == "meta":  # shapes only (FLOPs counted on the meta device): nothing to permute
+            self.features = [take(buffer, order) for buffer in self.features]
+            return self.positions, self.features
         for item, permutation in enumerate(order.tolist()):  # follow each cycle of the permutation
             done = [False] * self.keep
             for start in range(self.keep):
@@ -156,7 +161,7 @@ class _RunningTopK:
                 for buffer, value in zip(self.features, saved):
                     buffer[item, :, slot] = value
                 done[slot] = True
-        return self.positions.gather(1, order), self.features
+        return self.positions, self.features
 
 
 class _ChangeScore:
@@ -393,14 +398,14 @@ class SFC(nn.Module):
         if self.spatial_stride > 1:
             pool = (1, self.spatial_stride, self.spatial_stride)
             kept_abstract, kept_x = F.avg_pool3d(kept_abstract, pool), F.avg_pool3d(kept_x, pool)
-        tokens = _tokens(kept_x)  # a view: adding to it adds to kept_x
+        tokens = kept_x.view(*kept_x.shape[:2], -1).transpose(1, 2)  # a view (never a copy): adds go to kept_x
 
         def add(first: int, attended: torch.Tensor) -> None:
             tokens[:, first : first + attended.shape[1]] += self.out(attended)
 
         # sized to the work: a chunk's weights are no larger than the keys (a small model's keys are far
         # smaller than a big one's chunk)
-        chunk = min(self.chunk_elements, max(keys.shape[1], keys[0].numel()))
+        chunk = min(self.chunk_elements, keys[0].numel())
         _, key_weight = chunked_attention(self.query(_tokens(kept_abstract)), keys, values, chunk, sink=add)
         return SFCOutput(features=kept_x, kept=kept, scores=scores,
                          attention=key_weight.view(kept.shape[0], frames, *key_size))

@@ -13,6 +13,7 @@ order; for variable frame rate it is the nearest grid slot, and the exact timest
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -49,6 +50,13 @@ class DecodedFrames:
     source_indices: list[int]  # index of the frame actually used for each request
     timestamps_s: list[float]
     notes: list[str] = field(default_factory=list)
+
+
+# On a machine of 2 cores or fewer the model already uses every core, so the decoder takes slice threads
+# (one thread for most H.264: one slice a frame); frame threads hold a decoded picture each and, measured on
+# 2 cores, were slower too: 19 against 13 MiB and 0.34 against 0.27 s for 5 s of 1280x720 H.264, 1.7 against
+# 1.2 s for 10 s of 1920x1080. With more cores, frame threads decode in parallel beside the model.
+DECODER_THREADS = "SLICE" if (os.cpu_count() or 1) <= 2 else "AUTO"
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -211,10 +219,7 @@ class FrameReader:
     def _decode(self):
         with _open(self.path) as container:
             stream = _video_stream(container, self.path)
-            # Slice threads, not frame threads: frame threading holds a decoded picture per thread (at
-            # 1280x720 on 2 cores, 19 MiB against 13 MiB), and on 2 cores it was no faster (0.34 s
-            # against 0.27 s for 5 s of 720p H.264; 1.7 s against 1.2 s for 10 s of 1080p).
-            stream.thread_type = "SLICE"
+            stream.thread_type = DECODER_THREADS
             fps, start = _fps(stream), _start_seconds(stream)
             gap = self._seek_gap if self._seek_gap is not None else max(64, round(2 * fps))
             for frame, index, slots in _frames_for(container, stream, self._wanted, fps, start, gap, self._errors):

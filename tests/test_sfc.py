@@ -71,7 +71,9 @@ def test_inference_is_deterministic_and_matches_the_training_pass() -> None:
     module = _trained_like(SFC(16, 4, abstraction_channels=8))
     x = torch.randn(1, 16, 12, 6, 6)
     a, b = module.compress([x], 12), module.compress(x.split(5, dim=2), 12)
-    assert torch.equal(a.features, b.features) and torch.equal(a.attention, b.attention)
+    assert torch.equal(a.kept, b.kept)  # blocks change the order of float sums, nothing else
+    torch.testing.assert_close(a.features, b.features, atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(a.attention, b.attention, atol=1e-7, rtol=1e-6)
     training = module(x)  # grad enabled: fused attention, diagnostics computed separately
     without_diagnostics = module(x, diagnostics=False)
     assert training.features.requires_grad and without_diagnostics.attention is None
@@ -195,7 +197,7 @@ def test_the_learned_module_streams_holding_its_kept_positions_and_pooled_keys_o
     growth, extra_output = peak(streaming, long) - peak(streaming, short), (long.numel() - short.numel()) * 4
     assert growth < 0.75 * extra_output, (growth, extra_output)
     assert peak(streaming, long) < peak(collecting, long) / 2
-    streamed, whole = streaming.compress(long.split(8, dim=2), 128), streaming.compress([long], 128)
+    streamed, whole = streaming.compress(long.split([3, 13, 5, 40, 1, 66], dim=2), 128), streaming.compress([long], 128)
     assert torch.equal(streamed.kept, whole.kept)
     torch.testing.assert_close(streamed.features, whole.features, atol=1e-5, rtol=1e-5)
 

@@ -33,10 +33,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 from pathlib import Path
 
 from ..objective import ObjectiveWeights
+from ..sfc import NORMALISATIONS
 from ..training.backbone import BackboneTrainingConfig, train_backbone
 from ..training.sfc_trainer import SFCTrainingConfig, train_sfc
 from . import command_parser, user_errors_exit_2
@@ -88,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Gumbel noise on scores while training")
     sfc.add_argument("--scorer-priors", action=argparse.BooleanOptionalAction, default=_SFC.scorer_priors,
                      help="score positions by the training-free scores plus a learned correction (starts as 'change')")
+    sfc.add_argument("--normalisation", choices=NORMALISATIONS, default=_SFC.normalisation,
+                     help="the abstraction's GroupNorm: over the whole clip, as the shipped SFCs were trained, or "
+                          "over each temporal position on its own, which lets an SFC without priors stream")
     sfc.add_argument("--cache", type=Path, default=None, help="save/reuse the per-video targets (and features) here")
     sfc.add_argument("--features", choices=("memory", "recompute"), default=_SFC.features,
                      help="keep head features in memory (fast, ~64 MB per SlowOnly video), or keep only the "
@@ -114,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
     config.out.parent.mkdir(parents=True, exist_ok=True)
-    command = "sfc-train " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = shlex.join(["sfc-train", *(argv if argv is not None else sys.argv[1:])])
     summary = train_backbone(config) if args.what == "backbone" else train_sfc(config, command)
     if not summary.pop("is_main", True):
         return 0

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 
-# Every row has these columns, in this order (see sfc_core.cli.batch).
+# Every row has these columns, in this order (what each holds: `sfc-batch --help`, sfc_core.cli.batch).
 COLUMNS = ("file", "size", "mtime", "sha256", "status", "error", "result", "sfc_top1", "sfc_top1_prob",
            "dense_top1", "duration_s", "model_time_s", "over_time")
 

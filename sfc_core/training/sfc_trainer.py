@@ -48,6 +48,8 @@ class SFCTrainingConfig:
     objective: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     selection_noise: float = 0.5  # Gumbel noise on the scores while training, to explore selections
     scorer_priors: bool = True  # score = training-free scores (from "change") + a learned correction
+    # the abstraction's GroupNorm: "clip" as the shipped SFCs were trained; "position" streams (sfc_core.sfc)
+    normalisation: str = "clip"
     usefulness_window: int | None = None  # positions per tail window of the selection target (None: keep)
     cache: Path | None = None  # save (or reuse) the per-video targets and features here
     features: str = "memory"  # "memory": cache head features; "recompute": from the videos at every step
@@ -199,12 +201,16 @@ def train_sfc(config: SFCTrainingConfig, command: str | None = None) -> dict:
 
     torch.manual_seed(config.seed)  # the same initial SFC on every rank (DDP also broadcasts rank 0's)
     sfc = SFC(model.sfc.channels, model.settings.keep, spatial_stride=model.settings.spatial_stride,
-              selection_noise=config.selection_noise, priors=config.scorer_priors).to(context.device)
+              selection_noise=config.selection_noise, priors=config.scorer_priors,
+              normalisation=config.normalisation).to(context.device)
     optimizer = torch.optim.AdamW(sfc.parameters(), lr=config.lr, weight_decay=1e-4)
     checkpoint_path = config.checkpoint or config.out.with_suffix(".ckpt.pt")
     start_epoch, step, log = 0, 0, []
     state = load_state(checkpoint_path, context.device) if config.resume else None
     if state is not None:
+        if state.get("normalisation", "clip") != config.normalisation:  # the same weights' names either way
+            raise ConfigError(f"{checkpoint_path} was trained with normalisation {state.get('normalisation', 'clip')!r}"
+                              f", not {config.normalisation!r}: resume with the same --normalisation")
         sfc.load_state_dict(state["sfc"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, step, log = state["epoch"], state["step"], state["log"]
@@ -223,7 +229,8 @@ def train_sfc(config: SFCTrainingConfig, command: str | None = None) -> dict:
         if context.is_main:
             tqdm.write(json.dumps(entry))
             save_state(checkpoint_path, {"sfc": sfc.state_dict(), "optimizer": optimizer.state_dict(),
-                                         "epoch": epoch + 1, "step": step, "log": log})
+                                         "epoch": epoch + 1, "step": step, "log": log,
+                                         "normalisation": config.normalisation})
     flat = torch.cat([p.detach().flatten() for p in sfc.parameters()])
     rank_difference = distributed.max_difference_from_rank0(flat, context)
     sfc.selection_noise = 0.0
