@@ -290,17 +290,18 @@ def attention_matrix(sfc: Result, matrix: np.ndarray | None) -> Figure | None:
     return None if matrix is None else figures.attention_matrix(sfc, matrix)
 
 
+def run_figures(clip: Clip, explanations: Figure | None = None) -> dict[str, Figure | None]:
+    """The run's figures (`RUN_FIGURES`), drawn from the clip's data (`explanations`: already drawn)."""
+    return {"measurements": figures.measurements(clip.dense, clip.sfc),
+            "timeline": figures.timeline(clip.sfc, clip.dense, clip.window),
+            "explanations": explanations or heatmaps(clip)[1],
+            "attention_matrix": attention_matrix(clip.sfc, clip.attention)}
+
+
 def dark_figures(clip: Clip) -> dict[str, Figure | None]:
-    """The run's figures (`RUN_FIGURES`) in the dark theme, drawn the first time a dark page asks."""
-
-    def draw() -> dict[str, Figure | None]:
-        light = {"measurements": figures.measurements(clip.dense, clip.sfc),
-                 "timeline": figures.timeline(clip.sfc, clip.dense, clip.window),
-                 "explanations": heatmaps(clip)[1],
-                 "attention_matrix": attention_matrix(clip.sfc, clip.attention)}
-        return {name: figures.themed(light[name], "dark", fresh=True) for name in RUN_FIGURES}
-
-    return clip.dark.get(draw)
+    """The run's figures in the dark theme, drawn the first time a dark page asks."""
+    return clip.dark.get(lambda: {name: figures.themed(figure, "dark", fresh=True)
+                                  for name, figure in run_figures(clip).items()})
 
 
 def heatmap_captions(sfc: Result) -> list[str]:
@@ -410,13 +411,9 @@ def analyze(
         sfc_top5=_top5(sfc),
         dense_top5=_top5(dense),
         table=_table(dense, sfc),
-        measurements=figures.measurements(dense, sfc),
-        timeline=figures.timeline(sfc, dense, clip.window),
         thumbnails=as_files(kept_thumbnails(sfc), output_dir),
         heatmaps=as_files(gallery, output_dir),
         heatmap_video=str(video_path),
-        explanations=explanations,
-        attention_matrix=attention_matrix(sfc, matrix),
         moments=as_files(moments(sfc), output_dir),
         report=public_report(report),
         summary=summary,
@@ -424,6 +421,7 @@ def analyze(
         clip=clip,
         notes=report.video_notes,
         over_time=as_files(over_time_strip(path, windows), output_dir),
+        **run_figures(clip, explanations),
     )
     progress(1.0, "done")
     return analysis
