@@ -29,6 +29,7 @@ Modules:
                the free heap held during the memory call)
   environment  what a measurement ran on, recorded in every report
   weights      download, cache and verify checkpoints
+  export       ONNX and OpenVINO files of a model's dense network and SFC parts, with a manifest
   bench        the side-by-side benchmark sweep and its reports (bench.json, bench.md, bench.png)
   evaluate     accuracy of SFC and of every selection strategy on generated SynthActions clips
   explain      attention heatmaps and video, captum Grad-CAM
@@ -40,7 +41,8 @@ Modules:
   corpus/      classifying a collection: inputs, a video's work, result tables, local and Ray engines, the
                collection into a table
   cli/         the command-line tools, one module each (predict, batch, stream, bench, evaluate, train,
-               weights: sfc-predict, ...), what they share, and the model arguments of those that classify
+               weights, export: sfc-predict, ...), what they share, and the model arguments of those that
+               load a model
 """
 
 from . import allocator
@@ -52,7 +54,7 @@ from .hub import SFCModel, load  # noqa: E402
 from .options import RunOptions  # noqa: E402
 from .report import Report  # noqa: E402
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 __all__ = [
     "ConfigError", "InputRejected", "Report", "RunOptions", "SFCError", "SFCModel", "VideoError", "WeightsError",
     "load",

@@ -9,13 +9,13 @@ number of temporal positions the tail was trained on, so the unchanged tail clas
    description of every position with a little temporal context. The GroupNorm normalises each temporal
    position on its own (its channel groups over space: `PositionNorm`), so a position's description needs
    only it and its two neighbours and the module streams over the head's output like the training-free
-   scores. Checkpoints written before normalised over the whole clip (`normalisation="clip"`); they load
-   and run as they were trained, collecting the clip first.
+   scores.
 2. Selective TopK: a linear score per temporal position (abstraction features averaged over
    space); the top K positions are kept in temporal order. With `priors`, the score also weighs the
-   three training-free scores of the position (standardised over the clip), starting from "change"
-   alone (the linear part starts at zero): training learns a correction to the heuristic, and
-   where the heuristic is right there is nothing to unlearn. The kept features are multiplied by
+   position's streaming training-free scores ("change" and "energy", standardised with statistics of the
+   training set that the module keeps, so a position's score never waits for the rest of the clip),
+   starting from "change" alone (the linear part starts at zero): training learns a correction to the
+   heuristic, and where the heuristic is right there is nothing to unlearn. The kept features are multiplied by
    exp(log p - stop_grad(log p)) with p = softmax(scores): exactly 1 in the forward pass, but it
    carries the loss gradient into every score (kept and dropped), so the selection is learned.
 3. Attention: queries from the kept abstraction features (K x H/s x W/s), keys from all
@@ -38,9 +38,9 @@ score's own map over (T, H, W): where the evidence for keeping a moment is.
 Both kinds answer the same interface (`Compressor`): `compress(blocks, capacity)`, SFC over head
 features that arrive as consecutive temporal blocks, is how every request and selection runs them;
 the learned module's `forward` is its training pass (and the reference its inference is tested
-against). Streaming: a learned module with per-position normalisation and no priors holds, besides a
-block, only its running top-K (features and abstraction of K positions) and every position's pooled
-key and value (C_a wide, `kv_stride`^2 times smaller than the head's output).
+against). Streaming: the learned module holds, besides a block, only its running top-K (features and
+abstraction of K positions) and every position's pooled key and value (C_a wide, `kv_stride`^2 times
+smaller than the head's output).
 """
 
 from __future__ import annotations
@@ -108,7 +108,6 @@ DEFAULT_TRAINING_FREE = "change"
 # Scores that need only a position and its neighbours: computed as the head's output arrives.
 STREAMING_SCORES = ("change", "energy")
 BLOCK = 8  # temporal positions inference works on at a time: it bounds every temporary of the clip's size
-NORMALISATIONS = ("position", "clip")  # the abstraction's GroupNorm: over each position, or the whole clip
 
 
 class _RunningTopK:
@@ -236,33 +235,32 @@ class SFC(nn.Module):
         chunk_elements: int = ATTENTION_CHUNK,
         selection_noise: float = 0.0,
         priors: bool = False,
-        normalisation: str = "position",
     ) -> None:
         super().__init__()
         if keep < 1 or spatial_stride < 1 or kv_stride < 1:
             raise ConfigError("keep, spatial_stride and kv_stride must be >= 1")
-        if normalisation not in NORMALISATIONS:
-            raise ConfigError(f"unknown normalisation {normalisation!r}; choose one of {', '.join(NORMALISATIONS)}")
         self.channels, self.keep = channels, keep
         # A description of each position, never wider than the features it describes.
         self.abstraction_channels = abstraction_channels or min(128, channels)
         self.spatial_stride, self.kv_stride, self.chunk_elements = spatial_stride, kv_stride, chunk_elements
         self.selection_noise = selection_noise  # Gumbel scale for exploring selections; training only
-        self.priors, self.normalisation = priors, normalisation
+        self.priors = priors
         width = self.abstraction_channels
-        norm = PositionNorm if normalisation == "position" else nn.GroupNorm
         self.abstraction = nn.Sequential(
             Conv3d(channels, width, 1, bias=False),
-            norm(math.gcd(8, width), width),
+            PositionNorm(math.gcd(8, width), width),
             nn.ReLU(inplace=True),
             Conv3d(width, width, (3, 1, 1), padding=(1, 0, 0)),
             nn.ReLU(inplace=True),
         )
         self.scorer = nn.Linear(width, 1)
-        if self.priors:  # score = change (standardised) + 0 x the others + a learned correction, at first
-            self.prior = nn.Linear(len(TRAINING_FREE_SCORES), 1, bias=False)
+        if self.priors:  # score = change (standardised) + 0 x energy + a learned correction, at first
+            self.prior = nn.Linear(len(STREAMING_SCORES), 1, bias=False)
+            # the training set's mean and standard deviation of each prior (`set_prior_statistics`)
+            self.register_buffer("prior_mean", torch.zeros(len(STREAMING_SCORES)))
+            self.register_buffer("prior_std", torch.ones(len(STREAMING_SCORES)))
             with torch.no_grad():
-                self.prior.weight.copy_(torch.tensor([[1.0, 0.0, 0.0]]))
+                self.prior.weight.copy_(torch.tensor([[1.0, 0.0]]))
                 self.scorer.weight.zero_()
                 self.scorer.bias.zero_()
         self.query = nn.Linear(width, width, bias=False)
@@ -278,7 +276,9 @@ class SFC(nn.Module):
         batch, channels, frames, _, _ = x.shape
         _check_input(channels, frames, self.channels, self.keep)
         abstract = self.abstraction(x)
-        scores = self.scorer(abstract.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1) + self._prior(x)  # (B, T)
+        scores = self._score(abstract)
+        if self.priors:
+            scores = scores + self._prior(prior_scores(x))
         ranking = scores
         if self.training and self.selection_noise > 0:  # explore: sometimes keep lower-scored positions
             gumbel = -torch.log(-torch.log(torch.rand_like(scores).clamp_min(1e-9)))
@@ -297,6 +297,23 @@ class SFC(nn.Module):
         features = (kept_x + delta) * gate.view(batch, 1, self.keep, 1, 1)
         return SFCOutput(features=features, kept=kept, scores=scores, attention=attention)
 
+    def _score(self, abstract: torch.Tensor) -> torch.Tensor:
+        """The learned score (B, T) of each position, from its abstraction averaged over space."""
+        return self.scorer(abstract.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1)
+
+    def _prior(self, raw: torch.Tensor) -> torch.Tensor:
+        """The weighted, standardised priors (B, T) of positions whose `prior_scores` are `raw` (B, 2, T)."""
+        standardised = (raw - self.prior_mean[:, None]) / self.prior_std[:, None]
+        return self.prior(standardised.transpose(1, 2)).squeeze(-1)
+
+    @torch.no_grad()
+    def set_prior_statistics(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Fix the priors' standardisation: each `prior_scores` row's mean and standard deviation (2,) over
+        every position of the training clips. Statistics of the training set, not of the clip at hand, so
+        a position's score is final as soon as its neighbours have arrived."""
+        self.prior_mean.copy_(mean)
+        self.prior_std.copy_(std.clamp_min(1e-6))
+
     def _attention_inputs(self, abstract: torch.Tensor, x: torch.Tensor, kept: torch.Tensor):
         """Queries from the kept positions' abstraction, keys and values from every position (pooled by
         `kv_stride`): (q, k, v, the kept features, the keys' spatial size)."""
@@ -304,11 +321,7 @@ class SFC(nn.Module):
         if self.spatial_stride > 1:
             pool = (1, self.spatial_stride, self.spatial_stride)
             kept_abstract, kept_x = F.avg_pool3d(kept_abstract, pool), F.avg_pool3d(kept_x, pool)
-        key_abstract, key_x = abstract, x
-        if self.kv_stride > 1:
-            pool = (1, self.kv_stride, self.kv_stride)
-            key_abstract = F.avg_pool3d(abstract, pool, ceil_mode=True)
-            key_x = F.avg_pool3d(x, pool, ceil_mode=True)
+        key_abstract, key_x = self._pool_keys(abstract), self._pool_keys(x)
         q = self.query(_tokens(kept_abstract))
         k, v = self.key(_tokens(key_abstract)), self.value(_tokens(key_x))
         return q, k, v, kept_x, key_abstract.shape[-2:]
@@ -324,43 +337,32 @@ class SFC(nn.Module):
         per_time = weights.view(batch, keep, -1, frames, key_size[0] * key_size[1]).sum(dim=-1)
         return per_time.mean(dim=2)
 
-    def _prior(self, x: torch.Tensor) -> torch.Tensor | float:
-        """The weighted training-free scores of every position (B, T), or 0 without priors."""
-        if not self.priors:
-            return 0.0
-        return self.prior(training_free_scores(x).transpose(1, 2)).squeeze(-1)
-
     @torch.no_grad()
     def compress(self, blocks: Iterable[torch.Tensor], capacity: int) -> SFCOutput:
         """SFC at inference over head features arriving as consecutive temporal blocks
-        (`chunked_head.head_chunks`), at most `capacity` positions in all: the same output as
-        `forward` on the whole. Streams (`_stream`) unless a score needs the whole clip: an abstraction
-        normalised over the clip, or priors standardised over it; then the blocks are collected first
-        and the rest works on a few positions at a time (`_in_blocks`)."""
-        if self.normalisation == "position" and not self.priors:
-            return self._stream(blocks)
-        x = collect(blocks, capacity)
-        _check_input(x.shape[1], x.shape[2], self.channels, self.keep)
-        return self._in_blocks(x)
-
-    def _stream(self, blocks: Iterable[torch.Tensor]) -> SFCOutput:
-        """`compress` as the blocks arrive: each position's abstraction is final once its next neighbour
-        has arrived; it is scored, its pooled key and value kept, and it is offered, with its features,
-        to the running top-K. The queries come from the K kept positions' abstraction at the end."""
+        (`chunked_head.head_chunks`): the same output as `forward` on the whole, as the blocks arrive.
+        Each position's abstraction (and change prior) is final once its next neighbour has arrived; it is
+        scored, its pooled key and value kept, and it is offered, with its features, to the running top-K.
+        The queries come from the K kept positions' abstraction at the end. (`capacity`, the most
+        positions the blocks hold, is for compressors that collect them; this one never does.)"""
         project, norm, _, temporal, _ = self.abstraction
-        selection = _RunningTopK(self.keep)
+        selection, change = _RunningTopK(self.keep), _ChangeScore()
         scores, keys, values, seen = [], [], [], 0
         context = None  # normalised projections of the last two positions seen (the newest is not final yet)
         pending = None  # features of the newest position seen: it waits for its right neighbour
 
-        def emit(y: torch.Tensor, x: torch.Tensor, first: int) -> None:
+        def emit(y: torch.Tensor, x: torch.Tensor, first: int, change_maps: list) -> None:
             """Score positions first.. with their abstraction window y (one position on each side more than
-            x has) and features x; keep their keys and values; offer them to the top-K."""
+            x has), features x and change evidence; keep their keys and values; offer them to the top-K."""
             abstract = temporal(y)[:, :, 1:-1].relu_()
-            scores.append(self.scorer(abstract.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1))
+            score = self._score(abstract)
+            if self.priors:
+                moved = torch.cat([maps for maps, _ in change_maps], dim=1).mean(dim=(2, 3))
+                score = score + self._prior(torch.stack([moved, x.norm(dim=1).mean(dim=(2, 3))], dim=1))
+            scores.append(score)
             keys.append(self.key(_tokens(self._pool_keys(abstract))))
             values.append(self.value(_tokens(self._pool_keys(x))))
-            selection.offer(scores[-1], first, x, abstract)
+            selection.offer(score, first, x, abstract)
 
         for block in blocks:
             if block.shape[1] != self.channels:
@@ -368,17 +370,19 @@ class SFC(nn.Module):
             for start in range(0, block.shape[2], BLOCK):
                 x = block[:, :, start : start + BLOCK]
                 y = norm(project(x)).relu_()
+                change_maps = change.update(x) if self.priors else []
                 if context is None:  # the clip's first positions: their left neighbour is the zero padding
                     window, ready = F.pad(y, (0, 0, 0, 0, 1, 0)), x[:, :, :-1]
                 else:
                     window, ready = torch.cat([context, y], dim=2), torch.cat([pending, x[:, :, :-1]], dim=2)
                 if ready.shape[2]:
-                    emit(window, ready, seen)
+                    emit(window, ready, seen, change_maps)
                     seen += ready.shape[2]
                 context, pending = window[:, :, -2:].clone(), x[:, :, -1:].clone()
         if pending is None:
             raise ConfigError(f"SFC keeps {self.keep} temporal positions but the head produced none")
-        emit(F.pad(context, (0, 0, 0, 0, 0, 1)), pending, seen)  # the last: its right neighbour is the padding
+        last_change = change.finish() if self.priors else []
+        emit(F.pad(context, (0, 0, 0, 0, 0, 1)), pending, seen, last_change)  # its right neighbour: the padding
         frames = seen + 1
         _check_input(self.channels, frames, self.channels, self.keep)
         keys, values = torch.cat(keys, dim=1), torch.cat(values, dim=1)  # the blocks' pieces are freed
@@ -410,72 +414,6 @@ class SFC(nn.Module):
         return SFCOutput(features=kept_x, kept=kept, scores=scores,
                          attention=key_weight.view(kept.shape[0], frames, *key_size))
 
-    def _in_blocks(self, x: torch.Tensor) -> SFCOutput:
-        """`forward` for inference, a few positions at a time: the abstraction (several C_a-wide
-        full-resolution tensors) never exists for the whole clip. A clip-wide GroupNorm's statistics
-        of the projection are gathered first (float64 sums); the kept positions' abstraction, for the
-        queries, is recomputed once they are known (`_kept_abstraction`)."""
-        project, _, _, temporal, _ = self.abstraction
-        frames = x.shape[2]
-        starts = range(0, frames, BLOCK)
-        normalise = self._clip_normalisation(x) if self.normalisation == "clip" else self.abstraction[1]
-
-        def abstract(first: int, last: int) -> torch.Tensor:
-            """The abstraction of positions first..last-1 (their neighbours give the temporal context)."""
-            low, high = max(0, first - 1), min(frames, last + 1)
-            y = normalise(project(x[:, :, low:high])).relu_()
-            return temporal(y).relu_()[:, :, first - low : first - low + last - first]
-
-        scores, keys, values = [], [], []
-        for start in starts:
-            block = abstract(start, min(frames, start + BLOCK))
-            scores.append(self.scorer(block.mean(dim=(3, 4)).transpose(1, 2)).squeeze(-1))
-            keys.append(self.key(_tokens(self._pool_keys(block))))
-            values.append(self.value(_tokens(self._pool_keys(x[:, :, start : start + BLOCK]))))
-        scores = torch.cat(scores, dim=1) + self._prior(x)
-        kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
-        return self._attend(kept, take(x, kept), self._kept_abstraction(x, kept, normalise), scores,
-                            torch.cat(keys, dim=1), torch.cat(values, dim=1), frames)
-
-    def _clip_normalisation(self, x: torch.Tensor):
-        """The clip-wide GroupNorm of the projection of x, as a function of a projected block: its
-        statistics gathered a block at a time (float64 sums)."""
-        project, norm = self.abstraction[0], self.abstraction[1]
-        batch = x.shape[0]
-        sums = x.new_zeros(2, batch, norm.num_groups, dtype=torch.float64)
-        for start in range(0, x.shape[2], BLOCK):
-            grouped = project(x[:, :, start : start + BLOCK]).double().reshape(batch, norm.num_groups, -1)
-            sums += torch.stack([grouped.sum(dim=-1), grouped.square().sum(dim=-1)])
-        count = x[0, : norm.num_channels // norm.num_groups].numel()
-        mean = sums[0] / count
-        rstd = (sums[1] / count - mean.square() + norm.eps).rsqrt()
-        per_channel = norm.num_channels // norm.num_groups
-        scale = (rstd.repeat_interleave(per_channel, dim=1) * norm.weight.double()).float()
-        shift = (norm.bias.double() - mean.repeat_interleave(per_channel, dim=1) * scale.double()).float()
-        return lambda y: y * scale[:, :, None, None, None] + shift[:, :, None, None, None]
-
-    def _kept_abstraction(self, x: torch.Tensor, kept: torch.Tensor, normalise) -> torch.Tensor:
-        """The abstraction (B, C_a, K, H, W) of the kept positions only, for the queries: each from its own
-        position and its two neighbours, a few kept positions per batch (their windows hold no more than
-        BLOCK positions). A neighbour beyond the clip's ends is zero after the normalisation, as
-        the temporal convolution's padding makes it in `forward`."""
-        return torch.cat([self._windows_abstraction(x, kept[:, first : first + BLOCK // 3], normalise)
-                          for first in range(0, kept.shape[1], BLOCK // 3)], dim=2)
-
-    def _windows_abstraction(self, x: torch.Tensor, kept: torch.Tensor, normalise) -> torch.Tensor:
-        project, _, _, temporal, _ = self.abstraction
-        batch, frames, keep = x.shape[0], x.shape[2], kept.shape[1]
-        window = kept.unsqueeze(-1) + torch.arange(-1, 2, device=kept.device)  # (B, k, 3) neighbour positions
-        inside = ((window >= 0) & (window < frames)).to(x.dtype)
-        neighbours = take(x, window.clamp(0, frames - 1).flatten(1))  # (B, C, k*3, H, W)
-        y = normalise(project(neighbours)).relu_()
-        y = y * inside.view(batch, 1, keep * 3, 1, 1)
-        width, height, breadth = y.shape[1], y.shape[-2], y.shape[-1]
-        y = y.view(batch, width, keep, 3, height, breadth).transpose(1, 2).reshape(batch * keep, width, 3, height,
-                                                                                     breadth)
-        centre = temporal(y).relu_()[:, :, 1]  # (B*k, C_a, H, W): the output at each window's middle
-        return centre.view(batch, keep, width, height, breadth).transpose(1, 2)
-
 
 class TrainingFreeSFC(nn.Module):
     """TopK by a parameter-free score of the head's features ("change", "distinctiveness", "energy";
@@ -490,7 +428,14 @@ class TrainingFreeSFC(nn.Module):
         self.channels, self.keep, self.scoring, self.spatial_stride = channels, keep, scoring, spatial_stride
 
     def forward(self, x: torch.Tensor) -> SFCOutput:
-        return self.compress([x], x.shape[2])
+        """The whole clip in one pass: what an exported graph runs, and the reference `compress` is tested
+        against."""
+        _check_input(x.shape[1], x.shape[2], self.channels, self.keep)
+        maps = evidence(x, self.scoring)
+        scores = maps.mean(dim=(2, 3))
+        kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
+        return self._training_free_output(take(x, kept), kept, scores, maps)
+
 
     @torch.no_grad()
     def compress(self, blocks: Iterable[torch.Tensor], capacity: int) -> SFCOutput:
@@ -499,9 +444,7 @@ class TrainingFreeSFC(nn.Module):
         "distinctiveness" compares each position with the clip's mean, so the blocks are collected first."""
         if self.scoring in STREAMING_SCORES:
             return self._stream(blocks)
-        x = collect(blocks, capacity)
-        _check_input(x.shape[1], x.shape[2], self.channels, self.keep)
-        return self._distinctiveness(x)
+        return self(collect(blocks, capacity))
 
     def position_attention(self, x: torch.Tensor, kept: torch.Tensor) -> None:
         """No attention runs: nothing to show (see `SFC.position_attention`)."""
@@ -532,13 +475,6 @@ class TrainingFreeSFC(nn.Module):
         if self.scoring == "change" and change.pending is not None:
             yield from change.finish()
 
-    def _distinctiveness(self, x: torch.Tensor) -> SFCOutput:
-        """How far each location is from its own average over the clip (needs the whole clip)."""
-        maps = (x - x.mean(dim=2, keepdim=True)).norm(dim=1)
-        scores = maps.mean(dim=(2, 3))
-        kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
-        return self._training_free_output(take(x, kept), kept, scores, maps)
-
     def _training_free_output(self, features: torch.Tensor, kept: torch.Tensor, scores: torch.Tensor,
                               maps: torch.Tensor) -> SFCOutput:
         if self.spatial_stride > 1:
@@ -550,17 +486,20 @@ class TrainingFreeSFC(nn.Module):
 Compressor = SFC | TrainingFreeSFC  # what a recognizer and a selector run: `compress(blocks, capacity)`
 
 
-def training_free_scores(x: torch.Tensor) -> torch.Tensor:
-    """(B, 3, T): the "change", "distinctiveness" and "energy" score of every position of head features
-    x (B, C, T, H, W), as the training-free SFC computes them, each standardised over the clip."""
+def evidence(x: torch.Tensor, score: str) -> torch.Tensor:
+    """The training-free `score`'s map (B, T, H, W) of head features x (B, C, T, H, W), over the whole clip."""
+    if score == "energy":
+        return x.norm(dim=1)
+    if score == "distinctiveness":  # how far each location is from its own average over the clip
+        return (x - x.mean(dim=2, keepdim=True)).norm(dim=1)
     change = _ChangeScore()
-    parts = change.update(x) + change.finish()
-    scores = torch.stack([
-        torch.cat([maps for maps, _ in parts], dim=1).mean(dim=(2, 3)),
-        (x - x.mean(dim=2, keepdim=True)).norm(dim=1).mean(dim=(2, 3)),
-        x.norm(dim=1).mean(dim=(2, 3)),
-    ], dim=1)
-    return (scores - scores.mean(dim=2, keepdim=True)) / (scores.std(dim=2, keepdim=True) + 1e-6)
+    return torch.cat([maps for maps, _ in change.update(x) + change.finish()], dim=1)
+
+
+def prior_scores(x: torch.Tensor) -> torch.Tensor:
+    """(B, 2, T): the "change" and "energy" score of every position of head features x (B, C, T, H, W),
+    as the training-free SFC computes them (raw: the learned module standardises them)."""
+    return torch.stack([evidence(x, score).mean(dim=(2, 3)) for score in STREAMING_SCORES], dim=1)
 
 
 def sfc_config(module: SFC) -> dict[str, int | str]:
@@ -573,7 +512,7 @@ def sfc_config(module: SFC) -> dict[str, int | str]:
         "kv_stride": module.kv_stride,
         "scoring": LEARNED,  # checkpoints written before the training-free kind had a type of its own say so too
         "priors": module.priors,
-        "normalisation": module.normalisation,
+        "normalisation": "position",  # what a checkpoint without this key (SFC Studio < 0.6) did not do
     }
 
 
@@ -595,7 +534,9 @@ def load_sfc(path: str | Path) -> tuple[SFC, dict]:
         config = dict(checkpoint["config"])
         if config.pop("scoring", LEARNED) != LEARNED:
             raise KeyError("a training-free SFC has no weights to load")
-        config.setdefault("normalisation", "clip")  # written before normalising each position on its own
+        if config.pop("normalisation", "clip") != "position":
+            raise WeightsError(f"{Path(path).name} was written by SFC Studio before 0.6: its SFC normalises over the "
+                               "whole clip, which this version no longer runs; retrain it with `sfc-train sfc`")
         module = SFC(**config)
         module.load_state_dict(checkpoint["state_dict"])
     except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as error:

@@ -7,20 +7,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sfc_core.errors import ConfigError
+from sfc_core.errors import ConfigError, WeightsError
 from sfc_core.memory_breakdown import TensorBytes
 from sfc_core.profiling import PeakMemory
 from sfc_core.resources import SHIPPED_MODELS_DIR
-from sfc_core.sfc import SFC, TrainingFreeSFC, chunked_attention, load_sfc, save_sfc, training_free_scores
+from sfc_core.sfc import SFC, TrainingFreeSFC, chunked_attention, load_sfc, prior_scores, save_sfc
 
 
 def _trained_like(module: SFC, seed: int = 0) -> SFC:
     """Give the zero-initialised weights (output projection; with priors, the scorer) random values,
-    as training would."""
+    as training would, and the priors the statistics of some training set."""
     generator = torch.Generator().manual_seed(seed)
     zero_initialised = [module.out.weight, module.out.bias]
     if module.priors:
         zero_initialised += [module.scorer.weight, module.scorer.bias, module.prior.weight]
+        module.set_prior_statistics(torch.rand(2, generator=generator) + 1, torch.rand(2, generator=generator) + 0.2)
     with torch.no_grad():
         for weight in zero_initialised:
             weight.copy_(torch.randn(weight.shape, generator=generator) * 0.1)
@@ -89,13 +90,16 @@ def _reference_forward(module: SFC, x: torch.Tensor):
     C, T, H, W = x.shape
     a = torch.einsum("oc,cthw->othw", m["abstraction.0.weight"].flatten(1), x)
     groups, weight, bias = module.abstraction[1].num_groups, m["abstraction.1.weight"], m["abstraction.1.bias"]
-    if module.normalisation == "clip":
-        a = F.group_norm(a[None], groups, weight, bias)[0]
-    else:  # each position over its own channel groups and space
-        a = torch.stack([F.group_norm(a[:, t][None], groups, weight, bias)[0] for t in range(T)], dim=1)
+    # each position over its own channel groups and space
+    a = torch.stack([F.group_norm(a[:, t][None], groups, weight, bias)[0] for t in range(T)], dim=1)
     a = F.relu(a)
     a = F.relu(F.conv3d(a[None], m["abstraction.3.weight"], m["abstraction.3.bias"], padding=(1, 0, 0))[0])
     scores = torch.stack([m["scorer.weight"][0] @ a[:, t].mean(dim=(1, 2)) for t in range(T)]) + m["scorer.bias"]
+    if module.priors:  # change and energy, standardised with the module's statistics, weighted
+        raw = torch.stack([_reference_maps(x[None], "change")[0].mean(dim=(1, 2)),
+                           _reference_maps(x[None], "energy")[0].mean(dim=(1, 2))])
+        standardised = (raw - m["prior_mean"][:, None]) / m["prior_std"][:, None]
+        scores = scores + m["prior.weight"][0] @ standardised
     kept = sorted(scores.argsort(descending=True)[: module.keep].tolist())
     s, kv = module.spatial_stride, module.kv_stride
     ka = F.avg_pool3d(a[:, kept][None], (1, s, s))[0]
@@ -111,11 +115,11 @@ def _reference_forward(module: SFC, x: torch.Tensor):
     return kx + delta, kept, scores, weights.mean(dim=0).reshape(T, *pa.shape[-2:])
 
 
-@pytest.mark.parametrize("normalisation", ["position", "clip"])
+@pytest.mark.parametrize("priors", [False, True])
 @pytest.mark.parametrize("spatial,kv", [(1, 1), (2, 2), (1, 3)])
-def test_matches_float64_reference_implementation(spatial: int, kv: int, normalisation: str) -> None:
+def test_matches_float64_reference_implementation(spatial: int, kv: int, priors: bool) -> None:
     module = _trained_like(SFC(20, 4, abstraction_channels=12, spatial_stride=spatial, kv_stride=kv, chunk_elements=50,
-                               normalisation=normalisation))
+                               priors=priors))
     x = torch.randn(1, 20, 14, 6, 8)
     with torch.no_grad():
         out = module(x)
@@ -126,9 +130,9 @@ def test_matches_float64_reference_implementation(spatial: int, kv: int, normali
     torch.testing.assert_close(out.attention[0].double(), attention, atol=1e-6, rtol=1e-4)
 
 
-@pytest.mark.parametrize("normalisation", ["position", "clip"])
-def test_inference_of_a_batch_matches_the_training_pass_item_by_item(normalisation: str) -> None:
-    module = _trained_like(SFC(16, 6, abstraction_channels=8, normalisation=normalisation))
+@pytest.mark.parametrize("priors", [False, True])
+def test_inference_of_a_batch_matches_the_training_pass_item_by_item(priors: bool) -> None:
+    module = _trained_like(SFC(16, 6, abstraction_channels=8, priors=priors))
     x = torch.randn(2, 16, 12, 5, 5)
     batched = module.compress(x.split(4, dim=2), 12)
     for item in range(2):  # each item keeps its own positions (the clip's ends among them, for some)
@@ -137,17 +141,14 @@ def test_inference_of_a_batch_matches_the_training_pass_item_by_item(normalisati
         torch.testing.assert_close(batched.features[item], alone.features[0].detach(), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("normalisation", ["position", "clip"])
+@pytest.mark.parametrize("priors", [False, True])
 @pytest.mark.parametrize("sizes", [(5, 5, 4), (1, 12, 1), (1,) * 14, (14,)])
 @pytest.mark.parametrize("keep", [4, 14])  # 14: every position is kept, the clip's first and last included
 def test_inference_matches_the_float64_reference_at_the_clips_ends_too(keep: int, sizes: tuple[int, ...],
-                                                                      normalisation: str) -> None:
-    """`compress` against the loop-based float64 forward pass, whatever blocks the head's output arrives in:
-    streamed (per-position normalisation: each position final once its right neighbour came) or collected
-    (clip-wide normalisation: blockwise, kept positions' abstraction recomputed a few windows at a time),
-    attention in chunks either way."""
-    module = _trained_like(SFC(20, keep, abstraction_channels=12, kv_stride=2, chunk_elements=50,
-                               normalisation=normalisation))
+                                                                      priors: bool) -> None:
+    """`compress` against the loop-based float64 forward pass, whatever blocks the head's output arrives in
+    (each position final once its right neighbour came, its change prior too), attention in chunks."""
+    module = _trained_like(SFC(20, keep, abstraction_channels=12, kv_stride=2, chunk_elements=50, priors=priors))
     x = torch.randn(1, 20, 14, 6, 8)
     out = module.compress(x.split(list(sizes), dim=2), capacity=14)
     features, kept, scores, attention = _reference_forward(module, x)
@@ -177,16 +178,15 @@ def test_rejects_too_few_positions_and_wrong_channels() -> None:
         module(torch.randn(1, 9, 8, 2, 2))
     with pytest.raises(ConfigError, match="expects 8 channels"):
         module.compress([torch.randn(1, 9, 8, 2, 2)], 8)
-    with pytest.raises(ConfigError, match="unknown normalisation 'batch'"):
-        SFC(8, 6, normalisation="batch")
 
 
-def test_the_learned_module_streams_holding_its_kept_positions_and_pooled_keys_only() -> None:
+@pytest.mark.parametrize("priors", [False, True])
+def test_the_learned_module_streams_holding_its_kept_positions_and_pooled_keys_only(priors: bool) -> None:
     """Head output arriving 8 positions at a time: the learned module's tensors (counted exactly, not the
-    resident set) grow by well under the head output they stream over, and stay under half of what the
-    clip-normalised module, which collects the head's output, holds; one block gives the same answer."""
+    resident set) grow by well under the head output they stream over, and stay under that output (which a
+    module normalising over the whole clip holds, with more); one block gives the same answer."""
     torch.manual_seed(0)
-    streaming, collecting = SFC(256, 8).eval(), SFC(256, 8, normalisation="clip").eval()  # C_a = 128
+    streaming = _trained_like(SFC(256, 8, priors=priors))  # C_a = 128
 
     def peak(module: SFC, x: torch.Tensor) -> int:
         with torch.inference_mode(), TensorBytes(torch.device("cpu")) as tensors:
@@ -196,18 +196,24 @@ def test_the_learned_module_streams_holding_its_kept_positions_and_pooled_keys_o
     short, long = torch.randn(1, 256, 64, 8, 8), torch.randn(1, 256, 128, 8, 8)
     growth, extra_output = peak(streaming, long) - peak(streaming, short), (long.numel() - short.numel()) * 4
     assert growth < 0.75 * extra_output, (growth, extra_output)
-    assert peak(streaming, long) < peak(collecting, long) / 2
+    assert peak(streaming, long) < 0.95 * long.numel() * 4
     streamed, whole = streaming.compress(long.split([3, 13, 5, 40, 1, 66], dim=2), 128), streaming.compress([long], 128)
     assert torch.equal(streamed.kept, whole.kept)
     torch.testing.assert_close(streamed.features, whole.features, atol=1e-5, rtol=1e-5)
 
 
-def test_clip_normalised_checkpoints_load_as_trained_and_new_ones_keep_their_normalisation(tmp_path) -> None:
-    shipped, _ = load_sfc(SHIPPED_MODELS_DIR / "tiny_synth_sfc.pth")  # written before per-position normalisation
-    assert shipped.normalisation == "clip" and type(shipped.abstraction[1]) is torch.nn.GroupNorm
-    save_sfc(tmp_path / "sfc.pth", _trained_like(SFC(16, 4, abstraction_channels=8)), {})
+def test_checkpoints_normalised_over_the_clip_are_refused_with_what_to_do(tmp_path) -> None:
+    module = _trained_like(SFC(16, 4, abstraction_channels=8, priors=True))
+    save_sfc(tmp_path / "sfc.pth", module, {})
+    checkpoint = torch.load(tmp_path / "sfc.pth", weights_only=True)
     loaded, _ = load_sfc(tmp_path / "sfc.pth")
-    assert loaded.normalisation == "position"
+    torch.testing.assert_close(loaded.prior_std, module.prior_std)
+    del checkpoint["config"]["normalisation"]  # as SFC Studio wrote them before 0.6
+    torch.save(checkpoint, tmp_path / "old.pth")
+    with pytest.raises(WeightsError, match="old.pth was written by SFC Studio before 0.6.*retrain it with `sfc-train"):
+        load_sfc(tmp_path / "old.pth")
+    for shipped in SHIPPED_MODELS_DIR.glob("*_sfc*.pth"):  # every shipped SFC streams
+        assert load_sfc(shipped)[0].abstraction[1].__class__.__name__ == "PositionNorm"
 
 
 @pytest.mark.slow
@@ -278,8 +284,8 @@ def test_unknown_scoring_is_refused() -> None:
 @pytest.mark.parametrize("sizes", [(1,) * 13, (5, 8), (2, 1, 6, 4), (13,)])
 def test_features_arriving_in_blocks_give_the_one_pass_output(method: str, sizes: tuple[int, ...]) -> None:
     """`compress` over any split of the head's output into consecutive blocks equals `forward` on
-    the whole (the streaming scores keep only a running top-K; the learned module, at inference,
-    works on a few positions at a time; "distinctiveness" collects the blocks)."""
+    the whole (the streaming scores and the learned module keep only a running top-K;
+    "distinctiveness" collects the blocks)."""
     x = torch.randn(2, 12, sum(sizes), 3, 4)
     learned = method.startswith("learned")
     stride = 1 + (method in ("energy", "learned"))
@@ -322,11 +328,15 @@ def test_a_scorer_with_priors_starts_as_change_and_learns_a_correction(tmp_path)
     with torch.no_grad():
         fresh, change = module(x), TrainingFreeSFC(24, 5, "change").eval()(x)
     assert torch.equal(fresh.kept, change.kept)  # before training: exactly the heuristic's choice
-    standardised = (change.scores - change.scores.mean(1, keepdim=True)) / (change.scores.std(1, keepdim=True) + 1e-6)
-    torch.testing.assert_close(fresh.scores, standardised, rtol=1e-5, atol=1e-5)
-    scores = training_free_scores(x)
-    assert scores.shape == (2, 3, 20)
-    torch.testing.assert_close(scores.mean(dim=2), torch.zeros(2, 3), rtol=0, atol=1e-5)
+    torch.testing.assert_close(fresh.scores, change.scores, rtol=1e-5, atol=1e-5)  # standardised as (s - 0) / 1
+    raw = prior_scores(x)
+    assert raw.shape == (2, 2, 20)
+    torch.testing.assert_close(raw[:, 1].double(), _reference_maps(x, "energy").mean(dim=(2, 3)), rtol=1e-5, atol=1e-5)
+    module.set_prior_statistics(torch.tensor([3.0, -1.0]), torch.tensor([2.0, 5.0]))  # a training set's
+    with torch.no_grad():
+        standardised = module(x)
+    assert torch.equal(standardised.kept, change.kept)  # an affine map of one score keeps its ranking
+    torch.testing.assert_close(standardised.scores, (change.scores - 3) / 2, rtol=1e-5, atol=1e-5)
     module.train()
     module(x).scores.sum().backward()  # the correction and the prior weights both learn
     assert module.scorer.weight.grad.abs().sum() > 0 and module.prior.weight.grad.abs().sum() > 0

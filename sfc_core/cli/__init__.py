@@ -7,6 +7,7 @@
     evaluate  sfc-evaluate: accuracy of every selection strategy on SynthActions
     train     sfc-train: the SynthActions backbone, or SFC on a frozen backbone
     weights   sfc-weights: list, download and verify published checkpoints
+    export    sfc-export: ONNX or OpenVINO files of a model, for inference outside PyTorch
 
 What they share is here: a parser with the command's own name and each flag's default in --help, and a
 user's error as one line and exit status 2; `model_args` adds the model flags they have in common."""

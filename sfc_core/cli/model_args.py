@@ -12,9 +12,13 @@ from ..sfc import TRAINING_FREE_SCORES
 from . import progress_bar
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """The model, its weights, its SFC and the SFC settings (`hub.load`'s arguments)."""
-    parser.add_argument("--model", default="tiny", choices=models.list_models(), help="the backbone")
+def add_model_arguments(parser: argparse.ArgumentParser, model_positional: bool = False) -> None:
+    """The model (`--model`, or the first argument), its weights, its SFC and the SFC settings (`hub.load`'s
+    arguments)."""
+    if model_positional:
+        parser.add_argument("model", choices=models.list_models(), help="the backbone")
+    else:
+        parser.add_argument("--model", default="tiny", choices=models.list_models(), help="the backbone")
     backbone = parser.add_mutually_exclusive_group()
     backbone.add_argument("--weights", type=Path, help="backbone checkpoint in its publisher's layout")
     backbone.add_argument(

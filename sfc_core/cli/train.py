@@ -1,8 +1,8 @@
 r"""CLI: train the SynthActions backbone, or SFC on a frozen backbone (one process or `torchrun`).
 
 The embedded model is reproduced by these two commands (the defaults; also in README and in
-assets/models/tiny_synth.json, which records the commands as they were run, as `python -m sfc_core.train`,
-this command's module before 0.5.0):
+assets/models/tiny_synth.json, which records the commands as they were run: the backbone's as
+`python -m sfc_core.train`, this command's module before 0.5.0):
 
     sfc-train backbone --clips 600 --epochs 16 --seed 0 --synth-version 2 --out \
         assets/models/tiny_synth.pth
@@ -38,7 +38,6 @@ import sys
 from pathlib import Path
 
 from ..objective import ObjectiveWeights
-from ..sfc import NORMALISATIONS
 from ..training.backbone import BackboneTrainingConfig, train_backbone
 from ..training.sfc_trainer import SFCTrainingConfig, train_sfc
 from . import command_parser, user_errors_exit_2
@@ -89,10 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     sfc.add_argument("--selection-noise", type=float, default=_SFC.selection_noise,
                      help="Gumbel noise on scores while training")
     sfc.add_argument("--scorer-priors", action=argparse.BooleanOptionalAction, default=_SFC.scorer_priors,
-                     help="score positions by the training-free scores plus a learned correction (starts as 'change')")
-    sfc.add_argument("--normalisation", choices=NORMALISATIONS, default=_SFC.normalisation,
-                     help="the abstraction's GroupNorm: over the whole clip, as the shipped SFCs were trained, or "
-                          "over each temporal position on its own, which lets an SFC without priors stream")
+                     help="score positions by the streaming training-free scores ('change', 'energy') plus a learned "
+                          "correction (starts as 'change')")
     sfc.add_argument("--cache", type=Path, default=None, help="save/reuse the per-video targets (and features) here")
     sfc.add_argument("--features", choices=("memory", "recompute"), default=_SFC.features,
                      help="keep head features in memory (fast, ~64 MB per SlowOnly video), or keep only the "

@@ -7,10 +7,15 @@ and SFC's single long clip are exactly such batches, so the heuristic made them 
 need be, and unevenly so. Calling the oneDNN kernel directly gives every batch size the same kernel
 (results equal to within float rounding; autograd is supported). The parameters and state_dict
 keys are those of `nn.Conv3d`. FlopCounterMode knows no formula for that op, so the standard
-convolution count is registered for it below: FLOPs are counted as before.
+convolution count is registered for it below: FLOPs are counted as before. Exporters know no
+conversion for it either: inside `standard_convolution()` the standard operator runs.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import torch
 from torch import nn
@@ -23,10 +28,24 @@ def _mkldnn_convolution_flops(x_shape, w_shape, _bias, _padding, _stride, _dilat
     return conv_flop_count(x_shape, w_shape, out_shape)
 
 
+_STANDARD = ContextVar("standard_convolution", default=False)
+
+
+@contextmanager
+def standard_convolution() -> Iterator[None]:
+    """Inside: every `Conv3d` runs PyTorch's standard convolution operator (for ONNX and OpenVINO export)."""
+    token = _STANDARD.set(True)
+    try:
+        yield
+    finally:
+        _STANDARD.reset(token)
+
+
 class Conv3d(nn.Conv3d):
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         if (
-            input.device.type == "cpu"
+            not _STANDARD.get()
+            and input.device.type == "cpu"
             and input.dtype == torch.float32
             and self.padding_mode == "zeros"
             and not isinstance(self.padding, str)

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..objective import ObjectiveWeights, sfc_objective
 from ..options import DEFAULT_LENGTH
 from ..pipeline import SFCRecognizer
-from ..sfc import SFC, save_sfc
+from ..sfc import SFC, prior_scores, save_sfc
 from . import distributed
 from .checkpoint import load_state, save_state
 from .targets import CachedVideo, cache_videos, head_features, list_videos, read_action_windows, read_labels
@@ -47,9 +47,7 @@ class SFCTrainingConfig:
     lr: float = 3e-3
     objective: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     selection_noise: float = 0.5  # Gumbel noise on the scores while training, to explore selections
-    scorer_priors: bool = True  # score = training-free scores (from "change") + a learned correction
-    # the abstraction's GroupNorm: "clip" as the shipped SFCs were trained; "position" streams (sfc_core.sfc)
-    normalisation: str = "clip"
+    scorer_priors: bool = True  # score = streaming training-free scores (from "change") + a learned correction
     usefulness_window: int | None = None  # positions per tail window of the selection target (None: keep)
     cache: Path | None = None  # save (or reuse) the per-video targets and features here
     features: str = "memory"  # "memory": cache head features; "recompute": from the videos at every step
@@ -155,6 +153,19 @@ def _frozen_model(config: SFCTrainingConfig, context: distributed.Context) -> hu
     return model
 
 
+def _standardise_priors(sfc: SFC, recognizer: SFCRecognizer, train_set: list[CachedVideo], batch_size: int,
+                        context: distributed.Context) -> None:
+    """The priors' standardisation from every rank's training clips: sums of each prior score and of its
+    square over all their positions, reduced over ranks (a resumed run loads the same from its state)."""
+    raw = torch.cat([prior_scores(head_features(train_set[b : b + batch_size], recognizer)).cpu().double()
+                     for b in range(0, len(train_set), batch_size)])  # (N, 2, T)
+    count, sums, squares = raw[:, 0].numel(), raw.sum(dim=(0, 2)), raw.square().sum(dim=(0, 2))
+    totals = distributed.reduce([count, *sums.tolist(), *squares.tolist()], context)
+    count, sums, squares = totals[0], torch.tensor(totals[1:3]), torch.tensor(totals[3:5])
+    mean = sums / count
+    sfc.set_prior_statistics(mean, ((squares / count - mean.square()) * count / max(count - 1, 1)).sqrt())
+
+
 def training_record(config: SFCTrainingConfig, labelled: bool, windows: bool, command: str | None) -> dict:
     """What an SFC was trained with, saved in its checkpoint so every report on it can say so: the
     weight of each loss term, whether labels and action-window annotations took part (`labelled`,
@@ -201,16 +212,17 @@ def train_sfc(config: SFCTrainingConfig, command: str | None = None) -> dict:
 
     torch.manual_seed(config.seed)  # the same initial SFC on every rank (DDP also broadcasts rank 0's)
     sfc = SFC(model.sfc.channels, model.settings.keep, spatial_stride=model.settings.spatial_stride,
-              selection_noise=config.selection_noise, priors=config.scorer_priors,
-              normalisation=config.normalisation).to(context.device)
+              selection_noise=config.selection_noise, priors=config.scorer_priors).to(context.device)
+    if config.scorer_priors:
+        _standardise_priors(sfc, recognizer, train_set, config.batch_size, context)
     optimizer = torch.optim.AdamW(sfc.parameters(), lr=config.lr, weight_decay=1e-4)
     checkpoint_path = config.checkpoint or config.out.with_suffix(".ckpt.pt")
     start_epoch, step, log = 0, 0, []
     state = load_state(checkpoint_path, context.device) if config.resume else None
     if state is not None:
-        if state.get("normalisation", "clip") != config.normalisation:  # the same weights' names either way
-            raise ConfigError(f"{checkpoint_path} was trained with normalisation {state.get('normalisation', 'clip')!r}"
-                              f", not {config.normalisation!r}: resume with the same --normalisation")
+        if state.get("normalisation", "clip") != "position":  # the same weights' names either way
+            raise ConfigError(f"{checkpoint_path} was written by SFC Studio before 0.6 (whole-clip normalisation): "
+                              "start again without --resume")
         sfc.load_state_dict(state["sfc"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, step, log = state["epoch"], state["step"], state["log"]
@@ -230,7 +242,7 @@ def train_sfc(config: SFCTrainingConfig, command: str | None = None) -> dict:
             tqdm.write(json.dumps(entry))
             save_state(checkpoint_path, {"sfc": sfc.state_dict(), "optimizer": optimizer.state_dict(),
                                          "epoch": epoch + 1, "step": step, "log": log,
-                                         "normalisation": config.normalisation})
+                                         "normalisation": "position"})
     flat = torch.cat([p.detach().flatten() for p in sfc.parameters()])
     rank_difference = distributed.max_difference_from_rank0(flat, context)
     sfc.selection_noise = 0.0
