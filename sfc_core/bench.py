@@ -353,8 +353,12 @@ def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False
                                                  backbone=backbone, device=device, precision=precision,
                                                  processes=processes)
             print(format_table(name, report["models"][name]), flush=True)
+            _write(report, out)  # after every model: an interrupted run keeps the models it finished
+    print(f"wrote {out}/bench.json, bench.md, bench.png")
+    return report
+
+
+def _write(report: dict, out: Path) -> None:
     (out / "bench.json").write_text(json.dumps(report, indent=1))
     (out / "bench.md").write_text(markdown(report))
     figure(report, out / "bench.png")
-    print(f"wrote {out}/bench.json, bench.md, bench.png")
-    return report
