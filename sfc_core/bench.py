@@ -11,7 +11,10 @@ exist. Writes bench.json, bench.md and bench.png to --out.
 
 Every configuration runs in a fresh process (as a user's `sfc-predict` call does), where
 `profiling.PeakMemory` resets the high-water mark before its memory call, so no configuration's peak
-depends on what ran before it. Without videos, the bench generates SynthActions clips
+depends on what ran before it. With `processes` > 1, every configuration runs that many times, each in
+a fresh process, in rounds (every configuration once per round, so a machine that slows down slows
+them all), and its figures are the medians over the processes: a small model's time varies by up
+to 1.5x from one process to the next. Without videos, the bench generates SynthActions clips
 (deterministic, labelled).
 """
 
@@ -31,6 +34,7 @@ from matplotlib.figure import Figure
 from . import hub, models, synth
 from .device import check_precision, describe, pick_device
 from .environment import environment
+from .errors import ConfigError
 from .options import DEFAULT_LENGTH
 from .profiling import format_ratio, ratio
 from .report import Provenance, Result
@@ -163,9 +167,23 @@ def _run_configuration(name: str, bench_config: BenchConfig, videos: list[Path],
     return [_row(bench_config, video, recognizer(video), label) for video, label in zip(videos, labels)], ran
 
 
+def _median_over_processes(per_process: list[list[dict]]) -> list[dict]:
+    """One row per video from the rows of several processes: each measurement's median, the time spread
+    over all of them (the predictions are the same in every process)."""
+    merged = []
+    for runs in zip(*per_process):
+        row = dict(runs[0])
+        for key in ("model_time_s", "decode_time_s", "end_to_end_s", "decode_fps", "peak_memory_bytes"):
+            row[key] = statistics.median(run[key] for run in runs)
+        row["model_time_min_s"] = min(run["model_time_min_s"] for run in runs)
+        row["model_time_max_s"] = max(run["model_time_max_s"] for run in runs)
+        merged.append(row)
+    return merged
+
+
 def bench_model(name: str, videos: list[Path], labels: list[int | None], *, quick: bool = False, repeats: int = 3,
                 backbone: str | Path = hub.AUTO, device: str | torch.device | None = None,
-                precision: str = "fp32") -> dict:
+                precision: str = "fp32", processes: int = 1) -> dict:
     """Every configuration of `configurations` on every video, with this backbone (as `hub.load`), each
     configuration in a fresh process: a process's peaks depend on what ran in it before (dense one view
     at a time measured 45% more after the batched 30 views than in a fresh process), and a user's
@@ -174,14 +192,17 @@ def bench_model(name: str, videos: list[Path], labels: list[int | None], *, quic
     native_keep = shipped.replace(sfc=hub.UNTRAINED).settings.keep  # the tail's size, whatever SFC ships
     temporal_stride = shipped.config.input_spec.frames // native_keep
     configs = configurations(native_keep, temporal_stride, quick)
-    rows: dict[str, list[dict]] = {}
+    runs: dict[str, list[list[dict]]] = {c.name: [] for c in configs}  # per configuration, one row list a process
     ran: dict[str, str | None] = {}  # which SFC each configuration ran
-    for bench_config in configs:
-        with multiprocessing.get_context("spawn").Pool(1) as worker:
-            rows[bench_config.name], ran[bench_config.name] = worker.apply(
-                _run_configuration, (name, bench_config, videos, labels),
-                {"repeats": repeats, "backbone": backbone, "device": device, "precision": precision})
-        print(f"  {name}: {bench_config.name} done", flush=True)
+    for round_ in range(processes):
+        for bench_config in configs:
+            with multiprocessing.get_context("spawn").Pool(1) as worker:
+                rows, ran[bench_config.name] = worker.apply(
+                    _run_configuration, (name, bench_config, videos, labels),
+                    {"repeats": repeats, "backbone": backbone, "device": device, "precision": precision})
+            runs[bench_config.name].append(rows)
+            print(f"  {name}: {bench_config.name} done (process {round_ + 1} of {processes})", flush=True)
+    rows = {config_name: _median_over_processes(per_process) for config_name, per_process in runs.items()}
     baselines = {base_name: rows[base_name] for base_name in BASELINES}
     trained = shipped.provenance["sfc"].kind == "trained"
     return {
@@ -230,7 +251,8 @@ def markdown(report: dict) -> str:
         "",
         f"Device: **{report['device']}** ({env['cpu']}; {', '.join(env['cpu_flags']) or 'no AVX'}; "
         f"{env['torch_threads']} threads; torch {env['torch']}). Date: {env['date']}. Repeats: {report['repeats']} "
-        f"timed after one warm-up. Videos: {', '.join(report['videos'])}.",
+        f"timed after one warm-up, in each of {report.get('processes', 1)} fresh process(es) per configuration "
+        f"(medians over them). Videos: {', '.join(report['videos'])}.",
         "",
         f"Regenerate: `{report['command']}`.",
         "",
@@ -295,11 +317,14 @@ def figure(report: dict, path: Path) -> None:
 
 def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False, clips: int = 3, repeats: int = 3,
               backbone: str = hub.AUTO, device: str | None = None, out: Path = Path("benchmarks") / "latest",
-              precision: str = "fp32", command: str | None = None) -> dict:
+              precision: str = "fp32", command: str | None = None, processes: int = 1) -> dict:
     """Benchmark each model on `videos` (none: `clips` generated SynthActions clips); writes
-    bench.json, bench.md and bench.png to `out` and returns the report. `command`: what regenerates it."""
+    bench.json, bench.md and bench.png to `out` and returns the report. `command`: what regenerates it;
+    `processes`: fresh processes per configuration (medians over them)."""
+    if processes < 1:
+        raise ConfigError("processes must be >= 1")
     if quick:
-        clips, repeats = 1, 1
+        clips, repeats, processes = 1, 1, 1
     chosen = pick_device(device)
     check_precision(precision, chosen)  # an unavailable device or precision fails here, before any work
     device_name = describe(chosen)
@@ -317,6 +342,7 @@ def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False
             "environment": environment(chosen),
             "device": device_name,
             "repeats": repeats,
+            "processes": processes,
             "precision": precision,
             "videos": described,
             "models": {},
@@ -324,7 +350,8 @@ def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False
         for name in model_names:
             model_labels = labels if models.get_config(name).label_set == "synth_actions" else [None] * len(videos)
             report["models"][name] = bench_model(name, videos, model_labels, quick=quick, repeats=repeats,
-                                                 backbone=backbone, device=device, precision=precision)
+                                                 backbone=backbone, device=device, precision=precision,
+                                                 processes=processes)
             print(format_table(name, report["models"][name]), flush=True)
     (out / "bench.json").write_text(json.dumps(report, indent=1))
     (out / "bench.md").write_text(markdown(report))

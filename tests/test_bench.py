@@ -85,3 +85,20 @@ def test_the_terminal_table_says_what_agree_and_acc_are_and_over_how_many_videos
     table = bench.format_table("tiny", committed["models"]["tiny"])
     videos = len(committed["models"]["tiny"]["rows"]["dense batched"])
     assert f"both over {videos} video(s): a sanity check" in table.splitlines()[-1]
+
+
+def test_several_processes_give_each_measurement_its_median_and_the_whole_spread() -> None:
+    """Three processes' rows for two videos: medians per video, spread over all, predictions kept."""
+    rng = np.random.default_rng(1)
+    keys = ("model_time_s", "decode_time_s", "end_to_end_s", "decode_fps", "peak_memory_bytes")
+    per_process = [[{**{key: float(rng.uniform(1, 2)) for key in keys}, "model_time_min_s": float(rng.uniform(0, 1)),
+                     "model_time_max_s": float(rng.uniform(2, 3)), "top1": video, "flops": 7}
+                    for video in range(2)] for _ in range(3)]
+    merged = bench._median_over_processes(per_process)
+    assert [row["top1"] for row in merged] == [0, 1] and all(row["flops"] == 7 for row in merged)
+    for video, row in enumerate(merged):
+        runs = [rows[video] for rows in per_process]
+        for key in keys:
+            assert row[key] == sorted(run[key] for run in runs)[1]
+        assert row["model_time_min_s"] == min(run["model_time_min_s"] for run in runs)
+        assert row["model_time_max_s"] == max(run["model_time_max_s"] for run in runs)
