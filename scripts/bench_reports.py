@@ -2,6 +2,7 @@
 
     python -m scripts.bench_reports kinetics   # SlowOnly-R50 and R(2+1)D-18, random weights, 10 s 640x272 clip
     python -m scripts.bench_reports tiny       # the embedded model, 3 SynthActions clips
+    python -m scripts.bench_reports gpu        # the kinetics report's models and clip on a CUDA GPU
 
 `kinetics` first writes its clip with `scripts.make_bench_clip` (into a temporary folder), so the
 report's one input is made by committed code. Each report records this command and the environment.
@@ -23,12 +24,14 @@ REPORTS = {
                  "out": "cpu-2core-kinetics"},
     # a model this small varies by up to 1.5x in time from one process to the next: medians over 3
     "tiny": {"models": ["tiny"], "clip": None, "backbone": hub.AUTO, "out": "cpu-2core-tiny", "processes": 3},
+    "gpu": {"models": ["slowonly_r50", "r2plus1d_18"], "clip": (640, 272, 10), "backbone": hub.RANDOM,
+            "out": "gpu-kinetics", "device": "cuda"},
 }
 
 
-def bench_clip(directory: Path) -> Path:
-    """Write the Kinetics report's clip into `directory`."""
-    width, height, seconds = REPORTS["kinetics"]["clip"]
+def bench_clip(directory: Path, report: str = "kinetics") -> Path:
+    """Write `report`'s clip into `directory`."""
+    width, height, seconds = REPORTS[report]["clip"]
     return write_bench_clip(directory / f"street_{width}x{height}_{seconds}s.mp4", width, height, seconds)
 
 
@@ -41,8 +44,8 @@ def main() -> None:
     command = f"python -m scripts.bench_reports {args.report}" + (
         f" --repeats {args.repeats}" if args.repeats != 3 else "")
     with tempfile.TemporaryDirectory() as scratch:
-        videos = [bench_clip(Path(scratch))] if spec["clip"] else []
-        benchmark(spec["models"], videos, repeats=args.repeats, backbone=spec["backbone"],
+        videos = [bench_clip(Path(scratch), args.report)] if spec["clip"] else []
+        benchmark(spec["models"], videos, repeats=args.repeats, backbone=spec["backbone"], device=spec.get("device"),
                   out=BENCHMARKS / spec["out"], command=command, processes=spec.get("processes", 1))
 
 
