@@ -112,13 +112,14 @@ def _bars(ax, names: list[str], values: list[float], labels: list[str], xlabel: 
     ax.tick_params(which="both", labelsize=TEXT)
 
 
-def _cost_panels(panel: SubFigure, name: str, model: dict) -> None:
+def _cost_panels(panel: SubFigure, name: str, model: dict, device: str) -> None:
     """One model's row: model time (linear) and peak memory (log: batched dense needs 15-25x more)."""
     rows = {row["config"]: row for row in model["summary"]}
     sfc = _plotted_sfc(rows)
     shown = [rows["dense batched"], rows["dense chunked"], sfc]
     weights = "random weights: timing only" if _is_random(model) else "trained weights"
-    panel.suptitle(f"{name} ({weights}) with {_sfc_phrase(sfc)}, L={sfc['length']}, keep {sfc['keep']}",
+    where = "" if device.startswith("CPU") else f" on {device}"  # the figure's title names the CPU
+    panel.suptitle(f"{name}{where} ({weights}) with {_sfc_phrase(sfc)}, L={sfc['length']}, keep {sfc['keep']}",
                    fontsize=TITLE)
     names = ["dense, all views\nin one batch", "dense, one view\nat a time", f"SFC\n({_sfc_name(sfc)})"]
     time_ax, memory_ax = panel.subplots(1, 2, sharey=True)
@@ -144,8 +145,8 @@ def _cost_figure(reports: list[tuple[Path, dict]]) -> Figure:
     setups = "; ".join(sorted({_setup(report["environment"]) for _, report, _, _ in models}))
     figure.suptitle(f"Model time and peak memory per video: dense sampling vs SFC\n{setups}. "
                     "SFC's ratios compare it with dense, one view at a time", fontsize=TITLE + 1)
-    for panel, (_, _, name, model) in zip(figure.subfigures(len(models), 1, squeeze=False)[:, 0], models):
-        _cost_panels(panel, name, model)
+    for panel, (_, report, name, model) in zip(figure.subfigures(len(models), 1, squeeze=False)[:, 0], models):
+        _cost_panels(panel, name, model, report["device"])
     return figure
 
 

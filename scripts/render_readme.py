@@ -300,10 +300,43 @@ def classroom() -> str:
             f"{_source(report, 'benchmarks/classroom-cpu-2core/report.md')}\n")
 
 
+def gpu() -> str:
+    """The same clip and backbones on a CUDA GPU: dense's 30 views batched are the paper's comparison."""
+    report = _load("benchmarks/gpu-kinetics/bench.json")
+    env = report["environment"]
+    lines = ["| model | SFC | model time: SFC / dense 1-by-1 / dense batched | time ratio vs 1-by-1 / vs batched | "
+             "FLOPs ratio | peak memory: SFC / 1-by-1 / batched | memory ratio vs 1-by-1 / vs batched |",
+             "|---|---|---|---|---|---|---|"]
+    for model in report["models"]:
+        rows = _rows(report, model)
+        one, batched = rows["dense chunked"], rows["dense batched"]
+        for config, shown in (("sfc L=64 keep=8 s=1 training-free", "training-free, L=64"),
+                              ("sfc L=64 keep=8 s=1", "learned (cost), L=64"),
+                              ("sfc L=16 keep=8 s=1", "learned (cost), L=16")):
+            s = rows[config]
+            lines.append(
+                f"| {model} | {shown} | {s['model_time_s'] * 1e3:.0f} / {one['model_time_s'] * 1e3:.0f} / "
+                f"{batched['model_time_s'] * 1e3:.0f} ms | {s['vs_chunked']['time']:.2f}x / "
+                f"{s['vs_batched']['time']:.2f}x | {s['vs_batched']['flops']:.2f}x | "
+                f"{s['peak_memory_bytes'] / MIB:.0f} / {one['peak_memory_bytes'] / MIB:.0f} / "
+                f"{batched['peak_memory_bytes'] / MIB:.0f} MiB | {s['vs_chunked']['memory']:.2f}x / "
+                f"{s['vs_batched']['memory']:.1f}x |")
+    missing = [name for name in report["models_requested"] if name not in report["models"]]
+    weights = {model["weights"].split(" (")[0] for model in report["models"].values()}
+    lines += ["", f"Measured on one {report['device']} (peak memory: the CUDA allocator's, so decoding on the host "
+              f"is not in it, unlike the CPU figures above; torch {env['torch']}), {env['date'][:10]}, "
+              f"{report['precision']}, {', '.join(report['videos'])}, {', '.join(sorted(weights))}, median of "
+              f"{report['repeats']} timed repeats after a warm-up, in each of {report['processes']} fresh "
+              f"process(es) per configuration." + (f" Not in this report: {', '.join(missing)}." if missing else "")
+              + f" {_source(report, 'benchmarks/gpu-kinetics/bench.md')}"]
+    return "\n".join(lines) + "\n"
+
+
 RENDERERS: dict[str, Callable[[], str]] = {
     "headline": headline, "sfc-module-flops": sfc_module_flops, "predict-memory": predict_memory, "batch": batch,
     "selection": selection, "sfc-choice": sfc_choice, "card-evaluation": card_evaluation, "explorer": explorer,
     "stream": stream, "classroom": classroom, "embedded-memory": embedded_memory,
+    "gpu": gpu,
 }
 
 

@@ -266,6 +266,9 @@ def markdown(report: dict) -> str:
         "accuracy measure.",
         "",
     ]
+    missing = [name for name in report.get("models_requested", []) if name not in report["models"]]
+    if missing:
+        out += [f"**Incomplete:** the run stopped before measuring {', '.join(missing)}.", ""]
     for model, result in report["models"].items():
         out += [f"## {model}", "", f"Backbone weights: {result['weights']}. SFC: {result['sfc_weights']}.", ""]
         out.append("| config | SFC | model time (s) | end-to-end (s) | decode fps | peak memory (MiB) | GFLOPs | "
@@ -345,6 +348,7 @@ def benchmark(model_names: list[str], videos: list[Path], *, quick: bool = False
             "processes": processes,
             "precision": precision,
             "videos": described,
+            "models_requested": list(model_names),
             "models": {},
         }
         for name in model_names:

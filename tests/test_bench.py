@@ -102,3 +102,13 @@ def test_several_processes_give_each_measurement_its_median_and_the_whole_spread
             assert row[key] == sorted(run[key] for run in runs)[1]
         assert row["model_time_min_s"] == min(run["model_time_min_s"] for run in runs)
         assert row["model_time_max_s"] == max(run["model_time_max_s"] for run in runs)
+
+
+def test_a_report_missing_a_requested_model_says_so() -> None:
+    from sfc_core.resources import BENCHMARKS_DIR
+
+    report = json.loads((BENCHMARKS_DIR / "gpu-kinetics" / "bench.json").read_text())
+    assert set(report["models"]) < set(report["models_requested"])  # the GPU run stopped after SlowOnly-R50
+    assert "**Incomplete:** the run stopped before measuring r2plus1d_18." in bench.markdown(report)
+    complete = {**report, "models_requested": list(report["models"])}
+    assert "Incomplete" not in bench.markdown(complete)

@@ -15,6 +15,7 @@ from sfc_core.resources import BENCHMARKS_DIR
 
 TINY = BENCHMARKS_DIR / "cpu-2core-tiny" / "bench.json"
 KINETICS = BENCHMARKS_DIR / "cpu-2core-kinetics" / "bench.json"
+GPU = BENCHMARKS_DIR / "gpu-kinetics" / "bench.json"
 SEEDS = [BENCHMARKS_DIR / "selection-synth" / f"v2-seed{seed}.json" for seed in (8001, 8002)]
 PLOTTED = {  # the SFC the app runs by default, per model
     "tiny": "sfc L=64 keep=8 s=1",
@@ -61,7 +62,7 @@ def test_cost_titles_name_device_date_and_random_weights(figures) -> None:
     environment = json.loads(TINY.read_text())["environment"]
     assert f"CPU, 2 cores ({environment['cpu']}), {environment['date'][:10]}" in figure.get_suptitle()
     titles = {ax.get_figure(root=False).get_suptitle() for ax in figure.axes}
-    assert sum("random weights: timing only" in title for title in titles) == 2  # slowonly_r50 and r2plus1d_18
+    assert sum("random weights: timing only" in title for title in titles) == 3  # the CPU two, SlowOnly on a GPU
     assert any(title.startswith("tiny ") and "random" not in title and "trained SFC" in title for title in titles)
 
 
@@ -117,9 +118,21 @@ def test_tables_hide_accuracy_for_random_weights_only() -> None:
     assert rows[PLOTTED["tiny"]][3] == f"{reported[PLOTTED['tiny']]['vs_chunked']['time']:.2f}x"
 
 
+def test_a_gpu_reports_panel_names_its_gpu_and_shows_its_rows(figures) -> None:
+    device = json.loads(GPU.read_text())["device"]
+    titles = [panel.get_suptitle() for panel in figures[0].subfigs]
+    assert sum(title.startswith(f"slowonly_r50 on {device} ") for title in titles) == 1
+    assert not any(" on CPU" in title for title in titles)
+    rows = _rows(GPU, "slowonly_r50")
+    shown = [rows["dense batched"], rows["dense chunked"], rows[PLOTTED["slowonly_r50"]]]
+    panel = next(p for p in figures[0].subfigs if p.get_suptitle().startswith(f"slowonly_r50 on {device} "))
+    time_ax = next(ax for ax in figures[0].axes if ax.get_figure(root=False) is panel and "time" in ax.get_xlabel())
+    assert [bar.get_width() for bar in time_ax.patches] == pytest.approx([row["model_time_s"] for row in shown])
+
+
 def test_report_sources_are_the_files_plotted() -> None:
     assert sorted(report_sources()) == sorted(
-        path.relative_to(BENCHMARKS_DIR.parent).as_posix() for path in [TINY, KINETICS, *SEEDS])
+        path.relative_to(BENCHMARKS_DIR.parent).as_posix() for path in [TINY, KINETICS, GPU, *SEEDS])
 
 
 def test_an_empty_benchmarks_folder_says_how_to_make_a_report(tmp_path, monkeypatch) -> None:
