@@ -302,6 +302,8 @@ def classroom() -> str:
 
 def gpu() -> str:
     """The same clip and backbones on a CUDA GPU: dense's 30 views batched are the paper's comparison."""
+    from sfc_core.bench import missing_models
+
     report = _load("benchmarks/gpu-kinetics/bench.json")
     env = report["environment"]
     lines = ["| model | SFC | model time: SFC / dense 1-by-1 / dense batched | time ratio vs 1-by-1 / vs batched | "
@@ -321,7 +323,7 @@ def gpu() -> str:
                 f"{s['peak_memory_bytes'] / MIB:.0f} / {one['peak_memory_bytes'] / MIB:.0f} / "
                 f"{batched['peak_memory_bytes'] / MIB:.0f} MiB | {s['vs_chunked']['memory']:.2f}x / "
                 f"{s['vs_batched']['memory']:.1f}x |")
-    missing = [name for name in report["models_requested"] if name not in report["models"]]
+    missing = missing_models(report)
     weights = {model["weights"].split(" (")[0] for model in report["models"].values()}
     lines += ["", f"Measured on one {report['device']} (peak memory: the CUDA allocator's, so decoding on the host "
               f"is not in it, unlike the CPU figures above; torch {env['torch']}), {env['date'][:10]}, "

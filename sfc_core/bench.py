@@ -244,6 +244,11 @@ def format_table(model: str, result: dict) -> str:
     return "\n".join([title] + ["  ".join(c.ljust(w) for c, w in zip(row, widths)) for row in lines] + [footer])
 
 
+def missing_models(report: dict) -> list[str]:
+    """Models the run was asked for but did not finish (it writes its report after every model)."""
+    return [name for name in report.get("models_requested", []) if name not in report["models"]]
+
+
 def markdown(report: dict) -> str:
     env = report["environment"]
     out = [
@@ -266,7 +271,7 @@ def markdown(report: dict) -> str:
         "accuracy measure.",
         "",
     ]
-    missing = [name for name in report.get("models_requested", []) if name not in report["models"]]
+    missing = missing_models(report)
     if missing:
         out += [f"**Incomplete:** the run stopped before measuring {', '.join(missing)}.", ""]
     for model, result in report["models"].items():
