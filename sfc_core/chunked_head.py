@@ -255,13 +255,14 @@ def head_chunks(head: nn.Module, read: Read, frames: int, geometry: TemporalGeom
 def collect(blocks: Iterator[torch.Tensor], capacity: int) -> torch.Tensor:
     """Consecutive blocks along time (dim 2) in one tensor allocated once for at most `capacity`
     positions (torch.cat would hold every block and the result at the same time); a single block
-    is returned as it is."""
+    is returned as it is (the same layout, so what runs on it adds in the same order)."""
     blocks = iter(blocks)
     first = next(blocks)
     second = next(blocks, None)
     if second is None:
         return first
-    output = first.new_empty(*first.shape[:2], capacity, *first.shape[3:])
+    output = torch.empty((*first.shape[:2], capacity, *first.shape[3:]), dtype=first.dtype, device=first.device,
+                         memory_format=_memory_format(first))  # the layout decides the next layers' float sums
     output[:, :, : first.shape[2]] = first
     filled = first.shape[2]
     del first
@@ -270,6 +271,12 @@ def collect(blocks: Iterator[torch.Tensor], capacity: int) -> torch.Tensor:
         filled += second.shape[2]
         second = next(blocks, None)
     return output[:, :, :filled]
+
+
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    if x.dim() == 5 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last_3d):
+        return torch.channels_last_3d
+    return torch.contiguous_format
 
 
 def run_head(head: nn.Module, clip: torch.Tensor, geometry: TemporalGeometry, chunk_frames: int | None) -> torch.Tensor:

@@ -198,6 +198,27 @@ class _ChangeScore:
         return [(((left + left) / 2).unsqueeze(1), self.pending)]
 
 
+def regroup(blocks: Iterable[torch.Tensor], size: int, channels: int) -> Iterator[torch.Tensor]:
+    """The positions of consecutive temporal blocks, re-cut into blocks of exactly `size` (the last may be
+    shorter): what SFC computes then does not depend on how the head happened to chunk the clip, so one
+    pass over a stored head output gives bit for bit the streamed answer. Holds under `size` positions."""
+    held: list[torch.Tensor] = []
+    count = 0
+    for block in blocks:
+        if block.shape[1] != channels:
+            raise ConfigError(f"SFC expects {channels} channels, got {block.shape[1]}")
+        held.append(block)
+        count += block.shape[2]
+        if count < size:
+            continue
+        joined = torch.cat(held, dim=2) if len(held) > 1 else block
+        full = count - count % size
+        yield from joined[:, :, :full].split(size, dim=2)
+        held, count = ([joined[:, :, full:]], count - full) if count > full else ([], 0)
+    if count:
+        yield torch.cat(held, dim=2)
+
+
 def _check_input(channels: int, frames: int, expected_channels: int, keep: int) -> None:
     if channels != expected_channels:
         raise ConfigError(f"SFC expects {expected_channels} channels, got {channels}")
@@ -364,21 +385,17 @@ class SFC(nn.Module):
             values.append(self.value(_tokens(self._pool_keys(x))))
             selection.offer(score, first, x, abstract)
 
-        for block in blocks:
-            if block.shape[1] != self.channels:
-                raise ConfigError(f"SFC expects {self.channels} channels, got {block.shape[1]}")
-            for start in range(0, block.shape[2], BLOCK):
-                x = block[:, :, start : start + BLOCK]
-                y = norm(project(x)).relu_()
-                change_maps = change.update(x) if self.priors else []
-                if context is None:  # the clip's first positions: their left neighbour is the zero padding
-                    window, ready = F.pad(y, (0, 0, 0, 0, 1, 0)), x[:, :, :-1]
-                else:
-                    window, ready = torch.cat([context, y], dim=2), torch.cat([pending, x[:, :, :-1]], dim=2)
-                if ready.shape[2]:
-                    emit(window, ready, seen, change_maps)
-                    seen += ready.shape[2]
-                context, pending = window[:, :, -2:].clone(), x[:, :, -1:].clone()
+        for x in regroup(blocks, BLOCK, self.channels):
+            y = norm(project(x)).relu_()
+            change_maps = change.update(x) if self.priors else []
+            if context is None:  # the clip's first positions: their left neighbour is the zero padding
+                window, ready = F.pad(y, (0, 0, 0, 0, 1, 0)), x[:, :, :-1]
+            else:
+                window, ready = torch.cat([context, y], dim=2), torch.cat([pending, x[:, :, :-1]], dim=2)
+            if ready.shape[2]:
+                emit(window, ready, seen, change_maps)
+                seen += ready.shape[2]
+            context, pending = window[:, :, -2:].clone(), x[:, :, -1:].clone()
         if pending is None:
             raise ConfigError(f"SFC keeps {self.keep} temporal positions but the head produced none")
         last_change = change.finish() if self.priors else []

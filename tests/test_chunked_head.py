@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from sfc_core import models
-from sfc_core.chunked_head import position_centres, run_head, temporal_geometry
+from sfc_core.chunked_head import collect, position_centres, run_head, temporal_geometry
 from sfc_core.models import x3d
 from tests.marks import slow_cases
 from tests.references import randomize_
@@ -123,3 +123,13 @@ def test_each_position_stands_for_the_centre_of_the_frames_that_influence_it(
         assert (int(support.min()), int(support.max())) == (max(0, first), min(frames - 1, last)), (name, t)
         if first >= 0 and last < frames:
             assert centres[t] == (first + last) // 2, (name, t)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last_3d])
+def test_collected_blocks_keep_their_values_and_layout(layout: torch.memory_format) -> None:
+    """A head in channels-last hands SFC channels-last blocks; the collected output must be laid out alike,
+    or SFC run on it later (the explorer) adds in another order than it did on the stream."""
+    whole = torch.randn(1, 6, 11, 3, 4).contiguous(memory_format=layout)
+    collected = collect(iter(whole.split([4, 4, 3], dim=2)), capacity=12)
+    channels_innermost = collected.stride(1) == 1
+    assert torch.equal(collected, whole) and channels_innermost == (layout == torch.channels_last_3d)
