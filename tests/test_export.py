@@ -15,6 +15,7 @@ from sfc_core import hub
 from sfc_core.cli import export as export_cli
 from sfc_core.inputs import load_views
 from sfc_core.resources import EXAMPLES_DIR
+from tests.marks import slow_cases
 
 onnxruntime = pytest.importorskip("onnxruntime")
 VIDEO = EXAMPLES_DIR / "rotate_clockwise.mp4"
@@ -41,8 +42,10 @@ def _close(actual: np.ndarray, expected: np.ndarray, relative: float = 1e-4) -> 
     assert float(np.abs(actual - expected).max()) <= relative * max(scale, 1e-6), (actual, expected)
 
 
-@pytest.mark.parametrize("fmt,sfc", [("onnx", hub.AUTO), ("onnx", "training-free:distinctiveness"),
-                                     ("openvino", hub.AUTO)])
+EXPORTS = [("onnx", hub.AUTO), ("onnx", "training-free:distinctiveness"), ("openvino", hub.AUTO)]
+
+
+@pytest.mark.parametrize("fmt,sfc", slow_cases(EXPORTS, slow=set(EXPORTS[1:])))
 def test_exported_model_gives_pytorchs_answers(tmp_path: Path, fmt: str, sfc: str) -> None:
     if fmt == "openvino":
         pytest.importorskip("openvino")
