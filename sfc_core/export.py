@@ -34,11 +34,14 @@ from . import __version__
 from .errors import ConfigError
 from .hub import SFCModel
 from .models.layers import standard_convolution
+from .options import DEFAULT_CLIPS, DEFAULT_CROPS
+from .sampling import CROP_NAMES
 from .sfc import Compressor
 
 FORMATS = ("onnx", "openvino")
 OPSET = 18
 MANIFEST = "manifest.json"
+INSTALL_HINT = 'pip install ".[export]" (from a checkout of SFC Studio)'
 
 
 class _SFCOutputs(nn.Module):
@@ -88,10 +91,13 @@ def export(model: SFCModel, out: Path, fmt: str = "onnx") -> dict:
     returns the manifest."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    _require("onnx", "pip install 'sfc-studio[export]'")
+    _require("onnx", INSTALL_HINT)
     if fmt == "openvino":
-        _require("openvino", "pip install 'sfc-studio[export]'")
-    out.mkdir(parents=True, exist_ok=True)
+        _require("openvino", INSTALL_HINT)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"cannot write the export to {out}: {error.strerror or error}") from None
     model.backbone.cpu()  # exported from the CPU, whichever device the model ran on
     model.sfc.cpu()
     artifacts = {}
@@ -123,9 +129,16 @@ def export(model: SFCModel, out: Path, fmt: str = "onnx") -> dict:
         "model": model.name,
         "labels": model.labels,
         "input": asdict(model.config.input_spec),
-        "dense": {"views": "clips x crops of `input.frames` frames each; the answer is the mean of their softmax"},
-        "sfc": {**asdict(model.settings), "kind": model.provenance["sfc"].kind,
-                "long_clip": "`length` frames sampled uniformly over the whole video, centre crop"},
+        "dense": {"clips": DEFAULT_CLIPS, "crops": list(CROP_NAMES[DEFAULT_CROPS]),
+                  "views": "`clips` clips of `input.frames` frames `input.stride` source frames apart, evenly spaced "
+                           "over the video, each cut to "
+                           "`input.crop` squares at the first, centre and last place along the frame's long side "
+                           "(after resizing its short side to `input.short_side`); the answer is the mean of the "
+                           "views' softmax"},
+        "sfc": {**{key: value for key, value in asdict(model.settings).items() if key != "head_chunk_frames"},
+                "kind": model.provenance["sfc"].kind,
+                "long_clip": "`length` frames sampled uniformly over the whole video, centre crop; the exported "
+                             "head runs it in one pass"},
         "provenance": {part: {"kind": p.kind, "source": p.source and Path(p.source).name, "verified": p.verified,
                               "describe": p.describe()} for part, p in model.provenance.items()},
         "artifacts": artifacts,

@@ -201,22 +201,26 @@ class _ChangeScore:
 def regroup(blocks: Iterable[torch.Tensor], size: int, channels: int) -> Iterator[torch.Tensor]:
     """The positions of consecutive temporal blocks, re-cut into blocks of exactly `size` (the last may be
     shorter): what SFC computes then does not depend on how the head happened to chunk the clip, so one
-    pass over a stored head output gives bit for bit the streamed answer. Holds under `size` positions."""
-    held: list[torch.Tensor] = []
-    count = 0
+    pass over a stored head output gives bit for bit the streamed answer. Besides the block that arrived
+    it holds fewer than `size` positions of earlier ones (copied, so the arrived block can be freed)."""
+    rest: torch.Tensor | None = None  # positions not yet in a full block
     for block in blocks:
         if block.shape[1] != channels:
             raise ConfigError(f"SFC expects {channels} channels, got {block.shape[1]}")
-        held.append(block)
-        count += block.shape[2]
-        if count < size:
-            continue
-        joined = torch.cat(held, dim=2) if len(held) > 1 else block
-        full = count - count % size
-        yield from joined[:, :, :full].split(size, dim=2)
-        held, count = ([joined[:, :, full:]], count - full) if count > full else ([], 0)
-    if count:
-        yield torch.cat(held, dim=2)
+        start = 0
+        if rest is not None:  # complete the held positions from the front of this block
+            start = min(size - rest.shape[2], block.shape[2])
+            rest = torch.cat([rest, block[:, :, :start]], dim=2)
+            if rest.shape[2] < size:
+                continue
+            yield rest
+            rest = None
+        whole = start + (block.shape[2] - start) // size * size
+        yield from block[:, :, start:whole].split(size, dim=2)
+        if whole < block.shape[2]:
+            rest = block[:, :, whole:].clone()
+    if rest is not None:
+        yield rest
 
 
 def _check_input(channels: int, frames: int, expected_channels: int, keep: int) -> None:
@@ -378,8 +382,7 @@ class SFC(nn.Module):
             abstract = temporal(y)[:, :, 1:-1].relu_()
             score = self._score(abstract)
             if self.priors:
-                moved = torch.cat([maps for maps, _ in change_maps], dim=1).mean(dim=(2, 3))
-                score = score + self._prior(torch.stack([moved, x.norm(dim=1).mean(dim=(2, 3))], dim=1))
+                score = score + self._prior(_prior_inputs(torch.cat([maps for maps, _ in change_maps], dim=1), x))
             scores.append(score)
             keys.append(self.key(_tokens(self._pool_keys(abstract))))
             values.append(self.value(_tokens(self._pool_keys(x))))
@@ -453,7 +456,6 @@ class TrainingFreeSFC(nn.Module):
         kept = scores.topk(self.keep, dim=1).indices.sort(dim=1).values
         return self._training_free_output(take(x, kept), kept, scores, maps)
 
-
     @torch.no_grad()
     def compress(self, blocks: Iterable[torch.Tensor], capacity: int) -> SFCOutput:
         """"change" and "energy" stream: each block is scored as it arrives and only the running top-K
@@ -486,7 +488,7 @@ class TrainingFreeSFC(nn.Module):
             if x.shape[1] != self.channels:
                 raise ConfigError(f"SFC expects {self.channels} channels, got {x.shape[1]}")
             if self.scoring == "energy":
-                yield x.norm(dim=1), x
+                yield evidence(x, "energy"), x
             else:
                 yield from change.update(x)
         if self.scoring == "change" and change.pending is not None:
@@ -516,7 +518,13 @@ def evidence(x: torch.Tensor, score: str) -> torch.Tensor:
 def prior_scores(x: torch.Tensor) -> torch.Tensor:
     """(B, 2, T): the "change" and "energy" score of every position of head features x (B, C, T, H, W),
     as the training-free SFC computes them (raw: the learned module standardises them)."""
-    return torch.stack([evidence(x, score).mean(dim=(2, 3)) for score in STREAMING_SCORES], dim=1)
+    return _prior_inputs(evidence(x, "change"), x)
+
+
+def _prior_inputs(change_maps: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """`prior_scores` of positions x (B, C, T, H, W) whose change maps (B, T, H, W) are known: the
+    streamed module gets those from its running change score."""
+    return torch.stack([change_maps.mean(dim=(2, 3)), evidence(x, "energy").mean(dim=(2, 3))], dim=1)
 
 
 def sfc_config(module: SFC) -> dict[str, int | str]:
@@ -544,6 +552,13 @@ def heatmap_kind(sfc: Compressor) -> str:
     return "attention" if isinstance(sfc, SFC) else "score"
 
 
+def written_before_streaming(normalisation: str | None, state_dict: dict) -> bool:
+    """Whether a saved SFC predates 0.6: it normalised over the whole clip (no `normalisation` recorded,
+    or "clip"), or, as 0.5's per-position option did, it kept priors without their training-set
+    statistics (three raw scores, one of them over the whole clip)."""
+    return normalisation != "position" or ("prior.weight" in state_dict and "prior_mean" not in state_dict)
+
+
 def load_sfc(path: str | Path) -> tuple[SFC, dict]:
     """Rebuild an SFC module from `save_sfc`'s file (read with weights_only=True)."""
     try:
@@ -551,9 +566,10 @@ def load_sfc(path: str | Path) -> tuple[SFC, dict]:
         config = dict(checkpoint["config"])
         if config.pop("scoring", LEARNED) != LEARNED:
             raise KeyError("a training-free SFC has no weights to load")
-        if config.pop("normalisation", "clip") != "position":
+        if written_before_streaming(config.pop("normalisation", None), checkpoint["state_dict"]):
             raise WeightsError(f"{Path(path).name} was written by SFC Studio before 0.6: its SFC normalises over the "
-                               "whole clip, which this version no longer runs; retrain it with `sfc-train sfc`")
+                               "whole clip or scores with unstandardised priors, which this version no longer runs; "
+                               "retrain it with `sfc-train sfc`")
         module = SFC(**config)
         module.load_state_dict(checkpoint["state_dict"])
     except (OSError, RuntimeError, KeyError, TypeError, pickle.UnpicklingError) as error:

@@ -142,17 +142,20 @@ def test_inference_of_a_batch_matches_the_training_pass_item_by_item(priors: boo
 
 
 @pytest.mark.parametrize("priors", [False, True])
-@pytest.mark.parametrize("sizes", [(5, 5, 4), (1, 12, 1), (1,) * 14, (14,)])
+@pytest.mark.parametrize("sizes", [(5, 5, 4), (1, 12, 1), (1,) * 14, (14,), (1,), (7,), (8, 1), (4, 5), (16, 1),
+                                   (3, 14)])  # SFC works 8 positions at a time: a lone first or last one too
 @pytest.mark.parametrize("keep", [4, 14])  # 14: every position is kept, the clip's first and last included
 def test_inference_matches_the_float64_reference_at_the_clips_ends_too(keep: int, sizes: tuple[int, ...],
                                                                       priors: bool) -> None:
     """`compress` against the loop-based float64 forward pass, whatever blocks the head's output arrives in
     (each position final once its right neighbour came, its change prior too), attention in chunks."""
+    positions = sum(sizes)
+    keep = min(keep, positions)
     module = _trained_like(SFC(20, keep, abstraction_channels=12, kv_stride=2, chunk_elements=50, priors=priors))
-    x = torch.randn(1, 20, 14, 6, 8)
-    out = module.compress(x.split(list(sizes), dim=2), capacity=14)
+    x = torch.randn(1, 20, positions, 6, 8)
+    out = module.compress(x.split(list(sizes), dim=2), capacity=positions)
     features, kept, scores, attention = _reference_forward(module, x)
-    assert out.kept[0].tolist() == kept and (keep < 14 or kept == list(range(14)))
+    assert out.kept[0].tolist() == kept and (keep < positions or kept == list(range(positions)))
     torch.testing.assert_close(out.scores[0].double(), scores, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(out.features[0].double(), features, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(out.attention[0].double(), attention, atol=1e-6, rtol=1e-4)
@@ -212,8 +215,15 @@ def test_checkpoints_normalised_over_the_clip_are_refused_with_what_to_do(tmp_pa
     torch.save(checkpoint, tmp_path / "old.pth")
     with pytest.raises(WeightsError, match="old.pth was written by SFC Studio before 0.6.*retrain it with `sfc-train"):
         load_sfc(tmp_path / "old.pth")
-    for shipped in SHIPPED_MODELS_DIR.glob("*_sfc*.pth"):  # every shipped SFC streams
-        assert load_sfc(shipped)[0].abstraction[1].__class__.__name__ == "PositionNorm"
+    checkpoint["config"]["normalisation"] = "position"  # 0.5's per-position option: priors without statistics
+    checkpoint["state_dict"]["prior.weight"] = torch.randn(1, 3)
+    del checkpoint["state_dict"]["prior_mean"], checkpoint["state_dict"]["prior_std"]
+    torch.save(checkpoint, tmp_path / "old_position.pth")
+    with pytest.raises(WeightsError, match="old_position.pth was written by SFC Studio before 0.6"):
+        load_sfc(tmp_path / "old_position.pth")
+    shipped = sorted(SHIPPED_MODELS_DIR.glob("*_sfc*.pth"))
+    assert len(shipped) == 2  # every shipped SFC loads: the shipped one and the paper's-way one
+    assert [type(load_sfc(path)[0]) for path in shipped] == [SFC, SFC]
 
 
 @pytest.mark.slow
@@ -281,7 +291,7 @@ def test_unknown_scoring_is_refused() -> None:
 
 
 @pytest.mark.parametrize("method", ["change", "energy", "distinctiveness", "learned", "learned with priors"])
-@pytest.mark.parametrize("sizes", [(1,) * 13, (5, 8), (2, 1, 6, 4), (13,)])
+@pytest.mark.parametrize("sizes", [(1,) * 13, (5, 8), (2, 1, 6, 4), (13,), (8, 1), (4, 5), (16, 1), (3, 14)])
 def test_features_arriving_in_blocks_give_the_one_pass_output(method: str, sizes: tuple[int, ...]) -> None:
     """`compress` over any split of the head's output into consecutive blocks equals `forward` on
     the whole (the streaming scores and the learned module keep only a running top-K;

@@ -5,7 +5,7 @@
 
 Four artifacts (dense sampling's network; SFC's head, module and tail) and manifest.json (input specs,
 split, kept positions, labels, provenance, each file's SHA-256). What each artifact takes and returns:
-`sfc_core.export`. Needs the `export` extra: pip install 'sfc-studio[export]'.
+`sfc_core.export`. Needs the `export` extra: pip install ".[export]" in a checkout.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from ..errors import ConfigError
 from ..objective import ObjectiveWeights, sfc_objective
 from ..options import DEFAULT_LENGTH
 from ..pipeline import SFCRecognizer
-from ..sfc import SFC, prior_scores, save_sfc
+from ..sfc import SFC, prior_scores, save_sfc, written_before_streaming
 from . import distributed
 from .checkpoint import load_state, save_state
 from .targets import CachedVideo, cache_videos, head_features, list_videos, read_action_windows, read_labels
@@ -213,19 +213,19 @@ def train_sfc(config: SFCTrainingConfig, command: str | None = None) -> dict:
     torch.manual_seed(config.seed)  # the same initial SFC on every rank (DDP also broadcasts rank 0's)
     sfc = SFC(model.sfc.channels, model.settings.keep, spatial_stride=model.settings.spatial_stride,
               selection_noise=config.selection_noise, priors=config.scorer_priors).to(context.device)
-    if config.scorer_priors:
-        _standardise_priors(sfc, recognizer, train_set, config.batch_size, context)
     optimizer = torch.optim.AdamW(sfc.parameters(), lr=config.lr, weight_decay=1e-4)
     checkpoint_path = config.checkpoint or config.out.with_suffix(".ckpt.pt")
     start_epoch, step, log = 0, 0, []
     state = load_state(checkpoint_path, context.device) if config.resume else None
     if state is not None:
-        if state.get("normalisation", "clip") != "position":  # the same weights' names either way
-            raise ConfigError(f"{checkpoint_path} was written by SFC Studio before 0.6 (whole-clip normalisation): "
-                              "start again without --resume")
-        sfc.load_state_dict(state["sfc"])
+        if written_before_streaming(state.get("normalisation"), state["sfc"]):
+            raise ConfigError(f"{checkpoint_path} was written by SFC Studio before 0.6 (whole-clip normalisation "
+                              "or unstandardised priors): start again without --resume")
+        sfc.load_state_dict(state["sfc"])  # the priors' statistics too
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, step, log = state["epoch"], state["step"], state["log"]
+    elif config.scorer_priors:
+        _standardise_priors(sfc, recognizer, train_set, config.batch_size, context)
     trained = DistributedDataParallel(sfc) if context.world_size > 1 else sfc
     begin = time.time()
     for epoch in tqdm(range(start_epoch, config.epochs), desc="SFC epochs", disable=not context.is_main):
