@@ -216,7 +216,8 @@ def regroup(blocks: Iterable[torch.Tensor], size: int, channels: int) -> Iterato
             yield rest
             rest = None
         whole = start + (block.shape[2] - start) // size * size
-        yield from block[:, :, start:whole].split(size, dim=2)
+        if whole > start:  # split() of an empty range would yield one empty block
+            yield from block[:, :, start:whole].split(size, dim=2)
         if whole < block.shape[2]:
             rest = block[:, :, whole:].clone()
     if rest is not None:

@@ -254,6 +254,8 @@ def _reference_maps(x: torch.Tensor, method: str) -> torch.Tensor:
                         maps[b, t, i, j] = v.norm()
                     elif method == "distinctiveness":
                         maps[b, t, i, j] = (v - mean[b, :, i, j]).norm()
+                    elif frames == 1:  # change without any neighbour: no evidence
+                        maps[b, t, i, j] = 0.0
                     else:  # change: mean distance to the neighbours that exist, edges count their one side twice
                         before = (v - x[b, :, t - 1, i, j]).norm() if t > 0 else (x[b, :, 1, i, j] - v).norm()
                         after = (x[b, :, t + 1, i, j] - v).norm() if t < frames - 1 else before
