@@ -22,6 +22,7 @@ Modules:
   inputs       a video opened for a plan, or its frames decoded ahead; frames made into views
   options      RunOptions (how a request runs) and SFCSettings (what the model is), each declared once
   pipeline     DenseRecognizer and SFCRecognizer
+  openvino_backend  a network's parts compiled by OpenVINO, for `--backend openvino` on a CPU
   streaming    SFC over time: a file or camera streamed once through the head, an update per second
   profiling    model time, peak memory, FLOPs; dense/SFC ratios
   memory_breakdown  where a peak goes: the tensors alive at their peak, by the stage that made them

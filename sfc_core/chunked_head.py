@@ -32,6 +32,12 @@ PROBE_FRAMES = 96  # long enough that a finite receptive field does not reach bo
 PROBE_SIZE = 32  # spatial size of the probe; temporal geometry does not depend on it
 DEFAULT_BUDGET_MB = 16.0  # activation memory one chunk may use
 Read = Callable[[int, int], torch.Tensor]  # (first, last) -> input frames first..last-1, (B, 3, n, H, W)
+Runner = Callable[[nn.Module], Callable[[torch.Tensor], torch.Tensor]]  # what runs a part that treats frames alone
+
+
+def as_is(module: nn.Module) -> nn.Module:
+    """The default `Runner`: the part runs as the PyTorch module it is."""
+    return module
 
 
 class _Stream:
@@ -54,7 +60,7 @@ def _rest(x: torch.Tensor, start: int) -> torch.Tensor | None:
 
 
 class _Framewise(_Stream):
-    def __init__(self, module: nn.Module) -> None:
+    def __init__(self, module: Callable[[torch.Tensor], torch.Tensor]) -> None:
         self.module = module
 
     def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
@@ -136,28 +142,52 @@ def _is_framewise(module: nn.Module, input_shape: torch.Size) -> bool:
     return touched == [2]
 
 
+def _merge_framewise(sequence: nn.Sequential, shapes: dict[nn.Module, torch.Size]) -> list[nn.Module]:
+    """The sequence's parts, each run of consecutive parts that treat frames alone joined in one
+    `nn.Sequential` (recorded in `shapes` with its first part's input): one call per chunk for the
+    run, which a compiled backend runs as one graph."""
+    merged: list[nn.Module] = []
+    run: list[nn.Module] = []
+    for part in [*sequence, None]:
+        shape = shapes.get(part) if part is not None else None
+        if shape is not None and _is_framewise(part, shape):
+            run.append(part)
+            continue
+        if len(run) > 1:
+            joined = nn.Sequential(*run)
+            shapes[joined] = shapes[run[0]]
+            merged.append(joined)
+        else:
+            merged.extend(run)
+        run = []
+        if part is not None:
+            merged.append(part)
+    return merged
+
+
 def _plan(module: nn.Module, shape: torch.Size | None, shapes: dict[nn.Module, torch.Size]
-          ) -> Callable[[], _Stream] | None:
+          ) -> Callable[[Runner], _Stream] | None:
     """A factory of fresh streams equivalent to `module` (whose input has `shape`; `shapes` holds
-    every submodule's), or None when it cannot be streamed exactly."""
+    every submodule's), given what runs the parts that treat frames alone; None when it cannot be
+    streamed exactly."""
     if shape is None:
         return None
     if _is_framewise(module, shape):
-        return lambda: _Framewise(module)
+        return lambda run: _Framewise(run(module))
     if isinstance(module, nn.Sequential):
-        parts = [_plan(part, shapes.get(part), shapes) for part in module]
+        parts = [_plan(part, shapes.get(part), shapes) for part in _merge_framewise(module, shapes)]
         if any(part is None for part in parts):
             return None
-        return lambda: _Sequence([part() for part in parts])
+        return lambda run: _Sequence([part(run) for part in parts])
     if isinstance(module, nn.Conv3d) and module.padding_mode == "zeros" and not isinstance(module.padding, str):
-        return lambda: _TemporalConv(module)
+        return lambda run: _TemporalConv(module)
     if hasattr(module, "residual_parts"):
         branch, shortcut, activation = module.residual_parts()
         branch_plan = _plan(branch, shape, shapes)
         shortcut_plan = _plan(shortcut, shape, shapes) if shortcut is not None else None
         if branch_plan is None or (shortcut is not None and shortcut_plan is None):
             return None
-        return lambda: _Residual(branch_plan(), shortcut_plan() if shortcut_plan else None, activation)
+        return lambda run: _Residual(branch_plan(run), shortcut_plan(run) if shortcut_plan else None, activation)
     return None
 
 
@@ -167,7 +197,7 @@ class TemporalGeometry:
     before: int  # input frames before a position's own frames that influence it
     after: int  # input frames after them that influence it
     activation_bytes_per_frame: float  # the largest single activation, per input frame at full size
-    new_stream: Callable[[], _Stream] | None = field(default=None, compare=False, repr=False)
+    new_stream: Callable[[Runner], _Stream] | None = field(default=None, compare=False, repr=False)
 
     @property
     def chunkable(self) -> bool:
@@ -233,18 +263,18 @@ def temporal_geometry(head: nn.Module, crop: int) -> TemporalGeometry:
 
 
 def head_chunks(head: nn.Module, read: Read, frames: int, geometry: TemporalGeometry | None,
-                chunk_frames: int | None) -> Iterator[torch.Tensor]:
+                chunk_frames: int | None, run: Runner = as_is) -> Iterator[torch.Tensor]:
     """head(clip) for a long clip of `frames` frames, yielded as consecutive blocks of output positions.
 
     `read(first, last)` returns the input frames first..last-1: the caller decodes and preprocesses
     them only when asked, so no more than one chunk's input exists at a time. The head is streamed
     `chunk_frames` input frames at a time when it can be; otherwise (no geometry, a head that mixes
     the whole clip, no chunk size or one covering the clip) one block from one pass. Same values
-    as one pass."""
+    as one pass. `run` runs the head's parts that treat frames alone (the whole head for one pass)."""
     if geometry is None or not geometry.chunkable or chunk_frames is None or chunk_frames >= frames:
-        yield head(read(0, frames))
+        yield run(head)(read(0, frames))
         return
-    stream = geometry.new_stream()
+    stream = geometry.new_stream(run)
     for start in range(0, frames, chunk_frames):
         end = min(frames, start + chunk_frames)
         out = stream.step(read(start, end), last=end == frames)

@@ -22,6 +22,7 @@ from .errors import ConfigError
 
 AUTO = "auto"
 MODES = ("sfc", "dense", "both")
+BACKENDS = ("torch", "openvino")  # what runs the networks (see `openvino_backend`)
 MEASURES = ("full", "time")  # full: warm-up, FLOPs, peak memory, timed calls; time: the timed calls only
 DEFAULT_LENGTH = 64  # frames in SFC's long clip
 DEFAULT_CLIPS, DEFAULT_CROPS = 10, 3  # dense sampling's usual 30 views
@@ -43,11 +44,13 @@ class RunOptions:
     crops: int = DEFAULT_CROPS  # dense: crops per clip
     batch_size: int | str | None = AUTO  # dense: views per batch; None: all at once; "auto": `dense_batch_size`
     repeats: int = 1  # timed calls after the warm-up
-    precision: str = "fp32"  # "fp16"/"bf16": autocast (CUDA only)
+    precision: str = "fp32"  # torch: "fp16"/"bf16" autocast (CUDA only); openvino: "bf16" where the CPU has it
     measure: str = "full"  # see MEASURES
+    backend: str = "torch"  # see BACKENDS
 
     def __post_init__(self) -> None:  # precision and repeats are checked where they apply (device, profiling)
-        for name, value, allowed in (("mode", self.mode, MODES), ("measure", self.measure, MEASURES)):
+        for name, value, allowed in (("mode", self.mode, MODES), ("measure", self.measure, MEASURES),
+                                     ("backend", self.backend, BACKENDS)):
             if value not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
 
@@ -95,10 +98,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dense: views per batch, or all (default: auto: one at a time on a CPU, all on a GPU)")
     parser.add_argument("--repeats", type=int, default=1, help="timed repeats after the warm-up")
     parser.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
-                        help="fp16/bf16: mixed precision for both modes (CUDA only)")
+                        help="fp16/bf16: mixed precision for both modes (CUDA only; bf16 also with --backend "
+                        "openvino on a CPU that computes it natively)")
     parser.add_argument("--measure", choices=MEASURES, default="full",
                         help="full: warm-up, FLOPs, peak memory and timed repeats; time: the timed runs only "
                         "(no warm-up; FLOPs and memory not measured)")
+    parser.add_argument("--backend", choices=BACKENDS, default="torch",
+                        help="what runs the networks on a CPU: PyTorch, or OpenVINO (needs the openvino package)")
 
 
 def _batch_size(text: str) -> int | str | None:

@@ -4,6 +4,8 @@ Dense: the 10x3 plan, a clip at a time (decode its frames, make its crops), the 
 every view in batches of `batch_size` (None: all views at once), mean softmax. SFC: one long clip,
 decoded and preprocessed chunk by chunk as the head asks for it (`chunked_head`), SFC compressing the
 head's output to the temporal size the tail expects as it arrives, the tail once.
+With `options.backend == "openvino"` the networks run compiled by OpenVINO (`openvino_backend`):
+dense's whole network, SFC's head parts and tail; the SFC module stays in PyTorch.
 Each request is measured whole (`profiling.measure`): input time (probe + decode + preprocess) and
 model time separately, one peak memory for all of it.
 
@@ -23,8 +25,9 @@ from typing import TypeVar
 
 import numpy as np
 import torch
+from torch import nn
 
-from . import sampling
+from . import openvino_backend, sampling
 from .chunked_head import (
     TemporalGeometry,
     collect,
@@ -63,15 +66,26 @@ class _Recognizer:
     plan: Planner
 
     def __init__(self, model: StagedBackbone, config: ModelConfig, device: torch.device, options: RunOptions) -> None:
-        check_precision(options.precision, device)
+        self.openvino = options.backend == "openvino"
+        if self.openvino:
+            openvino_backend.check(options.precision, device)
+        else:
+            check_precision(options.precision, device)
         prepare(device)
         self.model = model.to(device).eval()
-        if device.type == "cpu":  # oneDNN's channels-last kernels: 1.3-1.4x faster on a 2-core CPU, dense and SFC alike
-            self.model.to(memory_format=torch.channels_last_3d)
+        if device.type == "cpu" and not self.openvino:  # oneDNN's channels-last kernels: 1.3-1.4x faster on
+            self.model.to(memory_format=torch.channels_last_3d)  # a 2-core CPU, dense and SFC alike
         self.config, self.device, self.options = config, device, options
 
     def _autocast(self):
-        return autocast(self.options.precision, self.device)
+        """PyTorch's autocast; the OpenVINO backend's parts take their precision when compiled."""
+        return contextlib.nullcontext() if self.openvino else autocast(self.options.precision, self.device)
+
+    def _backend(self, module: nn.Module, free_axes: tuple[int, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
+        """What runs `module` on this request's backend: the module, or it compiled by OpenVINO."""
+        if not self.openvino:
+            return module
+        return openvino_backend.CompiledPart(module, free_axes, self.options.precision)
 
     def _measure(self, fn: Callable[[Stopwatch], T]) -> tuple[T, Measurement]:
         return measure(fn, self.device, self.options.repeats, profile=self.options.measure == "full")
@@ -90,7 +104,7 @@ class _Recognizer:
         """Views as the model takes them: on its device (pinned and non-blocking on CUDA), channels-last on a CPU."""
         if self.device.type == "cuda":  # pinned host memory: the copy overlaps with queued GPU work
             return views.pin_memory().to(self.device, non_blocking=True)
-        return views.contiguous(memory_format=torch.channels_last_3d)
+        return views.contiguous(memory_format=torch.contiguous_format if self.openvino else torch.channels_last_3d)
 
     def _result(self, mode: str, run: _Run, m: Measurement, **sfc) -> Result:
         return Result(
@@ -128,6 +142,7 @@ class DenseRecognizer(_Recognizer):
                  options: RunOptions = RunOptions()) -> None:
         """`options.clips` x `options.crops` views, `options.dense_batch_size(device)` at a time."""
         super().__init__(model, config, device, options)
+        self.network = self._backend(self.model, free_axes=(0,))  # any number of views per batch
         self.batch_size = options.dense_batch_size(device)
         self.plan = partial(sampling.dense_plan, spec=config.input_spec, num_clips=options.clips,
                             num_crops=options.crops)
@@ -139,7 +154,7 @@ class DenseRecognizer(_Recognizer):
             with watch.part("input") if watch is not None else contextlib.nullcontext():
                 batch = self.to_device(batch)
             with self._autocast(), stage("network"):
-                logits = self.model(batch)
+                logits = self.network(batch)
             probs = logits.float().softmax(dim=1).sum(dim=0)
             total, count = (probs if total is None else total + probs), count + len(batch)
         return total / count
@@ -196,12 +211,21 @@ class SFCRecognizer(_Recognizer):
         super().__init__(model, config, device, options)
         self.settings = settings
         self.plan = partial(sampling.sfc_plan, length=settings.length)
-        self.head, self.tail = self.model.split(settings.split)
+        self.head, self.tail = self.model.split(settings.split)  # PyTorch modules (explanations need them)
+        self._tail = self._backend(self.tail, free_axes=())  # the tail as a request runs it
         self.sfc = sfc.to(device).eval()
         self.geometry = geometry or temporal_geometry(self.head, config.input_spec.crop)
+        self._head_parts: dict[nn.Module, Callable[[torch.Tensor], torch.Tensor]] = {}
+
+    def _head_part(self, module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+        """A part of the head that treats frames alone (or the whole head) on this request's backend,
+        built once; its time axis is free (the clip's chunks differ in length)."""
+        if module not in self._head_parts:
+            self._head_parts[module] = self._backend(module, free_axes=(2,))
+        return self._head_parts[module]
 
     def _blocks(self, read: Callable[[int, int], torch.Tensor], frames: int) -> Iterator[torch.Tensor]:
-        return head_chunks(self.head, read, frames, self.geometry, self.settings.head_chunk_frames)
+        return head_chunks(self.head, read, frames, self.geometry, self.settings.head_chunk_frames, self._head_part)
 
     def _capacity(self, frames: int) -> int:
         return math.ceil(frames / self.geometry.stride) + 1
@@ -216,7 +240,7 @@ class SFCRecognizer(_Recognizer):
             with stage("sfc_module"):  # the head's chunks as SFC pulls them are the head's (memory breakdown)
                 compressed = self.sfc.compress(staged(self._blocks(read, frames), "head"), self._capacity(frames))
             with stage("tail"):
-                logits = self.tail(compressed.features)
+                logits = self._tail(compressed.features)
         return logits.float().softmax(dim=1)[0], compressed
 
     @torch.inference_mode()

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from . import sampling
-from .chunked_head import position_centres
+from .chunked_head import as_is, position_centres
 from .device import autocast
 from .errors import ConfigError, VideoError
 from .hub import SFCModel
@@ -247,7 +247,7 @@ class Streamer:
     def start(self, source: object = None) -> None:
         """Begin a stream (`run` does it; frames handed in one by one start here, then `push`, `finish`).
         `source`'s `notes`, if it has them, end up in the summary."""
-        self._state = _State(self.geometry.new_stream() if self.geometry.chunkable else None)
+        self._state = _State(self.geometry.new_stream(as_is) if self.geometry.chunkable else None)
         self._source, self._counting_s = source, 0.0
         self._begin, self._next_update = time.perf_counter(), self.every_s
         self.wall_s = 0.0

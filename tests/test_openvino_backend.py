@@ -1,0 +1,98 @@
+"""The OpenVINO backend gives the PyTorch backend's answers in f32: the same sampled and kept frames,
+probabilities within 1e-4, the same FLOPs; on every backbone (random weights) and on the embedded one
+(shipped weights), both modes. What it cannot run is refused in one line."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from sfc_core import hub, openvino_backend
+from sfc_core.cli import predict as predict_cli
+from sfc_core.errors import ConfigError
+from sfc_core.models.layers import Conv3d
+from sfc_core.profiling import count_flops
+from sfc_core.resources import EXAMPLES_DIR
+
+pytest.importorskip("openvino")
+VIDEO = EXAMPLES_DIR / "rotate_clockwise.mp4"
+MODELS = ["tiny", "x3d_s"]  # tiny streams its head (temporal convolutions carry state); x3d_s runs it whole
+
+
+def _close(actual: np.ndarray, expected: np.ndarray, relative: float = 1e-4) -> None:
+    scale = max(float(np.abs(expected).max()), 1e-6)
+    assert float(np.abs(actual - expected).max()) <= relative * scale, (actual, expected)
+
+
+def test_a_compiled_part_gives_the_modules_answers_and_flops_for_any_length_along_its_free_axis() -> None:
+    module = nn.Sequential(Conv3d(3, 8, (1, 3, 3), padding=(0, 1, 1)), nn.BatchNorm3d(8), nn.ReLU(),
+                           Conv3d(8, 4, (1, 3, 3), stride=(1, 2, 2))).eval()
+    module[1].running_mean.normal_(), module[1].running_var.uniform_(0.5, 2)  # not the identity
+    part = openvino_backend.CompiledPart(module, free_axes=(2,), precision="fp32")
+    for frames in (5, 1, 7):  # one compiled model for every length
+        x = torch.randn(1, 3, frames, 20, 24)
+        with torch.inference_mode():
+            expected, flops = count_flops(partial(module, x))
+            actual, counted = count_flops(partial(part, x))
+        _close(actual.numpy(), expected.numpy())
+        assert counted == flops > 0
+    assert len(part._compiled) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", MODELS)
+def test_openvino_gives_pytorchs_answers_in_both_modes(name: str) -> None:
+    torch.manual_seed(0)
+    model = hub.load(name, backbone=hub.AUTO if name == "tiny" else hub.RANDOM)
+    measure = "full" if name == "tiny" else "time"  # FLOPs counted on one model: the same code for all
+    torch_run = model.predict(VIDEO, mode="both", measure=measure)
+    openvino_run = model.predict(VIDEO, mode="both", measure=measure, backend="openvino")
+    for mode in ("dense", "sfc"):
+        expected, actual = getattr(torch_run, mode), getattr(openvino_run, mode)
+        assert actual.frame_indices == expected.frame_indices
+        _close(actual.probabilities, expected.probabilities)
+        assert actual.measurement.flops == expected.measurement.flops  # the same network, counted the same way
+    assert openvino_run.sfc.kept.positions == torch_run.sfc.kept.positions
+    _close(openvino_run.sfc.tail_input.numpy(), torch_run.sfc.tail_input.numpy())
+    assert openvino_run.settings["backend"] == "openvino" and torch_run.settings["backend"] == "torch"
+
+
+@pytest.mark.slow
+def test_the_head_streamed_through_openvino_equals_one_pass() -> None:
+    """The embedded head in chunks of 3 frames (its framewise parts compiled, time free; its temporal
+    convolutions carrying state in PyTorch) against the PyTorch head over the whole clip."""
+    model = hub.load("tiny")
+    recognizer = model.sfc_recognizer(backend="openvino")
+    clip = torch.randn(1, 3, 64, 64, 64)
+    with torch.inference_mode():
+        expected = model.backbone.split(model.settings.split)[0](clip)
+        blocks = list(recognizer._blocks(lambda first, last: clip[:, :, first:last].contiguous(), 64))
+    assert len(blocks) > 1 or not recognizer.geometry.chunkable
+    _close(torch.cat(blocks, dim=2).numpy(), expected.numpy())
+
+
+def test_what_openvino_cannot_run_is_refused_in_one_line(capsys) -> None:
+    model = hub.load("tiny")
+    with pytest.raises(ConfigError, match="runs fp32 or bf16, not fp16"):
+        model.predict(VIDEO, backend="openvino", precision="fp16")
+    with pytest.raises(ConfigError, match="backend must be one of torch, openvino"):
+        model.predict(VIDEO, backend="tensorrt")
+    if not openvino_backend.bf16_native():
+        assert predict_cli.main([str(VIDEO), "--model", "tiny", "--backend", "openvino", "--precision", "bf16"]) == 2
+        assert "no native bf16" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bf16_runs_where_the_cpu_has_it_and_agrees_with_f32() -> None:
+    if not openvino_backend.bf16_native():
+        pytest.skip("this CPU has no native bf16")
+    model = hub.load("tiny")
+    f32 = model.predict(VIDEO, backend="openvino", measure="time")
+    bf16 = model.predict(VIDEO, backend="openvino", precision="bf16", measure="time")
+    assert bf16.settings["precision"] == "bf16"
+    for mode in ("dense", "sfc"):  # bf16 keeps 8 bits of mantissa: close, not equal
+        assert np.abs(getattr(bf16, mode).probabilities - getattr(f32, mode).probabilities).max() < 0.05
