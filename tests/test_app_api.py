@@ -36,7 +36,8 @@ def test_analyze_endpoint_with_just_a_video(url: str) -> None:
     assert report["sfc"]["top5"][0][0] == sfc_top5["label"]
     assert report["settings"] == {"length": 64, "split": "res3", "keep": 8, "spatial_stride": 1, "clips": 10,
                                   "crops": 3, "batch_size": 1,  # dense: one view at a time on a CPU
-                                  "repeats": 1, "head_chunk_frames": 8, "precision": "fp32", "measure": "full"}
+                                  "repeats": 1, "head_chunk_frames": 8, "precision": "fp32", "measure": "full",
+                                  "backend": "torch"}
     assert report["provenance"]["sfc"] == {"kind": "trained", "source": "tiny_synth_sfc.pth", "verified": None}
     for key in ("top5", "model_time_s", "decode_time_s", "peak_memory_bytes", "flops", "device"):
         assert key in report["dense"] and key in report["sfc"]

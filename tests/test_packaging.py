@@ -77,7 +77,7 @@ def test_the_wheel_runs_the_embedded_model_offline_from_outside_the_checkout(ins
 def test_every_console_script_starts(installed: Path, tmp_path: Path) -> None:
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
     assert set(scripts) == {"sfc-studio", "sfc-predict", "sfc-batch", "sfc-stream", "sfc-bench", "sfc-evaluate",
-                            "sfc-train", "sfc-weights"}
+                            "sfc-train", "sfc-weights", "sfc-export"}
     for name in scripts:
         assert "usage:" in _run(installed / "bin" / name, "--help", cwd=tmp_path).stdout
 
