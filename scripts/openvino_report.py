@@ -109,7 +109,8 @@ def to_markdown(result: dict) -> str:
             f"| {row['model']} | {row['backend']} {row['precision']} | {dense['model_time_s']:.3f} | "
             f"{sfc['model_time_s']:.3f} | {speedup} | {ratios['time']:.2f}x | {ratios['flops']:.2f}x | "
             f"{ratios['time'] / ratios['flops']:.2f} | {dense['peak_memory_bytes'] / MIB:.0f} / "
-            f"{sfc['peak_memory_bytes'] / MIB:.0f} | {ratios['memory']:.2f}x | {row['resident_after_bytes'] / MIB:.0f} | "
+            f"{sfc['peak_memory_bytes'] / MIB:.0f} | {ratios['memory']:.2f}x | "
+            f"{row['resident_after_bytes'] / MIB:.0f} | "
             f"{same[0]} / {same[1]} | {'yes' if sfc['kept'] == ref['sfc']['kept'] else 'no'} |")
     return "\n".join(lines) + "\n"
 
