@@ -42,15 +42,6 @@ def _core():
     return openvino.Core()
 
 
-def available() -> bool:
-    """Whether the openvino package can be imported here."""
-    try:
-        _core()
-    except ConfigError:
-        return False
-    return True
-
-
 def bf16_native() -> bool:
     """Whether this CPU computes bf16 natively (AVX-512 bf16 or AMX), as OpenVINO reports it."""
     return "BF16" in _core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
