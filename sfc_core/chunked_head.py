@@ -276,10 +276,14 @@ def head_chunks(head: nn.Module, read: Read, frames: int, geometry: TemporalGeom
         return
     stream = geometry.new_stream(run)
     for start in range(0, frames, chunk_frames):
-        end = min(frames, start + chunk_frames)
-        out = stream.step(read(start, end), last=end == frames)
+        out = stream.step(read(start, min(frames, start + chunk_frames)), last=False)
         if out is not None:
             yield out
+    # the clip's end (the frames each layer still holds, and its zero padding) in a step of its own: joined
+    # to the last chunk, every layer's input there would be the chunk plus all it held (the peak of the run)
+    out = stream.step(None, last=True)
+    if out is not None:
+        yield out
 
 
 def collect(blocks: Iterator[torch.Tensor], capacity: int) -> torch.Tensor:
