@@ -279,6 +279,7 @@ def head_chunks(head: nn.Module, read: Read, frames: int, geometry: TemporalGeom
         out = stream.step(read(start, min(frames, start + chunk_frames)), last=False)
         if out is not None:
             yield out
+            del out  # the consumer holds it for as long as it needs it, not this loop while the next chunk runs
     # the clip's end (the frames each layer still holds, and its zero padding) in a step of its own: joined
     # to the last chunk, every layer's input there would be the chunk plus all it held (the peak of the run)
     out = stream.step(None, last=True)
