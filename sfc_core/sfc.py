@@ -131,10 +131,12 @@ class _RunningTopK:
         held, slot = self.scores.sort(dim=1)  # ascending: the i-th best newcomer challenges the i-th worst held
         held, slot = held[:, :count], slot[:, :count]
         wins = best > held  # a prefix of each row: merging two sorted lists
-        rows = torch.arange(batch, device=scores.device).unsqueeze(1).expand(-1, count)
-        for buffer, new in zip(self.features, features):  # every challenge in one copy, no data-dependent shape
-            win = wins.view(batch, count, *[1] * (new.dim() - 2))
-            buffer[rows, :, slot] = torch.where(win, new[rows, :, source], buffer[rows, :, slot])
+        # only the winners' features are copied (a block's positions mostly lose once K good ones are held);
+        # on the meta device (FLOPs counted from shapes) every challenge counts as won
+        won = [count] * batch if wins.device.type == "meta" else wins.sum(dim=1).tolist()
+        for row, winners in enumerate(won):
+            for buffer, new in zip(self.features, features):
+                buffer[row, :, slot[row, :winners]] = new[row, :, source[row, :winners]]
         self.scores.scatter_(1, slot, torch.where(wins, best, held))
         self.positions.scatter_(1, slot, torch.where(wins, source + first, self.positions.gather(1, slot)))
 
