@@ -297,7 +297,7 @@ def collect(blocks: Iterator[torch.Tensor], capacity: int) -> torch.Tensor:
     if second is None:
         return first
     output = torch.empty((*first.shape[:2], capacity, *first.shape[3:]), dtype=first.dtype, device=first.device,
-                         memory_format=_memory_format(first))  # the layout decides the next layers' float sums
+                         memory_format=memory_format(first))  # the layout decides the next layers' float sums
     output[:, :, : first.shape[2]] = first
     filled = first.shape[2]
     del first
@@ -308,7 +308,8 @@ def collect(blocks: Iterator[torch.Tensor], capacity: int) -> torch.Tensor:
     return output[:, :, :filled]
 
 
-def _memory_format(x: torch.Tensor) -> torch.memory_format:
+def memory_format(x: torch.Tensor) -> torch.memory_format:
+    """x's layout, for a buffer that should have it (the layout decides the next layers' float sums)."""
     if x.dim() == 5 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last_3d):
         return torch.channels_last_3d
     return torch.contiguous_format

@@ -55,7 +55,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .chunked_head import collect
+from .chunked_head import collect, memory_format
 from .errors import ConfigError, WeightsError
 from .models.layers import Conv3d
 
@@ -92,6 +92,7 @@ def chunked_attention(
             outputs.append(weights @ v)
         else:
             sink(start, weights @ v)
+        del weights  # freed before the next chunk's are made
     return (torch.cat(outputs, dim=1) if sink is None else None), key_weight / num_queries
 
 
@@ -107,7 +108,14 @@ TRAINING_FREE_SCORES = ("change", "distinctiveness", "energy")
 DEFAULT_TRAINING_FREE = "change"
 # Scores that need only a position and its neighbours: computed as the head's output arrives.
 STREAMING_SCORES = ("change", "energy")
-BLOCK = 8  # temporal positions inference works on at a time: it bounds every temporary of the clip's size
+BLOCK = 8  # temporal positions inference works on at a time: it bounds every temporary of the clip's size,
+BLOCK_BYTES = 4 * 2**20  # and so does this much of the head's features (a big model's block has fewer positions)
+
+
+def block_positions(x: torch.Tensor) -> int:
+    """Positions per block of head features like x (B, C, T, H, W): at most BLOCK, and within BLOCK_BYTES."""
+    per_position = x[:, :, :1].numel() * x.element_size()
+    return max(1, min(BLOCK, BLOCK_BYTES // per_position))
 
 
 class _RunningTopK:
@@ -131,14 +139,15 @@ class _RunningTopK:
         held, slot = self.scores.sort(dim=1)  # ascending: the i-th best newcomer challenges the i-th worst held
         held, slot = held[:, :count], slot[:, :count]
         wins = best > held  # a prefix of each row: merging two sorted lists
-        # only the winners' features are copied (a block's positions mostly lose once K good ones are held);
-        # on the meta device (FLOPs counted from shapes) every challenge counts as won
-        won = [count] * batch if wins.device.type == "meta" else wins.sum(dim=1).tolist()
-        for row, winners in enumerate(won):
-            for buffer, new in zip(self.features, features):
-                buffer[row, :, slot[row, :winners]] = new[row, :, source[row, :winners]]
         self.scores.scatter_(1, slot, torch.where(wins, best, held))
         self.positions.scatter_(1, slot, torch.where(wins, source + first, self.positions.gather(1, slot)))
+        if wins.device.type == "meta":  # shapes only (FLOPs counted on the meta device): no values to copy
+            return
+        # only the winners' features, a position at a time (no temporary of the block's size)
+        for row, winners in enumerate(wins.sum(dim=1).tolist()):
+            for target, origin in zip(slot[row, :winners].tolist(), source[row, :winners].tolist()):
+                for buffer, new in zip(self.features, features):
+                    buffer[row, :, target] = new[row, :, origin]
 
     def result(self) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Kept positions (B, K) in temporal order and their features, each (B, C_i, K, H, W): the buffers
@@ -180,8 +189,9 @@ class _ChangeScore:
         pending, left = self.pending, self.pending_left
         self.pending = x[:, :, -1:].clone()
         steps = [] if pending is None else [(x[:, :, :1] - pending).norm(dim=1)]  # from the position that waited
-        for first in range(0, x.shape[2] - 1, BLOCK):  # then the block's own steps, BLOCK at a time
-            last = min(x.shape[2] - 1, first + BLOCK)
+        size = block_positions(x)
+        for first in range(0, x.shape[2] - 1, size):  # then the block's own steps, a block at a time
+            last = min(x.shape[2] - 1, first + size)
             steps.append((x[:, :, first + 1 : last + 1] - x[:, :, first:last]).norm(dim=1))
         if not steps:  # a first block of one position: nothing final yet
             return []
@@ -200,30 +210,37 @@ class _ChangeScore:
         return [(((left + left) / 2).unsqueeze(1), self.pending)]
 
 
-def regroup(blocks: Iterable[torch.Tensor], size: int, channels: int) -> Iterator[torch.Tensor]:
-    """The positions of consecutive temporal blocks, re-cut into blocks of exactly `size` (the last may be
-    shorter): what SFC computes then does not depend on how the head happened to chunk the clip, so one
+def regroup(blocks: Iterable[torch.Tensor], channels: int, size: int | None = None) -> Iterator[torch.Tensor]:
+    """The positions of consecutive temporal blocks, re-cut into blocks of exactly `size` (default:
+    `block_positions` of the first block; the last may be shorter): what SFC computes then does not depend
+    on how the head happened to chunk the clip, so one
     pass over a stored head output gives bit for bit the streamed answer. Besides the block that arrived
     it holds fewer than `size` positions of earlier ones (copied, so the arrived block can be freed)."""
-    rest: torch.Tensor | None = None  # positions not yet in a full block
+    held: torch.Tensor | None = None  # a block being filled, its first `filled` positions so far
+    filled = 0
     for block in blocks:
         if block.shape[1] != channels:
             raise ConfigError(f"SFC expects {channels} channels, got {block.shape[1]}")
+        size = size or block_positions(block)
         start = 0
-        if rest is not None:  # complete the held positions from the front of this block
-            start = min(size - rest.shape[2], block.shape[2])
-            rest = torch.cat([rest, block[:, :, :start]], dim=2)
-            if rest.shape[2] < size:
+        if held is not None:  # complete the held positions from the front of this block
+            start = min(size - filled, block.shape[2])
+            held[:, :, filled : filled + start] = block[:, :, :start]
+            filled += start
+            if filled < size:
                 continue
-            yield rest
-            rest = None
+            yield held
+            held = None
         whole = start + (block.shape[2] - start) // size * size
         if whole > start:  # split() of an empty range would yield one empty block
             yield from block[:, :, start:whole].split(size, dim=2)
-        if whole < block.shape[2]:
-            rest = block[:, :, whole:].clone()
-    if rest is not None:
-        yield rest
+        if whole < block.shape[2]:  # filled in place as blocks arrive: one block's memory, copied once
+            held = torch.empty((*block.shape[:2], size, *block.shape[3:]), dtype=block.dtype, device=block.device,
+                               memory_format=memory_format(block))
+            filled = block.shape[2] - whole
+            held[:, :, :filled] = block[:, :, whole:]
+    if held is not None:
+        yield held[:, :, :filled]
 
 
 def _check_input(channels: int, frames: int, expected_channels: int, keep: int) -> None:
@@ -379,36 +396,51 @@ class SFC(nn.Module):
         context = None  # normalised projections of the last two positions seen (the newest is not final yet)
         pending = None  # features of the newest position seen: it waits for its right neighbour
 
-        def emit(y: torch.Tensor, x: torch.Tensor, first: int, change_maps: list) -> None:
+        def emit(y: torch.Tensor, parts: list[torch.Tensor], first: int, change_maps: list) -> None:
             """Score positions first.. with their abstraction window y (one position on each side more than
-            x has), features x and change evidence; keep their keys and values; offer them to the top-K."""
+            they have), features `parts` (consecutive pieces, not joined: a copy would cost a block's
+            memory) and change evidence (in the same pieces); keep their keys and values; offer them to the
+            top-K."""
             abstract = temporal(y)[:, :, 1:-1].relu_()
             score = self._score(abstract)
             if self.priors:
-                score = score + self._prior(_prior_inputs(torch.cat([maps for maps, _ in change_maps], dim=1), x))
+                score = score + self._prior(torch.cat(
+                    [_prior_inputs(maps, part) for (maps, _), part in zip(change_maps, parts, strict=True)], dim=2))
             scores.append(score)
             keys.append(self.key(_tokens(self._pool_keys(abstract))))
-            values.append(self.value(_tokens(self._pool_keys(x))))
-            selection.offer(score, first, x, abstract)
+            offset = 0
+            for part in parts:
+                count = part.shape[2]
+                if not count:  # a block of one position leaves nothing beside the one that waited
+                    continue
+                values.append(self.value(_tokens(self._pool_keys(part))))
+                selection.offer(score[:, offset : offset + count], first + offset, part,
+                                abstract[:, :, offset : offset + count])
+                offset += count
 
-        for x in regroup(blocks, BLOCK, self.channels):
+        for x in regroup(blocks, self.channels):
             y = norm(project(x)).relu_()
             change_maps = change.update(x) if self.priors else []
             if context is None:  # the clip's first positions: their left neighbour is the zero padding
-                window, ready = F.pad(y, (0, 0, 0, 0, 1, 0)), x[:, :, :-1]
+                window, ready = F.pad(y, (0, 0, 0, 0, 1, 0)), [x[:, :, :-1]]
             else:
-                window, ready = torch.cat([context, y], dim=2), torch.cat([pending, x[:, :, :-1]], dim=2)
-            if ready.shape[2]:
+                window, ready = torch.cat([context, y], dim=2), [pending, x[:, :, :-1]]
+            count = sum(part.shape[2] for part in ready)
+            if count:
                 emit(window, ready, seen, change_maps)
-                seen += ready.shape[2]
+                seen += count
             context, pending = window[:, :, -2:].clone(), x[:, :, -1:].clone()
+            del x, y, window, ready  # each a block's size: gone before the next block is put together
         if pending is None:
             raise ConfigError(f"SFC keeps {self.keep} temporal positions but the head produced none")
         last_change = change.finish() if self.priors else []
-        emit(F.pad(context, (0, 0, 0, 0, 0, 1)), pending, seen, last_change)  # its right neighbour: the padding
+        emit(F.pad(context, (0, 0, 0, 0, 0, 1)), [pending], seen, last_change)  # its right neighbour: the padding
         frames = seen + 1
         _check_input(self.channels, frames, self.channels, self.keep)
-        keys, values = torch.cat(keys, dim=1), torch.cat(values, dim=1)  # the blocks' pieces are freed
+        # the blocks' pieces are freed; the keys are stored transposed (B, D, N), the layout the attention's
+        # matmul reads, so it does not copy them for every chunk of queries
+        keys = torch.cat([piece.transpose(1, 2) for piece in keys], dim=2).transpose(1, 2)
+        values = torch.cat(values, dim=1)
         kept, (kept_x, kept_abstract) = selection.result()
         return self._attend(kept, kept_x, kept_abstract, torch.cat(scores, dim=1), keys, values, frames)
 

@@ -11,7 +11,16 @@ from sfc_core.errors import ConfigError, WeightsError
 from sfc_core.memory_breakdown import TensorBytes
 from sfc_core.profiling import PeakMemory
 from sfc_core.resources import SHIPPED_MODELS_DIR
-from sfc_core.sfc import SFC, TrainingFreeSFC, chunked_attention, load_sfc, prior_scores, save_sfc
+from sfc_core.sfc import (
+    ATTENTION_CHUNK,
+    BLOCK_BYTES,
+    SFC,
+    TrainingFreeSFC,
+    chunked_attention,
+    load_sfc,
+    prior_scores,
+    save_sfc,
+)
 
 
 def _trained_like(module: SFC, seed: int = 0) -> SFC:
@@ -203,6 +212,22 @@ def test_the_learned_module_streams_holding_its_kept_positions_and_pooled_keys_o
     streamed, whole = streaming.compress(long.split([3, 13, 5, 40, 1, 66], dim=2), 128), streaming.compress([long], 128)
     assert torch.equal(streamed.kept, whole.kept)  # bit for bit: SFC re-cuts whatever blocks arrive alike
     assert torch.equal(streamed.features, whole.features) and torch.equal(streamed.scores, whole.scores)
+
+
+@pytest.mark.parametrize("priors", [False, True])
+def test_a_big_models_features_stream_a_few_positions_at_a_time(priors: bool) -> None:
+    """Features of 2 MiB a position (SlowOnly-R50's res3 at 256 px: 512 x 32 x 32), arriving one position at
+    a time: besides what it must keep (the K best positions' features and abstraction, every position's
+    pooled key and value, twice while their pieces are joined, one chunk of attention weights) compress
+    holds no more than a few BLOCK_BYTES at once, not blocks of BLOCK positions (16 MiB each) joined and
+    copied (before: 92-98 MB here, against this bound's 44 MB)."""
+    module, keep, frames = _trained_like(SFC(512, 4, priors=priors)), 4, 24
+    x = torch.randn(1, 512, frames, 32, 32)
+    with torch.inference_mode(), TensorBytes(torch.device("cpu")) as tensors:
+        module.compress(x.split(1, dim=2), frames)
+    kept = keep * (512 + 128) * 32 * 32 * 4
+    keys_and_values = frames * 16 * 16 * 128 * 4 * 2
+    assert tensors.peak_bytes <= kept + 2 * keys_and_values + ATTENTION_CHUNK * 4 + 4 * BLOCK_BYTES, tensors.peak_bytes
 
 
 def test_checkpoints_normalised_over_the_clip_are_refused_with_what_to_do(tmp_path) -> None:
