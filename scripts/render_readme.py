@@ -94,10 +94,12 @@ def headline() -> str:
     learned = [s for s, sfc in big if sfc.startswith("learned")]
     lines += [
         "",
-        f"Measured on {_machine(kinetics)}, {kinetics['environment']['date'][:10]}; median of "
-        f"{kinetics['repeats']} timed repeats after a warm-up, each configuration in a fresh process. Kinetics models: "
-        f"{', '.join(kinetics['videos'])} (made by `scripts/make_bench_clip.py`), random weights (cost only). "
-        f"Embedded model: {', '.join(tiny['videos'])}, its trained SFC. "
+        f"Kinetics models: measured on {_machine(kinetics)}, {kinetics['environment']['date'][:10]}, "
+        f"{', '.join(kinetics['videos'])} (made by `scripts/make_bench_clip.py`), random weights (cost only), median "
+        f"of {kinetics['repeats']} timed repeats after a warm-up, each configuration in a fresh process. Embedded "
+        f"model: measured on {_machine(tiny)}, {tiny['environment']['date'][:10]}, {', '.join(tiny['videos'])}, its "
+        f"trained SFC, median of {tiny['repeats']} timed repeats after a warm-up in each of {tiny['processes']} "
+        f"fresh processes per configuration. "
         f"{_source(kinetics, 'benchmarks/cpu-2core-kinetics/bench.md')} "
         f"{_source(tiny, 'benchmarks/cpu-2core-tiny/bench.md')}",
         "",

@@ -63,6 +63,7 @@ def staged(items: Iterable, name: str) -> Iterator:
             except StopIteration:
                 return
         yield item
+        del item  # the next item is made without this one held here
 
 
 class TensorBytes(TorchDispatchMode):

@@ -114,7 +114,7 @@ BLOCK_BYTES = 4 * 2**20  # and so does this much of the head's features (a big m
 
 def block_positions(x: torch.Tensor) -> int:
     """Positions per block of head features like x (B, C, T, H, W): at most BLOCK, and within BLOCK_BYTES."""
-    per_position = x[:, :, :1].numel() * x.element_size()
+    per_position = max(1, math.prod(x.shape) // max(1, x.shape[2])) * x.element_size()
     return max(1, min(BLOCK, BLOCK_BYTES // per_position))
 
 
@@ -138,14 +138,15 @@ class _RunningTopK:
         best, source = scores.topk(count, dim=1)  # descending
         held, slot = self.scores.sort(dim=1)  # ascending: the i-th best newcomer challenges the i-th worst held
         held, slot = held[:, :count], slot[:, :count]
-        wins = best > held  # a prefix of each row: merging two sorted lists
+        wins = best > held  # the i-th best newcomer against the i-th worst held
         self.scores.scatter_(1, slot, torch.where(wins, best, held))
         self.positions.scatter_(1, slot, torch.where(wins, source + first, self.positions.gather(1, slot)))
         if wins.device.type == "meta":  # shapes only (FLOPs counted on the meta device): no values to copy
             return
         # only the winners' features, a position at a time (no temporary of the block's size)
-        for row, winners in enumerate(wins.sum(dim=1).tolist()):
-            for target, origin in zip(slot[row, :winners].tolist(), source[row, :winners].tolist()):
+        for row in range(batch):
+            for challenge in wins[row].nonzero().flatten().tolist():
+                target, origin = int(slot[row, challenge]), int(source[row, challenge])
                 for buffer, new in zip(self.features, features):
                     buffer[row, :, target] = new[row, :, origin]
 
@@ -210,12 +211,13 @@ class _ChangeScore:
         return [(((left + left) / 2).unsqueeze(1), self.pending)]
 
 
-def regroup(blocks: Iterable[torch.Tensor], channels: int, size: int | None = None) -> Iterator[torch.Tensor]:
-    """The positions of consecutive temporal blocks, re-cut into blocks of exactly `size` (default:
-    `block_positions` of the first block; the last may be shorter): what SFC computes then does not depend
-    on how the head happened to chunk the clip, so one
-    pass over a stored head output gives bit for bit the streamed answer. Besides the block that arrived
-    it holds fewer than `size` positions of earlier ones (copied, so the arrived block can be freed)."""
+def regroup(blocks: Iterable[torch.Tensor], channels: int) -> Iterator[torch.Tensor]:
+    """The positions of consecutive temporal blocks, re-cut into blocks of exactly `block_positions` of the
+    first (the last may be shorter): what SFC computes then does not depend on how the head happened to
+    chunk the clip, so one pass over a stored head output gives bit for bit the streamed answer. Besides
+    the block that arrived it holds one block being filled (positions copied in, so the arrived block can
+    be freed)."""
+    size = 0
     held: torch.Tensor | None = None  # a block being filled, its first `filled` positions so far
     filled = 0
     for block in blocks:
@@ -228,6 +230,7 @@ def regroup(blocks: Iterable[torch.Tensor], channels: int, size: int | None = No
             held[:, :, filled : filled + start] = block[:, :, :start]
             filled += start
             if filled < size:
+                del block
                 continue
             yield held
             held = None
@@ -239,6 +242,7 @@ def regroup(blocks: Iterable[torch.Tensor], channels: int, size: int | None = No
                                memory_format=memory_format(block))
             filled = block.shape[2] - whole
             held[:, :, :filled] = block[:, :, whole:]
+        del block  # the head's next block is computed without this one
     if held is not None:
         yield held[:, :, :filled]
 
@@ -430,7 +434,7 @@ class SFC(nn.Module):
                 emit(window, ready, seen, change_maps)
                 seen += count
             context, pending = window[:, :, -2:].clone(), x[:, :, -1:].clone()
-            del x, y, window, ready  # each a block's size: gone before the next block is put together
+            del x, y, window, ready, change_maps  # each holds a block: gone before the next is put together
         if pending is None:
             raise ConfigError(f"SFC keeps {self.keep} temporal positions but the head produced none")
         last_change = change.finish() if self.priors else []

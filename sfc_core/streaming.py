@@ -353,9 +353,9 @@ class Streamer:
             return
         pending, state.pending = state.pending, []
         blocks = [torch.cat(pending[i : i + self._chunk], dim=2) for i in range(0, len(pending), self._chunk)]
-        for number, block in enumerate(blocks or [None]):
-            x = None if block is None else recognizer.to_device(block)
-            out = state.stream.step(x, last=last and number == max(0, len(blocks) - 1))
+        # at the end, what the layers still hold goes through in a step of its own (as `head_chunks` does)
+        for block in [*blocks, None] if last else blocks:
+            out = state.stream.step(None if block is None else recognizer.to_device(block), last=block is None)
             for t in range(0 if out is None else out.shape[2]):
                 state.positions.append(_Position(out[:, :, [t]], min(self._upcoming_centre(), state.seen - 1)))
                 state.produced += 1

@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from sfc_core import sfc
 from sfc_core.errors import ConfigError, WeightsError
 from sfc_core.memory_breakdown import TensorBytes
 from sfc_core.profiling import PeakMemory
@@ -152,12 +153,15 @@ def test_inference_of_a_batch_matches_the_training_pass_item_by_item(priors: boo
 
 @pytest.mark.parametrize("priors", [False, True])
 @pytest.mark.parametrize("sizes", [(5, 5, 4), (1, 12, 1), (1,) * 14, (14,), (1,), (7,), (8, 1), (4, 5), (16, 1),
-                                   (3, 14)])  # SFC works 8 positions at a time: a lone first or last one too
+                                   (3, 14), (0, 9, 0, 5)])  # blocks of SFC's size or not, a lone first or last
+                                                           # position, an empty block
 @pytest.mark.parametrize("keep", [4, 14])  # 14: every position is kept, the clip's first and last included
+@pytest.mark.parametrize("block", [8, 2, 1])  # positions SFC works on at a time (fewer for a big model's features)
 def test_inference_matches_the_float64_reference_at_the_clips_ends_too(keep: int, sizes: tuple[int, ...],
-                                                                      priors: bool) -> None:
+                                                                      priors: bool, block: int, monkeypatch) -> None:
     """`compress` against the loop-based float64 forward pass, whatever blocks the head's output arrives in
     (each position final once its right neighbour came, its change prior too), attention in chunks."""
+    monkeypatch.setattr(sfc, "BLOCK_BYTES", block * 20 * 6 * 8 * 4)  # a position of x below: 20 x 6 x 8 floats
     positions = sum(sizes)
     keep = min(keep, positions)
     module = _trained_like(SFC(20, keep, abstraction_channels=12, kv_stride=2, chunk_elements=50, priors=priors))
