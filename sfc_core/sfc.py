@@ -114,7 +114,7 @@ BLOCK_BYTES = 4 * 2**20  # and so does this much of the head's features (a big m
 
 def block_positions(x: torch.Tensor) -> int:
     """Positions per block of head features like x (B, C, T, H, W): at most BLOCK, and within BLOCK_BYTES."""
-    per_position = max(1, math.prod(x.shape) // max(1, x.shape[2])) * x.element_size()
+    per_position = max(1, math.prod(x.shape[:2] + x.shape[3:])) * x.element_size()  # a block may be empty
     return max(1, min(BLOCK, BLOCK_BYTES // per_position))
 
 
