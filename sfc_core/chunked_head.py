@@ -89,7 +89,10 @@ class _TemporalConv(_Stream):
         self.skip = 0  # input frames still to pass over (a stride longer than the kernel jumps ahead)
 
     def _zeros(self, like: torch.Tensor) -> torch.Tensor:
-        return like.new_zeros(*like.shape[:2], self.padding, *like.shape[3:])
+        """The clip end's zero padding in like's layout: joining two layouts is several times slower, and
+        the joined frames (and all that follows) would lose the layout the convolutions run fastest in."""
+        shape = (*like.shape[:2], self.padding, *like.shape[3:])
+        return torch.empty(shape, dtype=like.dtype, device=like.device, memory_format=memory_format(like)).zero_()
 
     def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
         if x is not None and not self.started:

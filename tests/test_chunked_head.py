@@ -84,6 +84,28 @@ def test_a_head_that_mixes_the_whole_clip_runs_in_one_pass() -> None:
         assert torch.equal(run_head(head, clip, geometry, 8), head(clip))
 
 
+def test_a_channels_last_clip_streams_in_channels_last_throughout() -> None:
+    """The clip ends' zero padding takes the clip's layout: joined to frames of the other layout, every
+    frame a layer held after it (and so every later chunk) fell back to the contiguous layout, and each
+    convolution converted its input back (the tiny head streamed 1.2x slower)."""
+    head, _ = randomize_(models.create("tiny"), seed=7).eval().split("res3")
+    head.to(memory_format=torch.channels_last_3d)
+    geometry = temporal_geometry(head, crop=64)
+    clip = torch.randn(1, 3, 40, 64, 64).contiguous(memory_format=torch.channels_last_3d)
+    joins = []
+    real_cat = torch.cat
+
+    def cat(tensors, dim=0):
+        joins.append([t.is_contiguous(memory_format=torch.channels_last_3d) for t in tensors if t.shape[2]])
+        return real_cat(tensors, dim=dim)
+
+    with torch.inference_mode(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch, "cat", cat)
+        blocks = list(head_chunks(head, lambda first, last: clip[:, :, first:last], 40, geometry, 8))
+    assert joins and all(all(layouts) for layouts in joins)
+    assert all(block.is_contiguous(memory_format=torch.channels_last_3d) for block in blocks)
+
+
 def test_the_probe_leaves_every_module_in_its_mode() -> None:
     model = models.create("tiny").eval()
     head, _ = model.split("res3")  # a fresh Sequential says training=True; its stages are in eval mode
