@@ -1,4 +1,6 @@
-"""The predict CLI as a user runs it: a real subprocess, its JSON, its errors."""
+"""The predict CLI as a user runs it: a real subprocess, its JSON, its errors. The error cases call the
+command's `main` in this process instead (what the entry point runs; a subprocess would spend its time
+importing torch), so they stay in the fast lane."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 import torch
 
 from sfc_core import models
+from sfc_core.cli import predict
 from tests.weights_server import serve
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,22 +78,23 @@ def test_weights_file_is_loaded(ramp_clip: Path, tmp_path: Path) -> None:
         (None, ["--device", "cpu", "--precision", "fp16"], "precision fp16 runs on CUDA only"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(ramp_clip: Path, tmp_path: Path, content, args, message) -> None:
+def test_bad_input_exits_2_with_one_line(ramp_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture, content,
+                                        args, message) -> None:
     video = ramp_clip
     if content is not None:
         video = tmp_path / "bad.mp4"
         video.write_bytes(content)
-    run = _predict(str(video), *args)
-    assert run.returncode == 2
-    assert run.stderr.startswith("error: ") and message in run.stderr
-    assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+    assert predict.main([str(video), *args]) == 2
+    out = capsys.readouterr()
+    assert out.err.startswith("error: ") and message in out.err
+    assert len(out.err.strip().splitlines()) == 1 and "Traceback" not in out.err and not out.out
 
 
-def test_corrupt_checkpoint_is_a_clear_error(ramp_clip: Path, tmp_path: Path) -> None:
+def test_corrupt_checkpoint_is_a_clear_error(ramp_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     weights = tmp_path / "broken.pth"
     weights.write_bytes(b"PK\x03\x04 not really a zip")
-    run = _predict(str(ramp_clip), "--weights", str(weights))
-    assert run.returncode == 2 and "is not a readable PyTorch checkpoint" in run.stderr
+    assert predict.main([str(ramp_clip), "--weights", str(weights)]) == 2
+    assert "is not a readable PyTorch checkpoint" in capsys.readouterr().err
 
 
 @pytest.mark.slow
