@@ -96,7 +96,8 @@ def test_a_channels_last_clip_streams_in_channels_last_throughout() -> None:
     real_cat = torch.cat
 
     def cat(tensors, dim=0):
-        joins.append([t.is_contiguous(memory_format=torch.channels_last_3d) for t in tensors if t.shape[2]])
+        framed = [t for t in tensors if t.dim() == 5 and t.shape[2]]
+        joins.append([t.is_contiguous(memory_format=torch.channels_last_3d) for t in framed])
         return real_cat(tensors, dim=dim)
 
     with torch.inference_mode(), pytest.MonkeyPatch.context() as patch:
@@ -104,6 +105,10 @@ def test_a_channels_last_clip_streams_in_channels_last_throughout() -> None:
         blocks = list(head_chunks(head, lambda first, last: clip[:, :, first:last], 40, geometry, 8))
     assert joins and all(all(layouts) for layouts in joins)
     assert all(block.is_contiguous(memory_format=torch.channels_last_3d) for block in blocks)
+    with torch.inference_mode():
+        whole = head(clip)
+    streamed = torch.cat(blocks, dim=2)
+    assert (streamed - whole).abs().max() <= 1e-5 * whole.abs().max()
 
 
 def test_the_probe_leaves_every_module_in_its_mode() -> None:

@@ -74,27 +74,36 @@ def test_weights_file_is_loaded(ramp_clip: Path, tmp_path: Path) -> None:
     [
         (b"\x00\x01garbage" * 100, ["--random-weights"], "could not be read as a video"),
         (b"", ["--random-weights"], "is empty (0 bytes)"),
-        (None, ["--weights", "missing.pth"], "checkpoint not found"),
+        (None, ["--weights", "{tmp}/missing.pth"], "checkpoint not found"),
         (None, ["--device", "cpu", "--precision", "fp16"], "precision fp16 runs on CUDA only"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(ramp_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture, content,
+def test_bad_input_exits_2_with_one_line(ramp_clip: Path, tmp_path: Path, capfd: pytest.CaptureFixture, content,
                                         args, message) -> None:
     video = ramp_clip
     if content is not None:
         video = tmp_path / "bad.mp4"
         video.write_bytes(content)
-    assert predict.main([str(video), *args]) == 2
-    out = capsys.readouterr()
+    assert predict.main([str(video), *(arg.format(tmp=tmp_path) for arg in args)]) == 2
+    out = capfd.readouterr()  # what the process writes, C++ libraries included
     assert out.err.startswith("error: ") and message in out.err
     assert len(out.err.strip().splitlines()) == 1 and "Traceback" not in out.err and not out.out
 
 
-def test_corrupt_checkpoint_is_a_clear_error(ramp_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.slow
+def test_a_user_error_exits_the_process_with_2(tmp_path: Path) -> None:
+    """The entry point as a user runs it: the status `main` returns is the process's."""
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    run = _predict(str(empty), "--random-weights")
+    assert run.returncode == 2 and run.stderr.startswith("error: ") and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_corrupt_checkpoint_is_a_clear_error(ramp_clip: Path, tmp_path: Path, capfd: pytest.CaptureFixture) -> None:
     weights = tmp_path / "broken.pth"
     weights.write_bytes(b"PK\x03\x04 not really a zip")
     assert predict.main([str(ramp_clip), "--weights", str(weights)]) == 2
-    assert "is not a readable PyTorch checkpoint" in capsys.readouterr().err
+    assert "is not a readable PyTorch checkpoint" in capfd.readouterr().err
 
 
 @pytest.mark.slow
