@@ -45,7 +45,6 @@ smaller than the head's output).
 
 from __future__ import annotations
 
-import copy
 import math
 import pickle
 from collections.abc import Callable, Iterable, Iterator
@@ -399,8 +398,6 @@ class SFC(nn.Module):
         The queries come from the K kept positions' abstraction at the end. (`capacity`, the most
         positions the blocks hold, is for compressors that collect them; this one never does.)"""
         project, norm, _, temporal, _ = self.abstraction
-        temporal = copy.copy(temporal)  # the same weights, without the time padding: a window brings its own
-        temporal.padding = (0, *temporal.padding[1:])  # neighbours, so no output is computed to be thrown away
         selection, change = _RunningTopK(self.keep), _ChangeScore()
         scores, keys, values, seen = [], [], [], 0
         context = None  # normalised projections of the last two positions seen (the newest is not final yet)
@@ -411,7 +408,7 @@ class SFC(nn.Module):
             they have), features `parts` (consecutive pieces, not joined: a copy would cost a block's
             memory) and change evidence (in the same pieces); keep their keys and values; offer them to the
             top-K."""
-            abstract = temporal(y).relu_()
+            abstract = temporal(y)[:, :, 1:-1].relu_()
             score = self._score(abstract)
             if self.priors:
                 score = score + self._prior(torch.cat(
