@@ -55,9 +55,9 @@ def export_zip(clip: Clip, model: SFCModel, out: Path) -> Path:
     overlays, versus = heatmaps(clip)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, (figure, text) in _figures(clip, versus).items():
-            for form in ("png", "svg"):
+            for form in ("png", "svg"):  # constrained layout already fits the figure: no "tight" bbox (a second draw)
                 buffer = io.BytesIO()
-                figure.savefig(buffer, format=form, dpi=PROJECTOR_WIDTH_PX / figure.get_figwidth(), bbox_inches="tight")
+                figure.savefig(buffer, format=form, dpi=PROJECTOR_WIDTH_PX / figure.get_figwidth())
                 archive.writestr(f"{name}.{form}", buffer.getvalue())
             readme.append(f"{name}.png / .svg: {text}")
         for number, (overlay, caption) in enumerate(overlays, 1):

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from sfc_core.resources import EXAMPLES_DIR
 from tests.clips import write_gray_ramp_clip
+
+ROTATE_EXAMPLE = EXAMPLES_DIR / "rotate_clockwise.mp4"
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +28,6 @@ def ramp_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-
 @pytest.fixture(scope="session")
 def twenty_minutes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 20-minute video (tests.input_cases.twenty_minute_video), written once for every test that needs it."""
@@ -35,11 +37,36 @@ def twenty_minutes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def rotate_analysis():
-    """The app's analysis of the bundled "rotate clockwise" example with the embedded model, made once.
-    A test module that explores takes its own copy (`Analysis.for_session`), as each browser session does."""
+def _rotate_run() -> tuple:
+    """The app's analysis of the bundled "rotate clockwise" example with the embedded model, made once,
+    with the progress steps it reported."""
     from app.analysis import analyze
     from app.session import Settings
-    from sfc_core.resources import EXAMPLES_DIR
 
-    return analyze(EXAMPLES_DIR / "rotate_clockwise.mp4", Settings())
+    steps = []
+    out = analyze(ROTATE_EXAMPLE, Settings(), progress=lambda fraction, text: steps.append((fraction, text)))
+    return out, steps
+
+
+@pytest.fixture(scope="session")
+def rotate_analysis(_rotate_run):
+    """That analysis. A test module that explores or restyles takes its own copy (`Analysis.for_session`),
+    as each browser session does."""
+    return _rotate_run[0]
+
+
+@pytest.fixture(scope="session")
+def rotate_progress(_rotate_run) -> list[tuple[float, str]]:
+    """The (fraction, description) progress steps that analysis reported."""
+    return _rotate_run[1]
+
+
+@pytest.fixture(scope="session")
+def training_free_analysis():
+    """The same example at a spatial stride the embedded SFC was not trained at: the training-free SFC (no
+    attention), with one dense view."""
+    from app.analysis import analyze
+    from app.session import Settings
+    from sfc_core.options import RunOptions
+
+    return analyze(ROTATE_EXAMPLE, Settings(spatial_stride=2, run=RunOptions(clips=1, crops=1)))

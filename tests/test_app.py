@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import socket
 import zipfile
 from dataclasses import replace
@@ -26,34 +27,39 @@ from sfc_core.errors import InputRejected
 from sfc_core.examples import bundled_example
 from sfc_core.models import registry
 from sfc_core.models.registry import WeightsSpec
-from sfc_core.options import RunOptions
 from sfc_core.profiling import format_ratio
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
 from tests.clips import write_frames, write_noise_clip
+from tests.conftest import ROTATE_EXAMPLE
 from tests.input_cases import moving_frames
+from tests.marks import slow_cases
 from tests.weights_server import serve
 
 EXAMPLE = EXAMPLES_DIR / "move_left.mp4"
 
 
 @pytest.fixture(scope="module")
-def result() -> analysis.Analysis:
-    steps = []
-    out = analyze(EXAMPLE, Settings(), progress=lambda fraction, text: steps.append((fraction, text)))
-    out.steps = steps
-    return out
+def result(rotate_analysis) -> analysis.Analysis:
+    """This module's own copy of the shared analysis of a bundled example (as a browser session gets)."""
+    return rotate_analysis.for_session(str(ROTATE_EXAMPLE), cached=False)
 
 
-def test_analysis_of_an_example_returns_everything_the_page_shows(result) -> None:
-    assert [round(f, 2) for f, _ in result.steps] == [0.02, 0.08, 0.45, 0.65, 0.85, 1.0]
+@pytest.fixture(scope="module")
+def training_free(training_free_analysis) -> analysis.Analysis:
+    """The embedded model at a spatial stride its SFC was not trained at: training-free SFC, no attention."""
+    return training_free_analysis.for_session(str(ROTATE_EXAMPLE), cached=False)
+
+
+def test_analysis_of_an_example_returns_everything_the_page_shows(result, rotate_progress) -> None:
+    assert [round(f, 2) for f, _ in rotate_progress] == [0.02, 0.08, 0.45, 0.65, 0.85, 1.0]
     assert len(result.sfc_top5) == 5 and len(result.dense_top5) == 5
     assert abs(sum(result.sfc_top5.values())) <= 1.0 + 1e-6
     assert [row[0] for row in result.table] == [
         "views run", "model time", "decode + preprocess", "end to end", "peak memory (whole request)", "FLOPs",
         "frames decoded"]
     assert result.table[0][1:] == ["30", "1", "30.00x"]
-    assert "ground truth:** move left" in result.summary and "trained" in result.summary
+    assert "ground truth:** rotate clockwise" in result.summary and "trained" in result.summary
     kept = [path for path, _ in result.thumbnails if (imread(path)[0, :, :3] * 255).round().astype(int).tolist()
             == [list(analysis.KEPT_RGB)] * imread(path).shape[1]]  # framed green: kept
     assert len(kept) == 8 and len(result.heatmaps) == 8
@@ -65,10 +71,6 @@ def test_analysis_of_an_example_returns_everything_the_page_shows(result) -> Non
     assert "About this model" not in result.model_note
     report = result.report
     assert report["sfc"]["kept_frames"] and report["ratios"]["flops"] > 5
-
-
-def test_the_shipped_model_gets_the_example_right(result) -> None:
-    assert max(result.sfc_top5, key=result.sfc_top5.get) == "move left"
 
 
 def test_heatmap_video_is_browser_playable_h264(result) -> None:
@@ -112,46 +114,41 @@ def _squeezed(text: str) -> str:  # a label as the figure may wrap it
     return "".join(text.split())
 
 
-def test_each_walkthrough_step_shows_only_what_it_explains_at_one_size(result, training_free) -> None:
-    clip = result.clip
-    for shown in (clip, replace(clip, truth=None), training_free.clip):  # with/without truth; no attention, 1 clip
-        sfc, dense = shown.sfc, shown.dense
-        steps = [teaching.walkthrough_step(shown, step)[1] for step in range(len(teaching.STEPS))]
-        assert {tuple(figure.get_size_inches()) for figure in steps} == {teaching.SIZE}  # the page keeps still
-        for figure in steps:
-            texts = [t for t in figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
-            titles = [ax.title for ax in figure.axes if ax.get_title()]
-            titles += [t for t in texts if t.get_text() == figure.get_suptitle()]
-            assert titles and min(t.get_fontsize() for t in titles) >= 14
-            assert min(t.get_fontsize() for t in texts) >= 12, [t.get_text() for t in texts if t.get_fontsize() < 12]
-            figure.savefig(io.BytesIO())
-        dense_step, long_clip, scoring, keeping, answers = steps
-        clips = dense_step.axes[0]
-        rows = [line for line in clips.get_lines() if len(line.get_xdata()) == 2]
-        assert len(rows) == len(dense.timestamps_s) and f"= {dense.plan.num_views} views" in clips.get_title()
-        assert bool(_patches(dense_step, figures.TRUTH_COLOUR)) == (shown.window is not None)
-        for figure in (dense_step, scoring):
-            assert not _patches(figure, figures.KEPT_COLOUR)  # nothing gives step 4 away
-        assert not [line for line in scoring.axes[0].get_lines() if line.get_color() == figures.DENSE_COLOUR]
-        legend = [t.get_text() for t in scoring.axes[0].get_legend().get_texts()]
-        assert "SFC selection score" in legend and ("attention received" in legend) == (sfc.heatmap_kind == "attention")
-        assert len(_patches(keeping, figures.KEPT_COLOUR)) == len(sfc.kept.positions)
-        assert sum(bool(ax.images) for ax in keeping.axes) == len(sfc.kept.positions)  # the kept frames below
-        assert sum(bool(ax.images) for ax in long_clip.axes) == 8
-        assert all(" s\nframe " in ax.get_xlabel() for ax in long_clip.axes)  # each frame says when it is
-        sfc_answers = [_squeezed(t.get_text()) for t in answers.axes[0].get_yticklabels()]
-        assert sfc_answers[0] == _squeezed(sfc.top(1)[0][0]) and len(sfc_answers) == 5
-        ratio = format_ratio(dense.measurement.flops / sfc.measurement.flops)
-        assert f"{ratio} fewer FLOPs" in answers.get_suptitle()
-        marked = [t.get_text() for ax in answers.axes for t in ax.texts if "✓" in t.get_text()]
-        truth = shown.truth_class
-        assert len(marked) == (0 if truth is None else sum(sfc.labels[truth] in dict(r.top(5)) for r in (sfc, dense)))
-
-
-@pytest.fixture(scope="module")
-def training_free() -> analysis.Analysis:
-    """The embedded model at a spatial stride its SFC was not trained at: training-free SFC, no attention."""
-    return analyze(EXAMPLE, Settings(spatial_stride=2, run=RunOptions(clips=1, crops=1)))
+@pytest.mark.parametrize("variant", slow_cases(["with truth", "without truth", "training-free"], {"without truth"}))
+def test_each_walkthrough_step_shows_only_what_it_explains_at_one_size(result, training_free, variant: str) -> None:
+    shown = {"with truth": result.clip, "without truth": replace(result.clip, truth=None),
+             "training-free": training_free.clip}[variant]  # the last: no attention, 1 dense clip
+    sfc, dense = shown.sfc, shown.dense
+    steps = [teaching.walkthrough_step(shown, step)[1] for step in range(len(teaching.STEPS))]
+    assert {tuple(figure.get_size_inches()) for figure in steps} == {teaching.SIZE}  # the page keeps still
+    for figure in steps:
+        texts = [t for t in figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
+        titles = [ax.title for ax in figure.axes if ax.get_title()]
+        titles += [t for t in texts if t.get_text() == figure.get_suptitle()]
+        assert titles and min(t.get_fontsize() for t in titles) >= 14
+        assert min(t.get_fontsize() for t in texts) >= 12, [t.get_text() for t in texts if t.get_fontsize() < 12]
+        figure.savefig(io.BytesIO())
+    dense_step, long_clip, scoring, keeping, answers = steps
+    clips = dense_step.axes[0]
+    rows = [line for line in clips.get_lines() if len(line.get_xdata()) == 2]
+    assert len(rows) == len(dense.timestamps_s) and f"= {dense.plan.num_views} views" in clips.get_title()
+    assert bool(_patches(dense_step, figures.TRUTH_COLOUR)) == (shown.window is not None)
+    for figure in (dense_step, scoring):
+        assert not _patches(figure, figures.KEPT_COLOUR)  # nothing gives step 4 away
+    assert not [line for line in scoring.axes[0].get_lines() if line.get_color() == figures.DENSE_COLOUR]
+    legend = [t.get_text() for t in scoring.axes[0].get_legend().get_texts()]
+    assert "SFC selection score" in legend and ("attention received" in legend) == (sfc.heatmap_kind == "attention")
+    assert len(_patches(keeping, figures.KEPT_COLOUR)) == len(sfc.kept.positions)
+    assert sum(bool(ax.images) for ax in keeping.axes) == len(sfc.kept.positions)  # the kept frames below
+    assert sum(bool(ax.images) for ax in long_clip.axes) == 8
+    assert all(" s\nframe " in ax.get_xlabel() for ax in long_clip.axes)  # each frame says when it is
+    sfc_answers = [_squeezed(t.get_text()) for t in answers.axes[0].get_yticklabels()]
+    assert sfc_answers[0] == _squeezed(sfc.top(1)[0][0]) and len(sfc_answers) == 5
+    ratio = format_ratio(dense.measurement.flops / sfc.measurement.flops)
+    assert f"{ratio} fewer FLOPs" in answers.get_suptitle()
+    marked = [t.get_text() for ax in answers.axes for t in ax.texts if "✓" in t.get_text()]
+    truth = shown.truth_class
+    assert len(marked) == (0 if truth is None else sum(sfc.labels[truth] in dict(r.top(5)) for r in (sfc, dense)))
 
 
 def _heatmap_texts(out: analysis.Analysis) -> tuple[list[str], bool]:
@@ -257,15 +254,36 @@ def test_callback_turns_bad_input_into_a_clear_ui_error_and_one_log_line(tmp_pat
         ui.run_analysis(None, "tiny", 64, 1, 10, 3)
 
 
-def test_callback_outputs_line_up_with_the_page(result) -> None:
-    outputs = ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
+@pytest.fixture(scope="module")
+def served() -> ui.AnalysisOutputs:
+    """The `/analyze` callback's outputs for a bundled example, computed afresh (not served from the cache)."""
+    ui.ANALYSES.clear()
+    return ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
+
+
+def test_callback_outputs_line_up_with_the_page(served) -> None:
+    outputs = served
     assert isinstance(outputs, ui.AnalysisOutputs) and len(outputs) == 19
-    assert max(outputs.sfc_top5, key=outputs.sfc_top5.get) == "move left"
+    assert max(outputs.sfc_top5, key=outputs.sfc_top5.get) == "move left"  # the shipped model gets it right
     assert outputs.report["settings"]["length"] == 32 and outputs.report["dense"]["num_views"] == 2
     assert isinstance(outputs.clip, ui.Clip) and outputs.clip.features.shape[2] == len(outputs.clip.sfc.scores)
     assert "About this model" not in outputs.model_note and outputs.table[0][1] == "2"
     assert outputs.over_time == [] and outputs.clip.over_time == []  # a 5.4 s example: one window
     assert outputs.keep == len(outputs.clip.sfc.kept.positions)
+
+
+def test_a_cached_analysis_is_each_sessions_own_and_says_when_it_was_measured(served, tmp_path: Path) -> None:
+    copy = shutil.copy(EXAMPLE, tmp_path / "student.mp4")
+    second = ui.run_analysis(str(copy), "tiny", 32, 1, 2, 1)  # the same bytes and settings as `served`
+    assert served.report["cache"] == "miss" and second.report["cache"] == "hit"
+    assert second.report["video"]["file"] == "student.mp4" and served.report["video"]["file"] == EXAMPLE.name
+    assert "served from cache" in second.summary and "served from cache" not in served.summary
+    assert second.report["sfc"] == served.report["sfc"]  # the measurement of the run that produced it
+    assert second.clip is not served.clip and second.clip.features is served.clip.features
+    ui.run_explore("uniform", 4, "", None, second.clip)
+    assert second.clip.tried and not served.clip.tried  # each session's explorer is its own
+    with pytest.raises(gr.Error, match="use a length of at least 16"):  # another setting is computed (and
+        ui.run_analysis(str(copy), "tiny", 4, 1, 2, 1)                 # refused), never served from the cache
 
 
 def test_model_choices_put_the_embedded_default_first() -> None:

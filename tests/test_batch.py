@@ -28,6 +28,7 @@ from sfc_core.inputs import decode_ahead
 from sfc_core.options import RunOptions
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.streaming import over_time
+from tests.marks import slow_cases
 
 CLIPS = ("bounce.mp4", "grow.mp4")
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def _counting(tiny, calls: list[Path], decoders: int = 0, job: Job = JOB):
     return engine
 
 
-@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+@pytest.mark.parametrize("suffix", slow_cases([".jsonl", ".parquet"], {".jsonl"}))  # fast lane: one format each
 def test_one_row_per_file_with_errors_as_rows_and_a_rerun_computes_nothing(tiny, collection: Path, tmp_path: Path,
                                                                             suffix: str) -> None:
     out, calls = tmp_path / f"table{suffix}", []
@@ -74,7 +75,7 @@ def test_one_row_per_file_with_errors_as_rows_and_a_rerun_computes_nothing(tiny,
     assert broken["status"] == "error" and broken["result"] is None
     assert "could not be read as a video" in broken["error"]
     bounce = table[str(collection / "bounce.mp4")]
-    expected = tiny.predict(collection / "bounce.mp4", mode="sfc").to_dict()
+    expected = tiny.predict(collection / "bounce.mp4", mode="sfc", measure="time").to_dict()
     assert bounce["status"] == "ok" and bounce["sfc_top1"] == expected["sfc"]["top5"][0][0]
     assert bounce["sfc_top1_prob"] == pytest.approx(expected["sfc"]["top5"][0][1], abs=1e-6)
     result = json.loads(bounce["result"])
@@ -189,6 +190,7 @@ def test_the_command_writes_the_table_and_refuses_bad_settings(collection: Path,
     assert "--over-time must be a number of seconds > 0" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # streams every file (the streaming itself: tests/test_streaming.py)
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_over_time_stores_each_windows_answer_and_a_rerun_adds_it_to_rows_without(tiny, collection: Path,
                                                                                  tmp_path: Path, suffix: str) -> None:

@@ -1,5 +1,5 @@
 """Identical requests computed once (`app.cache`): single flight under real threads, a bounded cache,
-failures never cached, and the app's per-session copies of a cached analysis."""
+failures never cached. (The app's per-session copies of a cached analysis: tests/test_app.py.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from app import ui
 from app.cache import SingleFlightCache, content_hash
 from sfc_core.resources import EXAMPLES_DIR
 
@@ -59,18 +58,3 @@ def test_content_hash_is_of_the_bytes_not_the_name(tmp_path: Path) -> None:
     copy = shutil.copy(EXAMPLES_DIR / "grow.mp4", tmp_path / "renamed.mp4")
     assert content_hash(copy) == content_hash(EXAMPLES_DIR / "grow.mp4") != content_hash(EXAMPLES_DIR / "bounce.mp4")
 
-
-def test_a_cached_analysis_is_each_sessions_own_and_says_when_it_was_measured(tmp_path: Path) -> None:
-    ui.ANALYSES.clear()
-    first = ui.run_analysis(str(EXAMPLES_DIR / "grow.mp4"), "tiny", 64, 1, 2, 1)
-    copy = shutil.copy(EXAMPLES_DIR / "grow.mp4", tmp_path / "student.mp4")
-    second = ui.run_analysis(str(copy), "tiny", 64, 1, 2, 1)
-    assert first.report["cache"] == "miss" and second.report["cache"] == "hit"
-    assert second.report["video"]["file"] == "student.mp4" and first.report["video"]["file"] == "grow.mp4"
-    assert "served from cache" in second.summary and "served from cache" not in first.summary
-    assert second.report["sfc"] == first.report["sfc"]  # the measurement of the run that produced it
-    assert second.clip is not first.clip and second.clip.features is first.clip.features
-    ui.run_explore("uniform", 4, "", None, second.clip)
-    assert second.clip.tried and not first.clip.tried  # each session's explorer is its own
-    other = ui.run_analysis(str(copy), "tiny", 64, 1, 3, 1)  # another setting: computed
-    assert other.report["cache"] == "miss"

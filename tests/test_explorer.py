@@ -6,19 +6,16 @@ import pytest
 from matplotlib.colors import to_rgba
 
 from app import analysis, teaching
-from app.analysis import analyze
 from app.explorer import STRATEGY_NAMES, explore, positions_for_frames
 from app.figures import RIGHT_COLOUR, WRONG_COLOUR
-from app.session import Settings
 from sfc_core.errors import ConfigError
-from sfc_core.options import RunOptions
-from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.selection import STRATEGIES
+from tests.conftest import ROTATE_EXAMPLE
 
 
 @pytest.fixture(scope="module")
 def analysed(rotate_analysis) -> analysis.Analysis:
-    return rotate_analysis.for_session(str(EXAMPLES_DIR / "rotate_clockwise.mp4"), cached=False)
+    return rotate_analysis.for_session(str(ROTATE_EXAMPLE), cached=False)
 
 
 @pytest.fixture(scope="module")
@@ -109,9 +106,9 @@ def test_bad_requests_are_clear(analysed, model) -> None:
 
 
 @pytest.fixture(scope="module")
-def training_free() -> analysis.Analysis:
+def training_free(training_free_analysis) -> analysis.Analysis:
     """The embedded model at a spatial stride its SFC was not trained at: training-free SFC, no attention."""
-    return analyze(EXAMPLES_DIR / "rotate_clockwise.mp4", Settings(spatial_stride=2, run=RunOptions(clips=1, crops=1)))
+    return training_free_analysis.for_session(str(ROTATE_EXAMPLE), cached=False)
 
 
 def test_sfc_at_another_keep_notes_that_only_its_scores_ran(analysed, model, training_free) -> None:

@@ -64,16 +64,22 @@ def test_a_model_builds_its_recognizers_once_per_run_options(tiny) -> None:
     assert tiny.sfc_recognizer().geometry is tiny.geometry  # measured once, at load
 
 
-def test_a_report_prints_as_a_short_summary(tiny) -> None:
-    report = tiny.predict(EXAMPLE, mode="both", clips=2, crops=1)
+@pytest.fixture(scope="module")
+def both(tiny):
+    """A report of both modes, measured in full (dense at 2 views)."""
+    return tiny.predict(EXAMPLE, mode="both", clips=2, crops=1)
+
+
+def test_a_report_prints_as_a_short_summary(both) -> None:
+    report = both
     text = repr(report)
     assert len(text) < 2000 and text.startswith("Report: tiny; backbone: embedded")
     assert report.sfc.top(1)[0][0] in text and "dense / SFC:" in text and "SFC kept frames:" in text
     assert repr(report.sfc).startswith("Result(sfc: ") and len(repr(report.sfc)) < 300
 
 
-def test_both_modes_give_ratios_from_the_same_run(tiny) -> None:
-    data = tiny.predict(EXAMPLE, mode="both", clips=2, crops=1).to_dict()
+def test_both_modes_give_ratios_from_the_same_run(both) -> None:
+    data = both.to_dict()
     assert data["settings"]["clips"] == 2 and data["dense"]["num_views"] == 2
     assert data["ratios"]["flops"] == pytest.approx(data["dense"]["flops"] / data["sfc"]["flops"])
 
@@ -92,7 +98,7 @@ def test_the_untrained_sfc_runs_at_any_stride_and_says_so(tiny) -> None:
     assert model.settings == SFCSettings(length=32, split="res3", keep=8, spatial_stride=2, head_chunk_frames=8)
     assert model.provenance["sfc"].kind == "training-free" and model.sfc.scoring == "energy"
     assert model.backbone is tiny.backbone  # the backbone is shared, not reloaded
-    data = model.predict(EXAMPLE, mode="sfc").to_dict()
+    data = model.predict(EXAMPLE, mode="sfc", measure="time").to_dict()
     assert data["settings"]["spatial_stride"] == 2 and data["sfc_weights"].startswith("training-free")
     assert "feature energy" in data["sfc_weights"]
 
@@ -100,7 +106,7 @@ def test_the_untrained_sfc_runs_at_any_stride_and_says_so(tiny) -> None:
 def test_a_longer_or_shorter_clip_runs_the_trained_sfc(tiny) -> None:
     model = tiny.replace(length=48)
     assert model.sfc is tiny.sfc and model.settings.length == 48
-    assert len(model.predict(EXAMPLE, mode="sfc").to_dict()["sfc"]["scores"]) == 24
+    assert len(model.predict(EXAMPLE, mode="sfc", measure="time").to_dict()["sfc"]["scores"]) == 24
 
 
 def test_a_clip_too_short_for_the_kept_positions_is_refused() -> None:

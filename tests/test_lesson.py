@@ -15,14 +15,12 @@ from matplotlib.text import Text
 
 from app import figures, ui, verdicts
 from app.analysis import KEPT_RGB, PICKED_RGB, kept_thumbnails, moments
-from sfc_core.resources import EXAMPLES_DIR
-
-EXAMPLE = EXAMPLES_DIR / "rotate_clockwise.mp4"
+from tests.conftest import ROTATE_EXAMPLE
 
 
 @pytest.fixture(scope="module")
 def clip(rotate_analysis):
-    return rotate_analysis.for_session(str(EXAMPLE), cached=False).clip
+    return rotate_analysis.for_session(str(ROTATE_EXAMPLE), cached=False).clip
 
 
 def _luminance(colour) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import gradio as gr
+import pytest
 
 from app import links, ui
 from app.session import Settings
@@ -37,6 +38,7 @@ def _request(**params: str) -> SimpleNamespace:
     return SimpleNamespace(query_params=params, url="http://127.0.0.1:7860/?" + "&".join(params))
 
 
+@pytest.mark.slow  # a whole analysis (the page's callback is tested in tests/test_app.py)
 def test_opening_a_link_analyses_the_example_and_sets_the_explorer() -> None:
     outputs = ui.open_link(_request(example="grow", clips="2", crops="1", strategy="uniform", keep="4"))
     page = dict(zip(ui.AnalysisOutputs._fields, outputs))

@@ -34,7 +34,7 @@ def noise_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_dense_is_the_mean_softmax_over_30_independently_built_views(tiny, noise_clip: Path) -> None:
     config = models.get_config("tiny")
-    result = DenseRecognizer(tiny, config, CPU, RunOptions(batch_size=None))(noise_clip)
+    result = DenseRecognizer(tiny, config, CPU, RunOptions(batch_size=None, measure="time"))(noise_clip)
     assert result.plan.num_views == 30 and len(result.frame_indices) == 10
     # Independent path: decode each clip on its own, crop by hand, run each view alone.
     spec = config.input_spec
@@ -50,7 +50,7 @@ def test_dense_is_the_mean_softmax_over_30_independently_built_views(tiny, noise
                 expected += tiny(transforms.normalize(view, spec.mean, spec.std)[None]).softmax(1)[0]
     np.testing.assert_allclose(result.probabilities, (expected / 30).numpy(), atol=1e-5)
     assert result.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
-    assert result.measurement.flops > 0 and result.decode_time_s > 0
+    assert result.measurement.flops is None and result.decode_time_s > 0  # timed only: no FLOP-counting pass
 
 
 @pytest.mark.slow
@@ -64,7 +64,7 @@ def test_dense_in_chunks_equals_dense_in_one_batch(tiny, noise_clip: Path) -> No
 
 def test_sfc_untrained_equals_tail_on_selected_head_features(tiny, noise_clip: Path) -> None:
     config = models.get_config("tiny")
-    recognizer = hub.from_backbone("tiny", tiny, device=CPU, length=64).sfc_recognizer()
+    recognizer = hub.from_backbone("tiny", tiny, device=CPU, length=64).sfc_recognizer(measure="time")
     result = recognizer(noise_clip)
     assert recognizer.sfc.keep == 8  # tiny: 16-frame clips -> 8 positions after res3
     _, inputs = load_views(noise_clip, config, recognizer.plan)
@@ -76,7 +76,7 @@ def test_sfc_untrained_equals_tail_on_selected_head_features(tiny, noise_clip: P
 
 
 def test_sfc_diagnostics_map_back_to_source_frames(tiny, ramp_clip: Path) -> None:
-    result = hub.from_backbone("tiny", tiny, device=CPU, length=64).sfc_recognizer()(ramp_clip)
+    result = hub.from_backbone("tiny", tiny, device=CPU, length=64).sfc_recognizer(measure="time")(ramp_clip)
     sampled = result.frame_indices[0]
     assert sampled == list(sampling.sfc_plan(110, 64).clips[0])
     assert len(result.scores) == 32 and result.attention.shape == (32, 16, 16)  # training-free: head resolution

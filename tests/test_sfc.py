@@ -22,6 +22,7 @@ from sfc_core.sfc import (
     prior_scores,
     save_sfc,
 )
+from tests.marks import slow_cases
 
 
 def _trained_like(module: SFC, seed: int = 0) -> SFC:
@@ -155,8 +156,10 @@ def test_inference_of_a_batch_matches_the_training_pass_item_by_item(priors: boo
 @pytest.mark.parametrize("sizes", [(5, 5, 4), (1, 12, 1), (1,) * 14, (14,), (1,), (7,), (8, 1), (4, 5), (16, 1),
                                    (3, 14), (0, 9, 0, 5)])  # blocks of SFC's size or not, a lone first or last
                                                            # position, an empty block
-@pytest.mark.parametrize("keep", [4, 14])  # 14: every position is kept, the clip's first and last included
-@pytest.mark.parametrize("block", [8, 2, 1])  # positions SFC works on at a time (fewer for a big model's features)
+# keep 14: every position is kept, the clip's first and last included; block: the positions SFC works on at a
+# time (fewer for a big model's features). The fast lane runs keep 4 in blocks of 8, keep 14 in blocks of 1.
+@pytest.mark.parametrize(("keep", "block"), slow_cases([(4, 8), (14, 8), (4, 2), (14, 2), (4, 1), (14, 1)],
+                                                     {(14, 8), (4, 2), (14, 2), (4, 1)}))
 def test_inference_matches_the_float64_reference_at_the_clips_ends_too(keep: int, sizes: tuple[int, ...],
                                                                       priors: bool, block: int, monkeypatch) -> None:
     """`compress` against the loop-based float64 forward pass, whatever blocks the head's output arrives in

@@ -18,6 +18,7 @@ from sfc_core.streaming import CameraSource, Sample, Streamer, open_source
 from sfc_core.video import decode_frames
 from tests.clips import write_frames
 from tests.input_cases import moving_frames
+from tests.marks import slow_cases
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = EXAMPLES_DIR / "bounce.mp4"  # 6.4 s
@@ -33,8 +34,10 @@ def _stream(model, video: Path, window_s: float, every_s: float) -> tuple[list, 
     return list(streamer.run(open_source(video, model, window_s))), streamer
 
 
-@pytest.mark.parametrize(("sfc", "window_s"), [("auto", 60), ("auto", 6.4), ("training-free:change", 60),
-                                               ("training-free:distinctiveness", 60), ("untrained", 60)])
+@pytest.mark.parametrize(("sfc", "window_s"), slow_cases(
+    [("auto", 60), ("auto", 6.4), ("training-free:change", 60), ("training-free:distinctiveness", 60),
+     ("untrained", 60)],
+    {("training-free:distinctiveness", 60), ("untrained", 60)}))
 def test_one_window_over_the_whole_file_is_sfc_predict(tiny, sfc: str, window_s: float) -> None:
     """A window as long as the file (6.4 s) or longer: one update, the same as sfc-predict."""
     model = tiny if sfc == "auto" else tiny.replace(sfc=sfc)

@@ -92,6 +92,7 @@ def _blocks(image: np.ndarray) -> np.ndarray:
     return image.reshape(height // 4, 4, width // 4, 4, 3).mean(axis=(1, 3))
 
 
+@pytest.mark.slow  # renders two datasets
 def test_version_2_adds_distractors_outside_the_window_and_nothing_else() -> None:
     specs = [synth.clip_spec(0, i, version=2) for i in range(300)]
     kinds = [kind for spec in specs for kind, _, _ in spec.distractors]

@@ -32,7 +32,8 @@ def serve(directory: Path):
     """Yield (base_url, list of request paths) for a server over `directory`."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(directory)))
     server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll: `shutdown` waits for the serving loop's next poll (half a second by default)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", server.requests
