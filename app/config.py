@@ -9,6 +9,8 @@ from sfc_core.errors import SFCError
 from sfc_core.streaming import DEFAULT_WINDOW_S as OVER_TIME_WINDOW_S
 from sfc_core.video import probe
 
+from .session import Settings
+
 
 def _env_number(name: str, default: float) -> float:
     value = os.environ.get(name)
@@ -52,8 +54,9 @@ GPU_SECONDS_PER_VIDEO_SECOND = 0.05  # decoding and seeking grow with the video'
 GPU_SECONDS_MAX = 120.0
 
 
-def gpu_seconds(video, model, length, spatial_stride, clips, crops, progress=None) -> float:
-    """The GPU time to request for `/analyze` with these inputs (the same arguments as the call): a
+def gpu_seconds(video: str, settings: Settings, progress=None) -> float:
+    """The GPU time to request for analysing `video` at `settings` (ZeroGPU calls it with the analysis's own
+    arguments): a
     conservative sum of fixed costs, dense's views and SFC's long clip (counted as length / 16 views),
     each run three times (FLOPs count, memory pass, timed pass), the over-time pass of a video longer
     than one window (about a view per window), and decoding; clamped to 20-120 s."""
@@ -61,8 +64,8 @@ def gpu_seconds(video, model, length, spatial_stride, clips, crops, progress=Non
         duration = probe(video).duration_s if video else 0.0
     except SFCError:
         duration = 0.0  # the analysis itself will say what is wrong with the file, quickly
-    per_view = GPU_SECONDS_PER_VIEW.get(model, max(GPU_SECONDS_PER_VIEW.values()))
-    views = int(clips) * int(crops) + int(length) / 16
+    per_view = GPU_SECONDS_PER_VIEW.get(settings.model, max(GPU_SECONDS_PER_VIEW.values()))
+    views = settings.run.clips * settings.run.crops + settings.length / 16
     windows = duration / OVER_TIME_WINDOW_S if duration > OVER_TIME_WINDOW_S else 0.0
     estimate = GPU_SECONDS_FIXED + 3 * per_view * views + per_view * windows + GPU_SECONDS_PER_VIDEO_SECOND * duration
     return float(min(GPU_SECONDS_MAX, max(20.0, estimate)))

@@ -160,10 +160,9 @@ def _settings(model, length, spatial_stride, clips, crops) -> Settings:
 
 
 @on_gpu
-def _analyze_on_gpu(video, model, length, spatial_stride, clips, crops, progress) -> Analysis:
+def _analyze_on_gpu(video: str, settings: Settings, progress) -> Analysis:
     """The computation of an analysis; on ZeroGPU only this holds a GPU slot (sized by `gpu_seconds`
     from the same arguments), so a request served from the cache never asks for one."""
-    settings = _settings(model, length, spatial_stride, clips, crops)
     try:
         return analyze(video, settings, progress=lambda fraction, text: progress(fraction, desc=text),
                        output_dir=Path(get_upload_folder()) / "sfc-studio")
@@ -175,11 +174,13 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr
     """The `/analyze` endpoint: every output the page shows."""
     if not video:
         raise _refused("Upload a video, record one with the webcam, or pick an example first.", "analysis")
-    model = model or DEFAULT_MODEL
-    settings = _settings(model, length, spatial_stride, clips, crops)
+    return _serve(video, _settings(model or DEFAULT_MODEL, length, spatial_stride, clips, crops), progress)
 
+
+def _serve(video: str, settings: Settings, progress) -> AnalysisOutputs:
+    """What the page shows for `video` analysed at `settings` (a Run, a link, a window of the strip)."""
     def compute() -> Analysis:
-        return _analyze_on_gpu(video, model, length, spatial_stride, clips, crops, progress)
+        return _analyze_on_gpu(video, settings, progress)
 
     try:  # identical requests (same bytes, model and settings) are computed once: see app.cache
         result, cached = ANALYSES.get((content_hash(video) if Path(video).is_file() else video, settings), compute)
@@ -220,8 +221,7 @@ def open_link(request: gr.Request, progress=gr.Progress()):
     if lesson.example is None:
         return unchanged[:-2] + [_link_note(notes), answer]
     settings = lesson.settings
-    outputs = run_analysis(str(lesson.example), settings.model, settings.length, settings.spatial_stride,
-                           settings.run.clips, settings.run.crops, progress)
+    outputs = _serve(str(lesson.example), settings, progress)
     strategy, keep = lesson.strategy or "sfc", lesson.keep or outputs.keep
     if lesson.strategy:
         try:
@@ -265,9 +265,7 @@ def run_window(clip, evt: gr.SelectData, progress=gr.Progress()) -> AnalysisOutp
         path = cut_window(clip, evt.index, Path(get_upload_folder()) / "sfc-studio")
     except SFCError as error:
         raise _refused(str(error), f"window {evt.index} of {clip.name}") from None
-    run = clip.settings.run
-    outputs = run_analysis(str(path), clip.settings.model, clip.settings.length, clip.settings.spatial_stride,
-                           run.clips, run.crops, progress)
+    outputs = _serve(str(path), clip.settings, progress)
     outputs.clip.over_time, outputs.clip.over_time_video = clip.over_time, source
     return outputs._replace(over_time=gr.skip())
 

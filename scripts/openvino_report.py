@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from scripts.bench_reports import BENCHMARKS, REPORTS, bench_clip
+from sfc_core import openvino_backend
 from sfc_core.environment import environment
 
 OUT = BENCHMARKS / "openvino-cpu-2core"
@@ -63,8 +64,6 @@ def run_one(clip: str, model_name: str, backend: str, precision: str) -> dict:
 
 
 def configurations() -> list[tuple[str, str]]:
-    from sfc_core import openvino_backend
-
     chosen = [("torch", "fp32"), ("openvino", "fp32")]
     return chosen + ([("openvino", "bf16")] if openvino_backend.bf16_native() else [])
 
@@ -82,7 +81,8 @@ def main() -> None:
     compare_with_pytorch(rows)
     width, height, seconds = REPORTS["kinetics"]["clip"]
     result = {"command": "python -m scripts.openvino_report", "environment": environment(),
-              "clip": f"{width}x{height}, {seconds} s (scripts.make_bench_clip)", "repeats": REPEATS, "rows": rows}
+              "clip": f"{width}x{height}, {seconds} s (scripts.make_bench_clip)", "repeats": REPEATS,
+              "bf16_native": openvino_backend.bf16_native(), "rows": rows}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "report.json").write_text(json.dumps(result, indent=1))
     (OUT / "report.md").write_text(to_markdown(result))
@@ -144,8 +144,20 @@ def to_markdown(result: dict) -> str:
              f"SFC; the embedded model: its trained SFC. *Against PyTorch*: \"same\", or the largest difference in "
              f"probabilities (top-1) or position scores (kept) beside PyTorch's own margin (top-1 minus second; the "
              f"K-th score minus the next): when twice the difference reaches that margin, rounding alone can decide "
-             f"the near tie the other way. Regenerate: `{result['command']}`.", "",
-             "| model | backend | dense time (s) | SFC time (s) | speed-up over PyTorch (dense / SFC) | "
+             f"the near tie the other way. Regenerate: `{result['command']}`.", "", *table(result), "",
+             bf16_note(result)]
+    return "\n".join(lines) + "\n"
+
+
+def bf16_note(result: dict) -> str:
+    return ("OpenVINO bf16 ran: this CPU computes bf16 natively." if result["bf16_native"] else
+            "OpenVINO bf16 was not measured: this CPU has no native bf16 (AVX-512 bf16 or AMX), where the backend "
+            "refuses `--precision bf16` in one line.")
+
+
+def table(result: dict) -> list[str]:
+    """The report's table (report.md and README show the same one)."""
+    lines = ["| model | backend | dense time (s) | SFC time (s) | speed-up over PyTorch (dense / SFC) | "
              "dense / SFC time | FLOPs ratio | time / FLOPs ratio | dense / SFC peak (MiB) | memory ratio | "
              "kept (MiB) | against PyTorch: top-1 dense / top-1 SFC / kept positions |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -161,7 +173,7 @@ def to_markdown(result: dict) -> str:
             f"{ratios['time'] / ratios['flops']:.2f} | {dense['peak_memory_bytes'] / MIB:.0f} / "
             f"{sfc['peak_memory_bytes'] / MIB:.0f} | {ratios['memory']:.2f}x | "
             f"{row['resident_after_bytes'] / MIB:.0f} | {_against_pytorch(row, ref)} |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 if __name__ == "__main__":

@@ -288,6 +288,19 @@ def embedded_memory() -> str:
     return "\n".join(lines) + "\n"
 
 
+def openvino() -> str:
+    from scripts.openvino_report import bf16_note, table
+
+    report = _load("benchmarks/openvino-cpu-2core/report.json")
+    lines = table(report)
+    lines += ["", "Each row `model.predict(clip, mode=\"both\", backend=..., precision=...)` at the defaults (dense 30 "
+              f"views one at a time, SFC L=64) on the Kinetics benchmark's clip ({report['clip']}), in a fresh "
+              f"process, model time the median of {report['repeats']}, measured on {_machine(report)}; the Kinetics "
+              "models with random weights and their training-free SFC, the embedded model with its trained SFC. "
+              f"{bf16_note(report)} {_source(report, 'benchmarks/openvino-cpu-2core/report.md')}"]
+    return "\n".join(lines) + "\n"
+
+
 def classroom() -> str:
     report = _load("benchmarks/classroom-cpu-2core/report.json")
     same, different, lesson = report["same_clip"], report["different_clips"], report["lesson"]
@@ -339,7 +352,7 @@ def gpu() -> str:
 RENDERERS: dict[str, Callable[[], str]] = {
     "headline": headline, "sfc-module-flops": sfc_module_flops, "predict-memory": predict_memory, "batch": batch,
     "selection": selection, "sfc-choice": sfc_choice, "card-evaluation": card_evaluation, "explorer": explorer,
-    "stream": stream, "classroom": classroom, "embedded-memory": embedded_memory,
+    "stream": stream, "classroom": classroom, "embedded-memory": embedded_memory, "openvino": openvino,
     "gpu": gpu,
 }
 

@@ -27,6 +27,7 @@ from sfc_core.errors import InputRejected
 from sfc_core.examples import bundled_example
 from sfc_core.models import registry
 from sfc_core.models.registry import WeightsSpec
+from sfc_core.options import RunOptions
 from sfc_core.profiling import format_ratio
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
@@ -212,11 +213,11 @@ def test_a_video_outside_the_embedded_models_classes_says_so(tmp_path: Path) -> 
 def test_zerogpu_duration_grows_with_the_work_and_is_clamped() -> None:
     from app.config import gpu_seconds
 
-    small = gpu_seconds(str(EXAMPLE), "tiny", 64, 1, 10, 3)
-    big = gpu_seconds(str(EXAMPLE), "slowonly_r50", 64, 1, 10, 3)
+    small = gpu_seconds(str(EXAMPLE), Settings())
+    big = gpu_seconds(str(EXAMPLE), Settings("slowonly_r50"))
     assert 20 <= small < big <= 120
-    assert gpu_seconds(str(EXAMPLE), "slowonly_r50", 64, 1, 1, 1) < big
-    assert gpu_seconds(None, "tiny", 64, 1, 10, 3) == gpu_seconds("missing.mp4", "tiny", 64, 1, 10, 3) >= 20
+    assert gpu_seconds(str(EXAMPLE), Settings("slowonly_r50", run=RunOptions(clips=1, crops=1))) < big
+    assert gpu_seconds(None, Settings()) == gpu_seconds("missing.mp4", Settings()) >= 20
 
 
 def test_examples_are_recognised_by_content_not_name(tmp_path: Path) -> None:
