@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sfc_core.errors import SFCError
 from sfc_core.streaming import DEFAULT_WINDOW_S as OVER_TIME_WINDOW_S
 from sfc_core.video import probe
 
-from .session import Settings
+if TYPE_CHECKING:
+    from .session import Settings
 
 
 def _env_number(name: str, default: float) -> float:

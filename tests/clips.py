@@ -10,6 +10,10 @@ from pathlib import Path
 import av
 import numpy as np
 
+from sfc_core.resources import EXAMPLES_DIR
+
+ROTATE_EXAMPLE = EXAMPLES_DIR / "rotate_clockwise.mp4"  # the bundled example the app's tests share an analysis of
+
 
 def gray_level(index: int) -> int:
     """The flat gray level of frame `index` in a ramp clip: distinct for index < 115."""

@@ -8,10 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from sfc_core.resources import EXAMPLES_DIR
-from tests.clips import write_gray_ramp_clip
-
-ROTATE_EXAMPLE = EXAMPLES_DIR / "rotate_clockwise.mp4"
+from tests.clips import ROTATE_EXAMPLE, write_gray_ramp_clip
 
 
 @pytest.fixture(autouse=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import shutil
 import socket
 import zipfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from app.analysis import analyze, check_upload
 from app.config import LIMITS
 from app.session import Settings
 from sfc_core import explain, hub, models
-from sfc_core.errors import InputRejected
+from sfc_core.errors import ConfigError, InputRejected
 from sfc_core.examples import bundled_example
 from sfc_core.models import registry
 from sfc_core.models.registry import WeightsSpec
@@ -31,8 +33,7 @@ from sfc_core.options import RunOptions
 from sfc_core.profiling import format_ratio
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
-from tests.clips import write_frames, write_noise_clip
-from tests.conftest import ROTATE_EXAMPLE
+from tests.clips import ROTATE_EXAMPLE, write_frames, write_noise_clip
 from tests.input_cases import moving_frames
 from tests.marks import slow_cases
 from tests.weights_server import serve
@@ -213,6 +214,7 @@ def test_a_video_outside_the_embedded_models_classes_says_so(tmp_path: Path) -> 
 def test_zerogpu_duration_grows_with_the_work_and_is_clamped() -> None:
     from app.config import gpu_seconds
 
+    inspect.signature(gpu_seconds).bind(*inspect.signature(ui._analyze_on_gpu).parameters)  # ZeroGPU's call
     small = gpu_seconds(str(EXAMPLE), Settings())
     big = gpu_seconds(str(EXAMPLE), Settings("slowonly_r50"))
     assert 20 <= small < big <= 120
@@ -256,10 +258,11 @@ def test_callback_turns_bad_input_into_a_clear_ui_error_and_one_log_line(tmp_pat
 
 
 @pytest.fixture(scope="module")
-def served() -> ui.AnalysisOutputs:
+def served() -> Iterator[ui.AnalysisOutputs]:
     """The `/analyze` callback's outputs for a bundled example, computed afresh (not served from the cache)."""
     ui.ANALYSES.clear()
-    return ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
+    yield ui.run_analysis(str(EXAMPLE), "tiny", 32, 1, 2, 1)
+    ui.ANALYSES.clear()
 
 
 def test_callback_outputs_line_up_with_the_page(served) -> None:
@@ -273,7 +276,8 @@ def test_callback_outputs_line_up_with_the_page(served) -> None:
     assert outputs.keep == len(outputs.clip.sfc.kept.positions)
 
 
-def test_a_cached_analysis_is_each_sessions_own_and_says_when_it_was_measured(served, tmp_path: Path) -> None:
+def test_a_cached_analysis_is_each_sessions_own_and_says_when_it_was_measured(served, tmp_path: Path,
+                                                                            monkeypatch) -> None:
     copy = shutil.copy(EXAMPLE, tmp_path / "student.mp4")
     second = ui.run_analysis(str(copy), "tiny", 32, 1, 2, 1)  # the same bytes and settings as `served`
     assert served.report["cache"] == "miss" and second.report["cache"] == "hit"
@@ -283,8 +287,18 @@ def test_a_cached_analysis_is_each_sessions_own_and_says_when_it_was_measured(se
     assert second.clip is not served.clip and second.clip.features is served.clip.features
     ui.run_explore("uniform", 4, "", None, second.clip)
     assert second.clip.tried and not served.clip.tried  # each session's explorer is its own
-    with pytest.raises(gr.Error, match="use a length of at least 16"):  # another setting is computed (and
-        ui.run_analysis(str(copy), "tiny", 4, 1, 2, 1)                 # refused), never served from the cache
+    computed = []  # another setting is computed, never served from the cache: here it stops at the computation
+
+    def stop(video, settings, progress):
+        computed.append(settings)
+        raise ConfigError("stopped")
+
+    monkeypatch.setattr(ui, "_analyze_on_gpu", stop)
+    for length, clips in ((32, 3), (48, 2)):  # another run option; another SFC setting
+        with pytest.raises(gr.Error, match="stopped"):
+            ui.run_analysis(str(copy), "tiny", length, 1, clips, 1)
+    assert computed == [Settings("tiny", 32, 1, RunOptions(clips=3, crops=1)),
+                        Settings("tiny", 48, 1, RunOptions(clips=2, crops=1))]
 
 
 def test_model_choices_put_the_embedded_default_first() -> None:

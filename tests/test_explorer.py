@@ -10,7 +10,7 @@ from app.explorer import STRATEGY_NAMES, explore, positions_for_frames
 from app.figures import RIGHT_COLOUR, WRONG_COLOUR
 from sfc_core.errors import ConfigError
 from sfc_core.selection import STRATEGIES
-from tests.conftest import ROTATE_EXAMPLE
+from tests.clips import ROTATE_EXAMPLE
 
 
 @pytest.fixture(scope="module")

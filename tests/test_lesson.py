@@ -15,7 +15,7 @@ from matplotlib.text import Text
 
 from app import figures, ui, verdicts
 from app.analysis import KEPT_RGB, PICKED_RGB, kept_thumbnails, moments
-from tests.conftest import ROTATE_EXAMPLE
+from tests.clips import ROTATE_EXAMPLE
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,11 @@ import gradio as gr
 import pytest
 
 from app import links, ui
+from app.cache import content_hash
 from app.session import Settings
 from sfc_core.options import RunOptions
 from sfc_core.resources import EXAMPLES_DIR
+from tests.clips import ROTATE_EXAMPLE
 
 
 def test_a_link_names_an_example_settings_and_an_explorer_state() -> None:
@@ -38,7 +40,22 @@ def _request(**params: str) -> SimpleNamespace:
     return SimpleNamespace(query_params=params, url="http://127.0.0.1:7860/?" + "&".join(params))
 
 
-@pytest.mark.slow  # a whole analysis (the page's callback is tested in tests/test_app.py)
+def test_a_link_is_served_from_the_cache_like_a_run_and_opens_the_explorer(rotate_analysis) -> None:
+    """A link's example goes through the page's cache: analysed already at the link's settings, it is served."""
+    ui.ANALYSES.clear()
+    ui.ANALYSES.get((content_hash(ROTATE_EXAMPLE), Settings()), lambda: rotate_analysis)
+    try:
+        outputs = ui.open_link(_request(example="rotate_clockwise", strategy="uniform", keep="4"))
+    finally:
+        ui.ANALYSES.clear()
+    page = dict(zip(ui.AnalysisOutputs._fields, outputs))
+    note, answer = outputs[-2:]
+    assert page["report"]["cache"] == "hit" and page["report"]["video"]["file"] == ROTATE_EXAMPLE.name
+    assert note == "" and answer["strategy"] == "uniform" and len(answer["kept_frames"]) == 4
+    assert page["explore_top5"] == {label: p for label, p in answer["top5"]} and not rotate_analysis.clip.tried
+
+
+@pytest.mark.slow  # a whole analysis (a link served from the cache: above)
 def test_opening_a_link_analyses_the_example_and_sets_the_explorer() -> None:
     outputs = ui.open_link(_request(example="grow", clips="2", crops="1", strategy="uniform", keep="4"))
     page = dict(zip(ui.AnalysisOutputs._fields, outputs))

@@ -55,7 +55,8 @@ def test_x3d_matches_pytorchvideo(name: str, size: int) -> None:
     assert (log_p_ours - log_p_reference).abs().max().item() < 1e-9
 
 
-@pytest.mark.parametrize("name", slow_cases(models.list_models(), {"slowonly_r50", "r2plus1d_18", "r3d_18", "x3d_m"}))
+@pytest.mark.parametrize("name", slow_cases(models.list_models(),
+                                             {"slowonly_r50", "r2plus1d_18", "r3d_18", "x3d_s", "x3d_m"}))
 def test_head_tail_split_is_exact_at_every_stage(name: str) -> None:
     spec = models.get_config(name).input_spec
     model = randomize_(models.create(name), seed=3)

@@ -37,7 +37,7 @@ def _stream(model, video: Path, window_s: float, every_s: float) -> tuple[list, 
 @pytest.mark.parametrize(("sfc", "window_s"), slow_cases(
     [("auto", 60), ("auto", 6.4), ("training-free:change", 60), ("training-free:distinctiveness", 60),
      ("untrained", 60)],
-    {("training-free:distinctiveness", 60), ("untrained", 60)}))
+    {("auto", 6.4), ("training-free:distinctiveness", 60), ("untrained", 60)}))
 def test_one_window_over_the_whole_file_is_sfc_predict(tiny, sfc: str, window_s: float) -> None:
     """A window as long as the file (6.4 s) or longer: one update, the same as sfc-predict."""
     model = tiny if sfc == "auto" else tiny.replace(sfc=sfc)
