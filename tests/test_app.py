@@ -116,7 +116,8 @@ def _squeezed(text: str) -> str:  # a label as the figure may wrap it
     return "".join(text.split())
 
 
-@pytest.mark.parametrize("variant", slow_cases(["with truth", "without truth", "training-free"], {"without truth"}))
+@pytest.mark.parametrize("variant", slow_cases(["with truth", "without truth", "training-free"],
+                                               {"without truth", "training-free"}))
 def test_each_walkthrough_step_shows_only_what_it_explains_at_one_size(result, training_free, variant: str) -> None:
     shown = {"with truth": result.clip, "without truth": replace(result.clip, truth=None),
              "training-free": training_free.clip}[variant]  # the last: no attention, 1 dense clip

@@ -147,8 +147,8 @@ def test_the_end_of_the_clip_does_not_raise_the_peak() -> None:
     assert tensors.peak_bytes <= steady_peak(48)
 
 
-@pytest.mark.parametrize("name", slow_cases(["tiny", "r3d_18", "r2plus1d_18", "slowonly_r50", "x3d_s"],
-                                             {"r3d_18", "r2plus1d_18", "slowonly_r50", "x3d_s"}))
+@pytest.mark.slow  # a backward pass per position (the positions' frames in the fast lane: tests/test_pipeline.py)
+@pytest.mark.parametrize("name", ["tiny", "r3d_18", "r2plus1d_18", "slowonly_r50", "x3d_s"])
 def test_each_position_stands_for_the_centre_of_the_frames_that_influence_it(
         name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The frames whose values change head position t (its gradient's support, in float64) are its
