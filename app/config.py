@@ -58,9 +58,8 @@ GPU_SECONDS_MAX = 120.0
 
 def gpu_seconds(video: str, settings: Settings, progress=None) -> float:
     """The GPU time to request for analysing `video` at `settings` (ZeroGPU calls it with the analysis's own
-    arguments): a
-    conservative sum of fixed costs, dense's views and SFC's long clip (counted as length / 16 views),
-    each run three times (FLOPs count, memory pass, timed pass), the over-time pass of a video longer
+    arguments): a conservative sum of fixed costs, dense's views and SFC's long clip (counted as length / 16
+    views), each run three times (FLOPs count, memory pass, timed pass), the over-time pass of a video longer
     than one window (about a view per window), and decoding; clamped to 20-120 s."""
     try:
         duration = probe(video).duration_s if video else 0.0
