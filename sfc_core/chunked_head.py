@@ -10,7 +10,8 @@ Exactness comes from carried state, not from recomputing overlaps:
   - a module that treats every frame on its own (measured: its output at frame t depends only on
     input frame t) is applied to each chunk as it comes (SlowOnly's whole head up to res3 is one);
   - a temporal convolution keeps the last input frames its next outputs still need (its window
-    minus its stride) and pads with zeros only at the true ends of the clip, as one pass does;
+    minus its stride) and pads with zeros only at the true ends of the clip, as one pass does (the
+    parts after it that treat frames alone run in the same call);
   - a residual block streams its branch and its shortcut and adds them as both catch up;
   - a sequence streams its parts in turn.
 A head with any other kind of temporal mixing (X3D's squeeze-excitation averages over the whole
@@ -32,7 +33,7 @@ PROBE_FRAMES = 96  # long enough that a finite receptive field does not reach bo
 PROBE_SIZE = 32  # spatial size of the probe; temporal geometry does not depend on it
 DEFAULT_BUDGET_MB = 16.0  # activation memory one chunk may use
 Read = Callable[[int, int], torch.Tensor]  # (first, last) -> input frames first..last-1, (B, 3, n, H, W)
-Runner = Callable[[nn.Module], Callable[[torch.Tensor], torch.Tensor]]  # what runs a part that treats frames alone
+Runner = Callable[[nn.Module], Callable[[torch.Tensor], torch.Tensor]]  # what runs a part of the head's stream
 
 
 def as_is(module: nn.Module) -> nn.Module:
@@ -80,10 +81,10 @@ class _Sequence(_Stream):
 class _TemporalConv(_Stream):
     """A Conv3d as a window sliding along time: it keeps the input frames its next outputs need."""
 
-    def __init__(self, conv: nn.Conv3d) -> None:
-        self.kernel, self.stride, self.padding = conv.kernel_size[0], conv.stride[0], conv.padding[0]
-        self.conv = copy.copy(conv)  # same weights; time is padded here, explicitly, at the clip's ends
-        self.conv.padding = (0, *conv.padding[1:])
+    def __init__(self, conv: Callable[[torch.Tensor], torch.Tensor], kernel: int, stride: int, padding: int) -> None:
+        """`conv`: the convolution (time `kernel` and `stride`) without its time `padding`, which is added
+        here at the clip's ends, possibly followed by parts that treat frames alone (`_conv_plan`)."""
+        self.conv, self.kernel, self.stride, self.padding = conv, kernel, stride, padding
         self.held: torch.Tensor | None = None
         self.started = False
         self.skip = 0  # input frames still to pass over (a stride longer than the kernel jumps ahead)
@@ -171,19 +172,26 @@ def _merge_framewise(sequence: nn.Sequential, shapes: dict[nn.Module, torch.Size
 def _plan(module: nn.Module, shape: torch.Size | None, shapes: dict[nn.Module, torch.Size]
           ) -> Callable[[Runner], _Stream] | None:
     """A factory of fresh streams equivalent to `module` (whose input has `shape`; `shapes` holds
-    every submodule's), given what runs the parts that treat frames alone; None when it cannot be
-    streamed exactly."""
+    every submodule's), given what runs the stream's parts (each run of parts that treat frames alone,
+    each temporal convolution with the run after it); None when it cannot be streamed exactly."""
     if shape is None:
         return None
     if _is_framewise(module, shape):
         return lambda run: _Framewise(run(module))
     if isinstance(module, nn.Sequential):
-        parts = [_plan(part, shapes.get(part), shapes) for part in _merge_framewise(module, shapes)]
+        merged, parts = _merge_framewise(module, shapes), []
+        while merged:
+            part = merged.pop(0)
+            if _slides_along_time(part) and merged and shapes.get(merged[0]) is not None \
+                    and _is_framewise(merged[0], shapes[merged[0]]):
+                parts.append(_conv_plan(part, then=merged.pop(0)))
+            else:
+                parts.append(_plan(part, shapes.get(part), shapes))
         if any(part is None for part in parts):
             return None
         return lambda run: _Sequence([part(run) for part in parts])
-    if isinstance(module, nn.Conv3d) and module.padding_mode == "zeros" and not isinstance(module.padding, str):
-        return lambda run: _TemporalConv(module)
+    if _slides_along_time(module):
+        return _conv_plan(module)
     if hasattr(module, "residual_parts"):
         branch, shortcut, activation = module.residual_parts()
         branch_plan = _plan(branch, shape, shapes)
@@ -192,6 +200,21 @@ def _plan(module: nn.Module, shape: torch.Size | None, shapes: dict[nn.Module, t
             return None
         return lambda run: _Residual(branch_plan(run), shortcut_plan(run) if shortcut_plan else None, activation)
     return None
+
+
+def _slides_along_time(module: nn.Module) -> bool:
+    """A convolution `_TemporalConv` streams (its time padding is zeros, given as numbers)."""
+    return isinstance(module, nn.Conv3d) and module.padding_mode == "zeros" and not isinstance(module.padding, str)
+
+
+def _conv_plan(conv: nn.Conv3d, then: nn.Module | None = None) -> Callable[[Runner], _Stream]:
+    """`conv` streamed as a `_TemporalConv`, followed by `then` (parts that treat frames alone) in the same
+    call: one compiled graph and one call per chunk instead of two. The module is built once, here, so a
+    backend that compiles it does so once for every stream."""
+    unpadded = copy.copy(conv)  # same weights; time is padded by the stream, at the clip's ends
+    unpadded.padding = (0, *conv.padding[1:])
+    module = unpadded if then is None else nn.Sequential(unpadded, then)
+    return lambda run: _TemporalConv(run(module), conv.kernel_size[0], conv.stride[0], conv.padding[0])
 
 
 @dataclass(frozen=True)
@@ -273,7 +296,7 @@ def head_chunks(head: nn.Module, read: Read, frames: int, geometry: TemporalGeom
     them only when asked, so no more than one chunk's input exists at a time. The head is streamed
     `chunk_frames` input frames at a time when it can be; otherwise (no geometry, a head that mixes
     the whole clip, no chunk size or one covering the clip) one block from one pass. Same values
-    as one pass. `run` runs the head's parts that treat frames alone (the whole head for one pass)."""
+    as one pass. `run` runs the stream's parts (see `_plan`; the whole head for one pass)."""
     if geometry is None or not geometry.chunkable or chunk_frames is None or chunk_frames >= frames:
         yield run(head)(read(0, frames))
         return

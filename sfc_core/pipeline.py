@@ -82,10 +82,11 @@ class _Recognizer:
         return contextlib.nullcontext() if self.openvino else autocast(self.options.precision, self.device)
 
     def _backend(self, module: nn.Module, free_axes: tuple[int, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
-        """What runs `module` on this request's backend: the module, or it compiled by OpenVINO."""
+        """What runs `module` on this request's backend: the module, or it compiled by OpenVINO (once per
+        module, precision and free axes, for every request)."""
         if not self.openvino:
             return module
-        return openvino_backend.CompiledPart(module, free_axes, self.options.precision)
+        return openvino_backend.compiled(module, free_axes, self.options.precision)
 
     def _measure(self, fn: Callable[[Stopwatch], T]) -> tuple[T, Measurement]:
         return measure(fn, self.device, self.options.repeats, profile=self.options.measure == "full")
@@ -215,14 +216,11 @@ class SFCRecognizer(_Recognizer):
         self._tail = self._backend(self.tail, free_axes=())  # the tail as a request runs it
         self.sfc = sfc.to(device).eval()
         self.geometry = geometry or temporal_geometry(self.head, config.input_spec.crop)
-        self._head_parts: dict[nn.Module, Callable[[torch.Tensor], torch.Tensor]] = {}
 
     def _head_part(self, module: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-        """A part of the head that treats frames alone (or the whole head) on this request's backend,
-        built once; its time axis is free (the clip's chunks differ in length)."""
-        if module not in self._head_parts:
-            self._head_parts[module] = self._backend(module, free_axes=(2,))
-        return self._head_parts[module]
+        """A part of the head's stream (or the whole head) on this request's backend; its time axis is
+        free (the clip's chunks differ in length)."""
+        return self._backend(module, free_axes=(2,))
 
     def _blocks(self, read: Callable[[int, int], torch.Tensor], frames: int) -> Iterator[torch.Tensor]:
         return head_chunks(self.head, read, frames, self.geometry, self.settings.head_chunk_frames, self._head_part)

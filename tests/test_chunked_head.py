@@ -42,6 +42,28 @@ def test_a_stride_longer_than_the_kernel_skips_the_right_frames() -> None:
             torch.testing.assert_close(run_head(head, clip, geometry, chunk), head(clip), rtol=1e-6, atol=1e-6)
 
 
+def test_a_temporal_convolution_runs_in_one_call_with_the_frame_wise_layers_after_it() -> None:
+    """The stream hands its runner (what a compiled backend compiles) three parts for this branch,
+    spatial conv + BN + ReLU | temporal conv + BN + ReLU | temporal conv + BN, not five: each call and
+    each compiled graph costs the same fixed time whatever its size. Streamed, it equals one pass."""
+    branch = nn.Sequential(nn.Conv3d(3, 4, (1, 3, 3), padding=(0, 1, 1)), nn.BatchNorm3d(4), nn.ReLU(),
+                           nn.Conv3d(4, 4, (3, 1, 1), padding=(1, 0, 0)), nn.BatchNorm3d(4), nn.ReLU(),
+                           nn.Conv3d(4, 4, (3, 1, 1), stride=(2, 1, 1), padding=(1, 0, 0)), nn.BatchNorm3d(4))
+    randomize_(branch, seed=5).eval()
+    geometry = temporal_geometry(branch, crop=32)
+    parts = []
+
+    def run(module: nn.Module) -> nn.Module:
+        parts.append([type(layer).__name__ for layer in module.modules() if not list(layer.children())])
+        return module
+
+    clip = torch.randn(1, 3, 15, 8, 8)
+    with torch.inference_mode():
+        streamed = collect(head_chunks(branch, lambda first, last: clip[:, :, first:last], 15, geometry, 4, run), 9)
+        torch.testing.assert_close(streamed, branch(clip), rtol=1e-5, atol=1e-5)
+    assert parts == [["Conv3d", "BatchNorm3d", "ReLU"], ["Conv3d", "BatchNorm3d", "ReLU"], ["Conv3d", "BatchNorm3d"]]
+
+
 @pytest.mark.parametrize(("name", "length"), slow_cases(
     [(name, length) for name in ("tiny", "r3d_18", "r2plus1d_18", "slowonly_r50") for length in (64, 37)],
     {(name, length) for name in ("tiny", "r3d_18", "r2plus1d_18", "slowonly_r50") for length in (64, 37)}

@@ -63,8 +63,8 @@ def test_openvino_gives_pytorchs_answers_in_both_modes(name: str) -> None:
 
 @pytest.mark.slow
 def test_the_head_streamed_through_openvino_equals_one_pass() -> None:
-    """The embedded head in chunks of 3 frames (its framewise parts compiled, time free; its temporal
-    convolutions carrying state in PyTorch) against the PyTorch head over the whole clip."""
+    """The embedded head in chunks (its parts compiled, time free; the frames its temporal convolutions
+    carry over held in PyTorch) against the PyTorch head over the whole clip."""
     model = hub.load("tiny")
     recognizer = model.sfc_recognizer(backend="openvino")
     clip = torch.randn(1, 3, 64, 64, 64)
@@ -73,6 +73,37 @@ def test_the_head_streamed_through_openvino_equals_one_pass() -> None:
         blocks = list(recognizer._blocks(lambda first, last: clip[:, :, first:last].contiguous(), 64))
     assert len(blocks) > 1 or not recognizer.geometry.chunkable
     _close(torch.cat(blocks, dim=2).numpy(), expected.numpy())
+
+
+def test_a_module_is_compiled_once_for_every_request() -> None:
+    """Converting and compiling takes seconds per part (the embedded model's SFC: about 10 s), so each
+    module has one compiled part per precision and free axes, and a cut returns the same head and tail
+    modules every time (a new set of run options builds a new recognizer over them)."""
+    backbone = hub.load("tiny").backbone
+    head, tail = backbone.split("res3")
+    assert backbone.split("res3") == (head, tail) and backbone.split("res2")[0] is not head
+    part = openvino_backend.compiled(tail, (), "fp32")
+    assert openvino_backend.compiled(tail, (), "fp32") is part
+    assert openvino_backend.compiled(tail, (2,), "fp32") is not part
+    assert openvino_backend.compiled(head, (), "fp32") is not part
+
+
+@pytest.mark.slow
+def test_a_second_request_with_other_run_options_compiles_nothing() -> None:
+    model = hub.load("tiny")
+    compiles = []
+    real_compile = openvino_backend.CompiledPart._compile
+
+    def compile_(part, shape, example_shape):
+        compiles.append(shape)
+        return real_compile(part, shape, example_shape)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(openvino_backend.CompiledPart, "_compile", compile_)
+        model.predict(VIDEO, mode="both", backend="openvino", measure="time")
+        first = len(compiles)
+        model.predict(VIDEO, mode="both", backend="openvino", measure="time", repeats=2, clips=2)
+    assert first > 1 and len(compiles) == first
 
 
 def test_what_openvino_cannot_run_is_refused_in_one_line(capsys) -> None:

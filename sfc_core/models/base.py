@@ -32,14 +32,19 @@ class StagedBackbone(nn.Module):
         return x
 
     def split(self, after: str) -> tuple[nn.Sequential, nn.Sequential]:
-        """Cut after stage `after`: returns (head, tail) sharing this model's parameters."""
+        """Cut after stage `after`: returns (head, tail) sharing this model's parameters. The same cut
+        returns the same two modules every time, so what is built per module (a compiled backend's
+        networks, a head's streaming plan) is built once."""
         names = self.stage_names
         splittable = names[:-1]  # the classifier must stay in the tail
         if after not in splittable:
             raise ConfigError(f"cannot split after {after!r}; choose one of {splittable}")
-        cut = names.index(after) + 1
-        stages = self.named_stages()
-        return _sequential(stages[:cut]), _sequential(stages[cut:])
+        splits = self.__dict__.setdefault("_splits", {})  # not a submodule: the stages are registered already
+        if after not in splits:
+            cut = names.index(after) + 1
+            stages = self.named_stages()
+            splits[after] = _sequential(stages[:cut]), _sequential(stages[cut:])
+        return splits[after]
 
 
 def _sequential(stages: Sequence[tuple[str, nn.Module]]) -> nn.Sequential:
