@@ -144,7 +144,7 @@ def to_markdown(result: dict) -> str:
              f"for both backends), torch {env['torch']}. Each row: `model.predict(clip, mode=\"both\", "
              f"backend=..., precision=...)` at the defaults (dense 30 views one at a time, SFC L=64) in a fresh "
              f"process; first request: the wall time of the process's first `predict` (both modes, timed once; with "
-             f"OpenVINO it converts and compiles every part, once per process); model time the median of "
+             f"OpenVINO it converts and compiles every part, once per loaded model); model time the median of "
              f"{result['repeats']} timed repeats of a second request, after its warm-up; peak memory: "
              f"one request after the warm-up; kept: MiB the process holds after the run above the loaded model "
              f"(OpenVINO's compiled graphs and buffers). Kinetics models: random weights (cost only), training-free "

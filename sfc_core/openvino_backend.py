@@ -7,7 +7,8 @@ What runs on it: dense sampling's whole network (the view axis free); SFC's tail
 parts `chunked_head` streams, each compiled with its time axis free (a run of layers that treat frames
 alone; a temporal convolution with the run after it, the frames it carries over held in PyTorch), or
 whole for a head that cannot stream. The SFC module itself (selection and attention) stays in PyTorch.
-Each part is converted and compiled once per process (`compiled`), on the first request that runs it.
+Each part is converted and compiled once per loaded model (`compiled`), on the first request that runs it;
+a compiled part runs one request at a time (its inference request is not thread-safe).
 
 FLOPs: while `profiling.count_flops` counts, a compiled part also runs its PyTorch module on the meta
 device (no data, no memory), so FLOPs are counted as for the PyTorch backend.
@@ -19,6 +20,7 @@ Needs the `openvino` package (the `export` extra).
 from __future__ import annotations
 
 import copy
+import threading
 import warnings
 import weakref
 from functools import lru_cache
@@ -73,10 +75,14 @@ class CompiledPart:
         self._module, self.free_axes, self.precision = weakref.ref(module.eval()), free_axes, precision
         self._compiled = {}
         self._meta: nn.Module | None = None
+        self._running = threading.Lock()
 
     @property
     def module(self) -> nn.Module:
-        return self._module()
+        module = self._module()
+        if module is None:
+            raise RuntimeError("the module of this compiled part was freed; compile its model again")
+        return module
 
     def _shape_class(self, shape: torch.Size) -> tuple[int, ...]:
         return tuple(-1 if axis in self.free_axes else size for axis, size in enumerate(shape))
@@ -112,7 +118,8 @@ class CompiledPart:
             self._compiled[shape] = self._compile(shape, x.shape)
         if _counting_flops():
             self._count_flops(x)
-        output = self._compiled[shape](x.detach().contiguous().numpy())[0]
+        with self._running:  # the compiled model's one inference request, shared by every request of the model
+            output = self._compiled[shape](x.detach().contiguous().numpy())[0]
         return torch.from_numpy(output)
 
 
