@@ -4,11 +4,12 @@ re-run at every update on the same stream, and the stream's memory on a 20-minut
     python -m scripts.stream_report
 
 For each row (the embedded model with its trained SFC; SlowOnly-R50 with random weights, cost only,
-training-free `change`; SlowOnly-R50 with the untrained learned module): the stream at its defaults
+training-free `change`, on PyTorch and on OpenVINO f32; SlowOnly-R50 with the untrained learned module):
+the stream at its defaults
 (8 s window, an update every second) over the 10 s 640x272 clip (`scripts.make_bench_clip`) as fast as
 it goes, median of 3 runs: realtime factor, mean and p95 update latency, FLOPs per video second. Dense
 sampling at every update is 30 views (one at a time, the CPU's fastest) over the window: its FLOPs are
-counted and its time measured on the clip's first window cut to a file of its own. Memory: the peak of
+counted and its time measured, on the row's backend, on the clip's first window cut to a file of its own. Memory: the peak of
 the whole stream (`profiling.PeakMemory`) on the 10 s clip, and for the embedded model on 1- and
 20-minute files (`tests.input_cases.moving_frames`), to show it does not grow with the stream.
 Writes benchmarks/stream-cpu-2core/report.json and report.md.
@@ -32,16 +33,18 @@ from tests.input_cases import moving_frames
 
 OUT = BENCHMARKS / "stream-cpu-2core"
 RUNS = 3
-ROWS = {  # row -> load arguments
-    "tiny (embedded, trained SFC)": {"name": "tiny"},
-    "slowonly_r50 (random weights, training-free change)": {"name": "slowonly_r50", "backbone": "random"},
-    "slowonly_r50 (random weights, untrained learned SFC)": {"name": "slowonly_r50", "backbone": "random",
-                                                             "sfc": "untrained"},
+SLOWONLY = {"name": "slowonly_r50", "backbone": "random"}
+ROWS = {  # row -> (load arguments, backend)
+    "tiny (embedded, trained SFC)": ({"name": "tiny"}, "torch"),
+    "slowonly_r50 (random weights, training-free change)": (SLOWONLY, "torch"),
+    "slowonly_r50 (random weights, training-free change), OpenVINO f32": (SLOWONLY, "openvino"),
+    "slowonly_r50 (random weights, untrained learned SFC)": (SLOWONLY | {"sfc": "untrained"}, "torch"),
 }
 
 
-def stream_once(model: sfc_core.SFCModel, video: Path, memory: bool = False) -> tuple[list, dict, int | None]:
-    streamer = Streamer(model)
+def stream_once(model: sfc_core.SFCModel, video: Path, backend: str = "torch",
+                memory: bool = False) -> tuple[list, dict, int | None]:
+    streamer = Streamer(model, backend=backend)
     source = open_source(video, model, DEFAULT_WINDOW_S)
     if not memory:
         return list(streamer.run(source)), streamer.summary().to_dict()["summary"], None
@@ -56,11 +59,15 @@ def first_window(video: Path, directory: Path) -> Path:
     return cut(video, 0, min(info.num_frames, round(DEFAULT_WINDOW_S * info.fps)), directory / "window.mp4")
 
 
-def row(model: sfc_core.SFCModel, clip: Path, window: Path) -> dict:
-    runs = [stream_once(model, clip) for _ in range(RUNS)]
+def row(model: sfc_core.SFCModel, backend: str, clip: Path, window: Path) -> dict:
+    """The stream's figures, and dense sampling's on the same backend. With OpenVINO a first stream compiles
+    the networks (not timed: a deployment pays it once)."""
+    if backend != "torch":
+        stream_once(model, clip, backend)
+    runs = [stream_once(model, clip, backend) for _ in range(RUNS)]
     summaries = [summary for _, summary, _ in runs]
-    updates, summary, peak = stream_once(model, clip, memory=True)
-    dense = model.predict(window, mode="dense", measure="time", repeats=RUNS).dense
+    updates, summary, peak = stream_once(model, clip, backend, memory=True)
+    dense = model.predict(window, mode="dense", measure="time", repeats=RUNS, backend=backend).dense
     median = {key: statistics.median(s[key] for s in summaries)
               for key in ("realtime_factor", "mean_latency_s", "p95_latency_s", "wall_s")}
     per_update = dense.measurement.model_time_s
@@ -72,6 +79,7 @@ def row(model: sfc_core.SFCModel, clip: Path, window: Path) -> dict:
         "peak_memory_bytes": peak,
         "dense_time_per_update_s": per_update,
         "dense_realtime_factor": summary["video_s"] / (per_update * summary["updates"]),
+        "backend": backend,
         "head_chunk_frames": model.settings.head_chunk_frames,
         "chunkable": model.geometry.chunkable,
     }
@@ -95,9 +103,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         clip = bench_clip(Path(scratch))
         window = first_window(clip, Path(scratch))
-        for name, arguments in ROWS.items():
+        for name, (arguments, backend) in ROWS.items():
             model = sfc_core.load(**arguments, device="cpu")
-            rows[name] = row(model, clip, window)
+            rows[name] = row(model, backend, clip, window)
             print(name, rows[name], flush=True)
         long = long_memory(sfc_core.load("tiny", device="cpu"), Path(scratch))
     width, height, seconds = REPORTS["kinetics"]["clip"]

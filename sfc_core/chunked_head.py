@@ -41,7 +41,7 @@ def as_is(module: nn.Module) -> nn.Module:
     return module
 
 
-class _Stream:
+class Stream:
     """Consumes a clip's frames in order, a block at a time; `step` returns the output frames that
     became final (None: none yet). `last=True` marks the end of the clip."""
 
@@ -60,7 +60,7 @@ def _rest(x: torch.Tensor, start: int) -> torch.Tensor | None:
     return x[:, :, start:].clone() if start < x.shape[2] else None
 
 
-class _Framewise(_Stream):
+class _Framewise(Stream):
     def __init__(self, module: Callable[[torch.Tensor], torch.Tensor]) -> None:
         self.module = module
 
@@ -68,8 +68,8 @@ class _Framewise(_Stream):
         return None if x is None else self.module(x)
 
 
-class _Sequence(_Stream):
-    def __init__(self, parts: list[_Stream]) -> None:
+class _Sequence(Stream):
+    def __init__(self, parts: list[Stream]) -> None:
         self.parts = parts
 
     def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
@@ -78,7 +78,7 @@ class _Sequence(_Stream):
         return x
 
 
-class _TemporalConv(_Stream):
+class _TemporalConv(Stream):
     """A Conv3d as a window sliding along time: it keeps the input frames its next outputs need."""
 
     def __init__(self, conv: Callable[[torch.Tensor], torch.Tensor], kernel: int, stride: int, padding: int) -> None:
@@ -113,10 +113,10 @@ class _TemporalConv(_Stream):
         return self.conv(frames[:, :, : (count - 1) * self.stride + self.kernel])
 
 
-class _Residual(_Stream):
+class _Residual(Stream):
     """activation(branch(x) + shortcut(x)), adding each output frame once both sides have it."""
 
-    def __init__(self, branch: _Stream, shortcut: _Stream | None, activation: nn.Module) -> None:
+    def __init__(self, branch: Stream, shortcut: Stream | None, activation: nn.Module) -> None:
         self.branch, self.shortcut, self.activation = branch, shortcut, activation
         self.held_branch = self.held_shortcut = None
 
@@ -170,7 +170,7 @@ def _merge_framewise(sequence: nn.Sequential, shapes: dict[nn.Module, torch.Size
 
 
 def _plan(module: nn.Module, shape: torch.Size | None, shapes: dict[nn.Module, torch.Size]
-          ) -> Callable[[Runner], _Stream] | None:
+          ) -> Callable[[Runner], Stream] | None:
     """A factory of fresh streams equivalent to `module` (whose input has `shape`; `shapes` holds
     every submodule's), given what runs the stream's parts (each run of parts that treat frames alone,
     each temporal convolution with the run after it); None when it cannot be streamed exactly."""
@@ -207,7 +207,7 @@ def _slides_along_time(module: nn.Module) -> bool:
     return isinstance(module, nn.Conv3d) and module.padding_mode == "zeros" and not isinstance(module.padding, str)
 
 
-def _conv_plan(conv: nn.Conv3d, then: nn.Module | None = None) -> Callable[[Runner], _Stream]:
+def _conv_plan(conv: nn.Conv3d, then: nn.Module | None = None) -> Callable[[Runner], Stream]:
     """`conv` streamed as a `_TemporalConv`, followed by `then` (parts that treat frames alone) in the same
     call: one compiled graph and one call per chunk instead of two. The module is built once, here, so a
     backend that compiles it does so once for every stream."""
@@ -223,7 +223,7 @@ class TemporalGeometry:
     before: int  # input frames before a position's own frames that influence it
     after: int  # input frames after them that influence it
     activation_bytes_per_frame: float  # the largest single activation, per input frame at full size
-    new_stream: Callable[[Runner], _Stream] | None = field(default=None, compare=False, repr=False)
+    new_stream: Callable[[Runner], Stream] | None = field(default=None, compare=False, repr=False)
 
     @property
     def chunkable(self) -> bool:

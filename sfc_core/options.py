@@ -103,6 +103,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--measure", choices=MEASURES, default="full",
                         help="full: warm-up, FLOPs, peak memory and timed repeats; time: the timed runs only "
                         "(no warm-up; FLOPs and memory not measured)")
+    add_backend_argument(parser)
+
+
+def add_backend_argument(parser: argparse.ArgumentParser) -> None:
+    """--backend, for every command that runs a network (`sfc-stream` takes it without the other run options)."""
     parser.add_argument("--backend", choices=BACKENDS, default="torch",
                         help="what runs the networks on a CPU: PyTorch, or OpenVINO (needs the openvino package)")
 

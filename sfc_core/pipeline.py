@@ -29,6 +29,7 @@ from torch import nn
 
 from . import openvino_backend, sampling
 from .chunked_head import (
+    Stream,
     TemporalGeometry,
     collect,
     head_chunks,
@@ -213,7 +214,7 @@ class SFCRecognizer(_Recognizer):
         self.settings = settings
         self.plan = partial(sampling.sfc_plan, length=settings.length)
         self.head, self.tail = self.model.split(settings.split)  # PyTorch modules (explanations need them)
-        self._tail = self._backend(self.tail, free_axes=())  # the tail as a request runs it
+        self.run_tail = self._backend(self.tail, free_axes=())  # the tail as a request runs it
         self.sfc = sfc.to(device).eval()
         self.geometry = geometry or temporal_geometry(self.head, config.input_spec.crop)
 
@@ -221,6 +222,15 @@ class SFCRecognizer(_Recognizer):
         """A part of the head's stream (or the whole head) on this request's backend; its time axis is
         free (the clip's chunks differ in length)."""
         return self._backend(module, free_axes=(2,))
+
+    def run_head(self, clip: torch.Tensor) -> torch.Tensor:
+        """The head in one pass over `clip` (B, 3, T, H, W), on this request's backend."""
+        return self._head_part(self.head)(clip)
+
+    def head_stream(self) -> Stream:
+        """The head as a stream that the caller feeds frames (`sfc_core.streaming`), its parts on this
+        request's backend; only for a head that can stream (`geometry.chunkable`)."""
+        return self.geometry.new_stream(self._head_part)
 
     def _blocks(self, read: Callable[[int, int], torch.Tensor], frames: int) -> Iterator[torch.Tensor]:
         return head_chunks(self.head, read, frames, self.geometry, self.settings.head_chunk_frames, self._head_part)
@@ -238,7 +248,7 @@ class SFCRecognizer(_Recognizer):
             with stage("sfc_module"):  # the head's chunks as SFC pulls them are the head's (memory breakdown)
                 compressed = self.sfc.compress(staged(self._blocks(read, frames), "head"), self._capacity(frames))
             with stage("tail"):
-                logits = self._tail(compressed.features)
+                logits = self.run_tail(compressed.features)
         return logits.float().softmax(dim=1)[0], compressed
 
     @torch.inference_mode()

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from . import sampling
-from .chunked_head import as_is, position_centres
+from .chunked_head import position_centres
 from .device import autocast
 from .errors import ConfigError, VideoError
 from .hub import SFCModel
@@ -182,12 +182,13 @@ class Streamer:
     """Runs `model`'s SFC over a stream of samples: see the module docstring."""
 
     def __init__(self, model: SFCModel, window_s: float = DEFAULT_WINDOW_S, every_s: float = DEFAULT_EVERY_S,
-                 dense_views: int = DEFAULT_CLIPS * DEFAULT_CROPS, flops: bool = True) -> None:
-        """`flops`: count each update's FLOPs and dense sampling's (False: they are None)."""
+                 dense_views: int = DEFAULT_CLIPS * DEFAULT_CROPS, flops: bool = True, backend: str = "torch") -> None:
+        """`flops`: count each update's FLOPs and dense sampling's (False: they are None). `backend`: what
+        runs the head and the tail (`RunOptions.backend`)."""
         if not window_s > 0 or not every_s > 0:
             raise ConfigError(f"--window-s and --every-s must be > 0, not {window_s} and {every_s}")
         self.model, self.window_s, self.every_s = model, window_s, every_s
-        self.recognizer = model.sfc_recognizer(measure="time")
+        self.recognizer = model.sfc_recognizer(measure="time", backend=backend)
         self.geometry = self.recognizer.geometry
         self.labels = model.labels
         self.spec = model.config.input_spec
@@ -247,7 +248,7 @@ class Streamer:
     def start(self, source: object = None) -> None:
         """Begin a stream (`run` does it; frames handed in one by one start here, then `push`, `finish`).
         `source`'s `notes`, if it has them, end up in the summary."""
-        self._state = _State(self.geometry.new_stream(as_is) if self.geometry.chunkable else None)
+        self._state = _State(self.recognizer.head_stream() if self.geometry.chunkable else None)
         self._source, self._counting_s = source, 0.0
         self._begin, self._next_update = time.perf_counter(), self.every_s
         self.wall_s = 0.0
@@ -308,7 +309,7 @@ class Streamer:
                 return None
             features = torch.cat([p.features for p in window], dim=2)
             compressed = recognizer.sfc.compress(iter([features]), features.shape[2])
-            probabilities = recognizer.tail(compressed.features).float().softmax(dim=1)[0]
+            probabilities = recognizer.run_tail(compressed.features).float().softmax(dim=1)[0]
         latency = time.perf_counter() - begin
         flops = self._new_work(features) if self._counts_flops else None
         state.head_frames = 0
@@ -346,7 +347,7 @@ class Streamer:
         if state.stream is None:
             state.take_pending_into_window(window_start)
             clip = torch.cat(list(state.window_views), dim=2)
-            out = recognizer.head(recognizer.to_device(clip))
+            out = recognizer.run_head(recognizer.to_device(clip))
             centres = position_centres(clip.shape[2], out.shape[2], self.geometry)
             state.positions = deque(_Position(out[:, :, [t]], state.window_first + c) for t, c in enumerate(centres))
             state.head_frames = clip.shape[2]

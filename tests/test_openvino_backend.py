@@ -17,6 +17,7 @@ from sfc_core.errors import ConfigError
 from sfc_core.models.layers import Conv3d
 from sfc_core.profiling import count_flops
 from sfc_core.resources import EXAMPLES_DIR
+from sfc_core.streaming import Streamer, open_source
 
 pytest.importorskip("openvino")
 VIDEO = EXAMPLES_DIR / "rotate_clockwise.mp4"
@@ -73,6 +74,24 @@ def test_the_head_streamed_through_openvino_equals_one_pass() -> None:
         blocks = list(recognizer._blocks(lambda first, last: clip[:, :, first:last].contiguous(), 64))
     assert len(blocks) > 1 or not recognizer.geometry.chunkable
     _close(torch.cat(blocks, dim=2).numpy(), expected.numpy())
+
+
+@pytest.mark.slow
+def test_a_stream_on_openvino_gives_pytorchs_updates() -> None:
+    """`sfc-stream --backend openvino`: the head fed a few frames at a time and the tail, compiled; the same
+    kept frames and top-5 at every update as on PyTorch."""
+    model = hub.load("tiny")
+
+    def updates(backend: str) -> list:
+        streamer = Streamer(model, window_s=3, every_s=1, flops=False, backend=backend)
+        return list(streamer.run(open_source(VIDEO, model, 3)))
+
+    expected, actual = updates("torch"), updates("openvino")
+    assert len(actual) == len(expected) >= 3
+    for update, reference in zip(actual, expected, strict=True):
+        assert (update.t_s, update.kept_frames) == (reference.t_s, reference.kept_frames)
+        assert [label for label, _ in update.top5] == [label for label, _ in reference.top5]
+        _close(np.array([p for _, p in update.top5]), np.array([p for _, p in reference.top5]))
 
 
 def test_a_module_is_compiled_once_for_every_request() -> None:

@@ -1,7 +1,7 @@
 """CLI: SFC over time on a video file or a camera, one streamed pass, an answer every second.
 
     sfc-stream SOURCE [--model NAME] [model and SFC options as sfc-predict] [--window-s 8] [--every-s 1]
-        [--realtime] [--jsonl OUT]
+        [--realtime] [--backend torch|openvino] [--jsonl OUT]
 
 SOURCE is a video file or `camera:N`. Frames are sampled at SFC's rate (the long clip's frames per
 window), each goes through the head once with carried state, and every `--every-s` seconds SFC keeps
@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..options import add_backend_argument
 from ..streaming import DEFAULT_EVERY_S, DEFAULT_WINDOW_S, Streamer, Update, open_source
 from . import command_parser, user_errors_exit_2
 from .model_args import add_model_arguments, load_from_args
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = command_parser("sfc-stream", __doc__.split("\n\n")[0].removeprefix("CLI: "))
     parser.add_argument("source", help="a video file, or camera:N (e.g. camera:0)")
     add_model_arguments(parser)
+    add_backend_argument(parser)
     parser.add_argument("--window-s", type=float, default=DEFAULT_WINDOW_S, help="seconds SFC chooses from")
     parser.add_argument("--every-s", type=float, default=DEFAULT_EVERY_S, help="seconds between updates")
     parser.add_argument("--realtime", action="store_true", help="take a file's frames no faster than they play")
@@ -44,7 +46,7 @@ def describe(update: Update, ratio: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     model = load_from_args(args)
-    streamer = Streamer(model, args.window_s, args.every_s)
+    streamer = Streamer(model, args.window_s, args.every_s, backend=args.backend)
     source = open_source(args.source, model, args.window_s)
     out = args.jsonl.open("w") if args.jsonl else None
     try:
