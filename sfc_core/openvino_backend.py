@@ -28,10 +28,10 @@ from functools import lru_cache
 import torch
 from torch import nn
 from torch.utils._python_dispatch import _disable_current_modes, _get_current_dispatch_mode_stack
-from torch.utils.flop_counter import _FlopCounterMode
 
 from .errors import ConfigError
 from .models.layers import standard_convolution
+from .profiling import FlopCount
 
 INSTALL_HINT = 'pip install openvino==2026.4.1 (or ".[export]" from a checkout of SFC Studio)'
 PRECISION_HINTS = {"fp32": "f32", "bf16": "bf16"}
@@ -63,7 +63,7 @@ def check(precision: str, device: torch.device) -> None:
 
 
 def _counting_flops() -> bool:
-    return any(isinstance(mode, _FlopCounterMode) for mode in _get_current_dispatch_mode_stack())
+    return any(isinstance(mode, FlopCount) for mode in _get_current_dispatch_mode_stack())
 
 
 class CompiledPart:

@@ -5,7 +5,7 @@ model time, peak memory and FLOPs, the same way for every mode.
   interleave (the head asks for its next chunk of frames mid-run); on GPU the device is
   synchronised at every switch, so GPU work is charged to the part that queued it.
   The first call is a warm-up (lazy initialisation, kernel selection) and is never timed.
-- FLOPs: counted on that warm-up call with `torch.utils.flop_counter.FlopCounterMode`
+- FLOPs: counted on that warm-up call by `FlopCount`, with `torch.utils.flop_counter`'s formulas
   (convolutions, matrix products and attention; element-wise work is not counted).
 - Where the peak goes (`memory_breakdown`): on the same warm-up call, the tensors alive when their total
   peaked, by the stage that made them (`sfc_core.memory_breakdown`), and the rest of the measured peak
@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 from . import allocator
 from .device import describe
@@ -75,10 +76,40 @@ def format_ratio(value: float | None) -> str:
     return f"{value:.2f}x" if value is not None else "n/a"
 
 
+_KERNEL_KEYS = ("CPU", "CUDA", "CompositeExplicitAutograd")
+
+
+class FlopCount(TorchDispatchMode):
+    """The FLOPs of the ops run inside it, by `torch.utils.flop_counter`'s formulas: the total its
+    `FlopCounterMode` counts, at a fraction of the cost. That mode also tracks every module call, and it
+    decomposes every op it has no formula for, so a batch norm ran as a dozen element-wise ops, each through
+    Python: counting one dense view at a time took 2x as long as the plain call. Here an op with a kernel of
+    its own runs as it is, and only a composite (e.g. `linear`) is taken apart, to reach the products it is
+    made of."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        packet = func._overloadpacket
+        if packet not in flop_registry and not any(
+                torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), key) for key in _KERNEL_KEYS):
+            with self:  # the parts go through this mode again
+                out = func.decompose(*args, **kwargs)
+            if out is not NotImplemented:
+                return out
+        out = func(*args, **kwargs)
+        if packet in flop_registry:
+            self.total += flop_registry[packet](*args, **kwargs, out_val=out)
+        return out
+
+
 def count_flops(fn: Callable[[], T]) -> tuple[T, int]:
-    with FlopCounterMode(display=False) as counter:
+    with FlopCount() as counter:
         result = fn()
-    return result, int(counter.get_total_flops())
+    return result, int(counter.total)
 
 
 def _read_status_kib(field: str) -> int:
@@ -210,9 +241,9 @@ class Stopwatch:
         self._since = now
 
 
-# Held by code that touches process-wide torch state: FlopCounterMode's global module hooks and the
-# memory high-water mark here, captum's hooks on shared modules in `explain`. Concurrent requests in
-# the app would otherwise trip over each other's hooks and share each other's peaks.
+# Held by code that touches process-wide state: the memory high-water mark here, captum's hooks on shared
+# modules in `explain`. Concurrent requests in the app would otherwise trip over each other's hooks and
+# share each other's peaks.
 EXCLUSIVE = threading.RLock()
 
 
