@@ -129,7 +129,7 @@ def sfc_module_flops() -> str:
     learned, dense = rows["sfc L=64 keep=8 s=1"], rows["dense batched"]
     return (f"On SlowOnly-R50's 256 px head at L=64 the whole SFC path with the learned module counts "
             f"{learned['flops'] / 1e9:.0f} GFLOPs against {dense['flops'] / 1e9:.0f} for dense's 30 views "
-            f"({learned['vs_batched']['flops']:.2f}x fewer; `FlopCounterMode`, benchmarks/cpu-2core-kinetics).\n")
+            f"({learned['vs_batched']['flops']:.2f}x fewer; PyTorch's FLOP formulas, benchmarks/cpu-2core-kinetics).\n")
 
 
 def predict_memory() -> str:
@@ -269,7 +269,8 @@ def stream() -> str:
     long = report["long_stream_memory"]
     lines += ["", f"Defaults (8 s window, an update a second) on a {report['clip']} clip, as fast as it goes, median "
               f"of {report['runs']} runs, measured on {_machine(report)}; dense is 30 views over the same window at "
-              f"every update, one view at a time. The embedded model's stream peaks at "
+              f"every update, one view at a time, on the row's backend (PyTorch unless it says OpenVINO). "
+              f"The embedded model's stream peaks at "
               f"{long['1_min']['peak_memory_bytes'] / MIB:.0f} MiB over a 1-minute file and "
               f"{long['20_min']['peak_memory_bytes'] / MIB:.0f} MiB over a 20-minute one. "
               f"{_source(report, 'benchmarks/stream-cpu-2core/report.md')}"]

@@ -9,9 +9,10 @@ the stream at its defaults
 (8 s window, an update every second) over the 10 s 640x272 clip (`scripts.make_bench_clip`) as fast as
 it goes, median of 3 runs: realtime factor, mean and p95 update latency, FLOPs per video second. Dense
 sampling at every update is 30 views (one at a time, the CPU's fastest) over the window: its FLOPs are
-counted and its time measured, on the row's backend, on the clip's first window cut to a file of its own. Memory: the peak of
-the whole stream (`profiling.PeakMemory`) on the 10 s clip, and for the embedded model on 1- and
-20-minute files (`tests.input_cases.moving_frames`), to show it does not grow with the stream.
+counted and its time measured, on the row's backend, on the clip's first window cut to a file of its
+own. Memory: the peak of the whole stream (`profiling.PeakMemory`) on the 10 s clip, and for the embedded
+model on 1- and 20-minute files (`tests.input_cases.moving_frames`), to show it does not grow with the
+stream.
 Writes benchmarks/stream-cpu-2core/report.json and report.md.
 """
 
@@ -139,7 +140,8 @@ def to_markdown(result: dict) -> str:
     lines = ["# SFC over time: `sfc-stream` vs dense sampling re-run at every update", "",
              f"Clip: {result['clip']}; window {result['window_s']:.0f} s, an update every {result['every_s']:.0f} s; "
              f"as fast as it goes, median of {result['runs']} runs, on {env['cpu']} ({env['cpu_cores']} cores). "
-             f"Dense: 30 views over the window, one at a time. Regenerate: `{result['command']}`.", "",
+             f"Dense: 30 views over the window, one at a time, on the row's backend (PyTorch unless it says OpenVINO). "
+             f"Regenerate: `{result['command']}`.", "",
              *table(result)]
     long = result["long_stream_memory"]
     short_mib = long["1_min"]["peak_memory_bytes"] / 2**20

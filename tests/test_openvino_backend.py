@@ -24,6 +24,12 @@ VIDEO = EXAMPLES_DIR / "rotate_clockwise.mp4"
 MODELS = ["tiny", "x3d_s"]  # tiny streams its head (temporal convolutions carry state); x3d_s runs it whole
 
 
+@pytest.fixture(scope="module")
+def tiny() -> hub.SFCModel:
+    """The embedded model, shared: its compiled parts (about 10 s to compile) serve every test that uses it."""
+    return hub.load("tiny")
+
+
 def _close(actual: np.ndarray, expected: np.ndarray, relative: float = 1e-4) -> None:
     scale = max(float(np.abs(expected).max()), 1e-6)
     assert float(np.abs(actual - expected).max()) <= relative * scale, (actual, expected)
@@ -46,9 +52,9 @@ def test_a_compiled_part_gives_the_modules_answers_and_flops_for_any_length_alon
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
-def test_openvino_gives_pytorchs_answers_in_both_modes(name: str) -> None:
+def test_openvino_gives_pytorchs_answers_in_both_modes(name: str, request: pytest.FixtureRequest) -> None:
     torch.manual_seed(0)
-    model = hub.load(name, backbone=hub.AUTO if name == "tiny" else hub.RANDOM)
+    model = request.getfixturevalue("tiny") if name == "tiny" else hub.load(name, backbone=hub.RANDOM)
     measure = "full" if name == "tiny" else "time"  # FLOPs counted on one model: the same code for all
     torch_run = model.predict(VIDEO, mode="both", measure=measure)
     openvino_run = model.predict(VIDEO, mode="both", measure=measure, backend="openvino")
@@ -63,10 +69,10 @@ def test_openvino_gives_pytorchs_answers_in_both_modes(name: str) -> None:
 
 
 @pytest.mark.slow
-def test_the_head_streamed_through_openvino_equals_one_pass() -> None:
+def test_the_head_streamed_through_openvino_equals_one_pass(tiny: hub.SFCModel) -> None:
     """The embedded head in chunks (its parts compiled, time free; the frames its temporal convolutions
     carry over held in PyTorch) against the PyTorch head over the whole clip."""
-    model = hub.load("tiny")
+    model = tiny
     recognizer = model.sfc_recognizer(backend="openvino")
     clip = torch.randn(1, 3, 64, 64, 64)
     with torch.inference_mode():
@@ -77,10 +83,10 @@ def test_the_head_streamed_through_openvino_equals_one_pass() -> None:
 
 
 @pytest.mark.slow
-def test_a_stream_on_openvino_gives_pytorchs_updates() -> None:
+def test_a_stream_on_openvino_gives_pytorchs_updates(tiny: hub.SFCModel) -> None:
     """`sfc-stream --backend openvino`: the head fed a few frames at a time and the tail, compiled; the same
     kept frames and top-5 at every update as on PyTorch."""
-    model = hub.load("tiny")
+    model = tiny
 
     def updates(backend: str) -> list:
         streamer = Streamer(model, window_s=3, every_s=1, flops=False, backend=backend)
