@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -41,6 +42,9 @@ from .config import LIMITS, Limits
 from .session import DEFAULT_MODEL, Clip, Settings
 from .words import WORDS
 
+if TYPE_CHECKING:
+    from gradio.components.plot import PlotData  # a figure once the page has encoded it (`app.ui._drawn`)
+
 OUTPUT_DIR = Path(tempfile.gettempdir()) / f"sfc-studio-outputs-{os.getpid()}"
 MAX_DROPPED_THUMBNAILS = 12
 RUN_FIGURES = ("measurements", "timeline", "explanations", "attention_matrix")  # a session restyles these
@@ -54,13 +58,13 @@ class Analysis:
     sfc_top5: dict[str, float]
     dense_top5: dict[str, float]
     table: list[list[str]]
-    measurements: Figure
-    timeline: Figure
+    measurements: Figure | PlotData
+    timeline: Figure | PlotData
     thumbnails: list[tuple[np.ndarray, str]]
     heatmaps: list[tuple[np.ndarray, str]]
     heatmap_video: str
-    explanations: Figure
-    attention_matrix: Figure | None  # None for a training-free SFC (no attention)
+    explanations: Figure | PlotData
+    attention_matrix: Figure | PlotData | None  # None for a training-free SFC (no attention)
     moments: list[tuple[np.ndarray, str]]  # every head position's frame, for picking moments by hand
     report: dict
     summary: str

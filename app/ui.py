@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import gradio as gr
+from gradio.components.plot import PlotData
 from gradio.utils import get_upload_folder
 from matplotlib import colormaps
 from matplotlib.figure import Figure
@@ -131,13 +132,13 @@ class AnalysisOutputs(NamedTuple):
     sfc_top5: dict[str, float]
     dense_top5: dict[str, float]
     table: list[list[str]]
-    measurements: Figure
-    timeline: Figure
+    measurements: PlotData
+    timeline: PlotData | Figure  # a link that opens the explorer shows the explorer's
     thumbnails: list
     heatmaps: list
     heatmap_video: str
-    explanations: Figure
-    attention_matrix: Figure | None
+    explanations: PlotData
+    attention_matrix: PlotData | None
     moments: list
     keep: int  # the explorer starts from SFC's own number of moments
     explore_top5: None  # a new clip: the explorer's answer and comparison start again

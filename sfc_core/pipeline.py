@@ -38,6 +38,7 @@ from .chunked_head import (
     temporal_geometry,
 )
 from .device import autocast, check_precision, prepare
+from .errors import ConfigError
 from .inputs import DecodedVideo, HeldFrames, Planner, clip_views, open_reader
 from .memory_breakdown import stage, staged
 from .models import ModelConfig, StagedBackbone
@@ -223,13 +224,15 @@ class SFCRecognizer(_Recognizer):
         free (the clip's chunks differ in length)."""
         return self._backend(module, free_axes=(2,))
 
-    def run_head(self, clip: torch.Tensor) -> torch.Tensor:
+    def head_in_one_pass(self, clip: torch.Tensor) -> torch.Tensor:
         """The head in one pass over `clip` (B, 3, T, H, W), on this request's backend."""
         return self._head_part(self.head)(clip)
 
     def head_stream(self) -> Stream:
         """The head as a stream that the caller feeds frames (`sfc_core.streaming`), its parts on this
-        request's backend; only for a head that can stream (`geometry.chunkable`)."""
+        request's backend."""
+        if not self.geometry.chunkable:
+            raise ConfigError(f"{self.config.name}'s head mixes the whole clip: it cannot stream")
         return self.geometry.new_stream(self._head_part)
 
     def _blocks(self, read: Callable[[int, int], torch.Tensor], frames: int) -> Iterator[torch.Tensor]:

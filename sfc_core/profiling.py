@@ -90,12 +90,16 @@ class FlopCount(TorchDispatchMode):
     def __init__(self) -> None:
         super().__init__()
         self.total = 0
+        self._composite: dict = {}  # op -> whether it is taken apart (no formula and no kernel of its own)
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         packet = func._overloadpacket
-        if packet not in flop_registry and not any(
-                torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), key) for key in _KERNEL_KEYS):
+        composite = self._composite.get(func)
+        if composite is None:
+            composite = self._composite[func] = packet not in flop_registry and not any(
+                torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), key) for key in _KERNEL_KEYS)
+        if composite:
             with self:  # the parts go through this mode again
                 out = func.decompose(*args, **kwargs)
             if out is not NotImplemented:

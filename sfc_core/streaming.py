@@ -347,7 +347,7 @@ class Streamer:
         if state.stream is None:
             state.take_pending_into_window(window_start)
             clip = torch.cat(list(state.window_views), dim=2)
-            out = recognizer.run_head(recognizer.to_device(clip))
+            out = recognizer.head_in_one_pass(recognizer.to_device(clip))
             centres = position_centres(clip.shape[2], out.shape[2], self.geometry)
             state.positions = deque(_Position(out[:, :, [t]], state.window_first + c) for t, c in enumerate(centres))
             state.head_frames = clip.shape[2]

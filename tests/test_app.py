@@ -16,6 +16,7 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
+from gradio.components.plot import PlotData
 from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 from matplotlib.text import Text
@@ -286,6 +287,8 @@ def test_a_cached_analysis_is_each_sessions_own_and_says_when_it_was_measured(se
     assert "served from cache" in second.summary and "served from cache" not in served.summary
     assert second.report["sfc"] == served.report["sfc"]  # the measurement of the run that produced it
     assert second.clip is not served.clip and second.clip.features is served.clip.features
+    # the figures were encoded once, when computed: a hit sends them as they are (Gradio draws a Figure anew)
+    assert isinstance(served.measurements, PlotData) and second.measurements is served.measurements
     ui.run_explore("uniform", 4, "", None, second.clip)
     assert second.clip.tried and not served.clip.tried  # each session's explorer is its own
     computed = []  # another setting is computed, never served from the cache: here it stops at the computation

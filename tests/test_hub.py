@@ -159,13 +159,13 @@ def _cli(module: str, *args: str, env: dict | None = None) -> subprocess.Complet
     ("sfc_core.cli.bench", ["--device", "cuda"], "no CUDA device"),
     ("sfc_core.cli.train", ["sfc", "--features", "recompute", "--out", "x.pth"], "give them with --videos"),
 ])
-def test_every_cli_turns_a_user_error_into_one_line_and_exit_2(module: str, args: list[str], message: str, capsys,
+def test_every_cli_turns_a_user_error_into_one_line_and_exit_2(module: str, args: list[str], message: str, capfd,
                                                                monkeypatch) -> None:
     """Each CLI's `main` (its process exits with what `main` returns: test_predict_cli checks one)."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without one
     video = [str(EXAMPLE)] if module == "sfc_core.cli.predict" else []
     assert importlib.import_module(module).main([*video, *args]) == 2
-    stderr = capsys.readouterr().err
+    stderr = capfd.readouterr().err  # the file descriptor: what the decoder's or torch's C code writes too
     assert stderr.startswith("error: ") and message in stderr and "Traceback" not in stderr
     assert len(stderr.strip().splitlines()) == 1
 

@@ -43,7 +43,7 @@ def _request(**params: str) -> SimpleNamespace:
 def test_a_link_is_served_from_the_cache_like_a_run_and_opens_the_explorer(rotate_analysis) -> None:
     """A link's example goes through the page's cache: analysed already at the link's settings, it is served."""
     ui.ANALYSES.clear()
-    ui.ANALYSES.get((content_hash(ROTATE_EXAMPLE), Settings()), lambda: rotate_analysis)
+    ui.ANALYSES.get((content_hash(ROTATE_EXAMPLE), Settings()), lambda: ui._drawn(rotate_analysis))
     try:
         outputs = ui.open_link(_request(example="rotate_clockwise", strategy="uniform", keep="4"))
     finally:

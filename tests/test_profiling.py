@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
+import sfc_core
 from sfc_core import allocator, profiling
 from sfc_core.device import pick_device
 from sfc_core.errors import ConfigError
@@ -21,10 +23,27 @@ def test_flops_of_a_tiny_conv_net_match_a_hand_count() -> None:
     net = nn.Sequential(nn.Conv3d(3, 4, (1, 3, 3), bias=False), nn.Flatten(), nn.Linear(4 * 2 * 3 * 3, 5))
     x = torch.randn(2, 3, 2, 5, 5)
     _, flops = count_flops(lambda: net(x))
+    with torch.inference_mode():  # here `linear` reaches the counter whole and is taken apart there
+        _, inference_flops = count_flops(lambda: net(x))
     # conv: output 2x4x2x3x3 = 144 positions, each 3*1*3*3 = 27 multiply-adds; linear: 2 x 72 x 5.
     conv_macs = 2 * 4 * 2 * 3 * 3 * 27
     linear_macs = 2 * 72 * 5
-    assert flops == 2 * (conv_macs + linear_macs)
+    assert flops == inference_flops == 2 * (conv_macs + linear_macs)
+
+
+def test_flops_are_what_pytorchs_flop_counter_counts() -> None:
+    """`FlopCount` against `FlopCounterMode` on the embedded model's dense view and its whole SFC path (batch
+    norms, the learned module's linear layers and attention, the streamed head), with fresh random inputs."""
+    model = sfc_core.load("tiny")
+    spec = model.config.input_spec
+    recognizer = model.sfc_recognizer()
+    view, clip = torch.randn(1, 3, spec.frames, spec.crop, spec.crop), torch.randn(1, 3, 64, spec.crop, spec.crop)
+    for run in (lambda: model.backbone(view), lambda: recognizer.classify(clip)):
+        with torch.inference_mode():
+            with FlopCounterMode(display=False) as reference:
+                run()
+            _, flops = count_flops(run)
+        assert flops == reference.get_total_flops() > 0
 
 
 def test_timing_excludes_the_warm_up_call() -> None:

@@ -6,7 +6,7 @@ slower (tiny at batch 1: 145 ms vs 28 ms for the same result). Dense sampling on
 and SFC's single long clip are exactly such batches, so the heuristic made them slower than they
 need be, and unevenly so. Calling the oneDNN kernel directly gives every batch size the same kernel
 (results equal to within float rounding; autograd is supported). The parameters and state_dict
-keys are those of `nn.Conv3d`. FlopCounterMode knows no formula for that op, so the standard
+keys are those of `nn.Conv3d`. `torch.utils.flop_counter` has no formula for that op, so the standard
 convolution count is registered for it below: FLOPs are counted as before. Exporters know no
 conversion for it either: inside `standard_convolution()` the standard operator runs.
 """
