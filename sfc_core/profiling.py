@@ -81,7 +81,7 @@ _KERNEL_KEYS = ("CPU", "CUDA", "CompositeExplicitAutograd")
 
 class FlopCount(TorchDispatchMode):
     """The FLOPs of the ops run inside it, by `torch.utils.flop_counter`'s formulas: the total its
-    `FlopCounterMode` counts, at a fraction of the cost. That mode also tracks every module call, and it
+    `FlopCounterMode` counts, at less cost. That mode also tracks every module call, and it
     decomposes every op it has no formula for, so a batch norm ran as a dozen element-wise ops, each through
     Python: counting one dense view at a time took 2x as long as the plain call. Here an op with a kernel of
     its own runs as it is, and only a composite (e.g. `linear`) is taken apart, to reach the products it is
