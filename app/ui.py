@@ -26,9 +26,11 @@ from sfc_core.streaming import DEFAULT_WINDOW_S
 
 from . import benchmark_tab, figures, links, verdicts
 from .analysis import (
+    BACKEND_INFO,
     RUN_FIGURES,
     Analysis,
     analyze,
+    backend_choices,
     cut_window,
     dark_figures,
     device,
@@ -156,9 +158,11 @@ def _refused(message: str, request: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
-def _settings(model, length, spatial_stride, clips, crops) -> Settings:
-    """A run's settings from the page's inputs (numbers may arrive as floats or strings)."""
-    return Settings(model, int(length), int(spatial_stride), RunOptions(clips=int(clips), crops=int(crops)))
+def _settings(model, length, spatial_stride, clips, crops, backend=None) -> Settings:
+    """A run's settings from the page's inputs (numbers may arrive as floats or strings; no backend: the
+    default one)."""
+    run = RunOptions(clips=int(clips), crops=int(crops), backend=backend or DEFAULTS.run.backend)
+    return Settings(model, int(length), int(spatial_stride), run)
 
 
 @on_gpu
@@ -172,11 +176,16 @@ def _analyze_on_gpu(video: str, settings: Settings, progress) -> Analysis:
         release_memory(device())
 
 
-def run_analysis(video, model, length, spatial_stride, clips, crops, progress=gr.Progress()) -> AnalysisOutputs:
+def run_analysis(video, model, length, spatial_stride, clips, crops, backend=DEFAULTS.run.backend,
+                 progress=gr.Progress()) -> AnalysisOutputs:
     """The `/analyze` endpoint: every output the page shows."""
     if not video:
         raise _refused("Upload a video, record one with the webcam, or pick an example first.", "analysis")
-    return _serve(video, _settings(model or DEFAULT_MODEL, length, spatial_stride, clips, crops), progress)
+    try:
+        settings = _settings(model or DEFAULT_MODEL, length, spatial_stride, clips, crops, backend)
+    except ConfigError as error:  # an API client's unknown backend
+        raise _refused(str(error), "analysis") from None
+    return _serve(video, settings, progress)
 
 
 def _drawn(result: Analysis) -> Analysis:
@@ -488,6 +497,8 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                                                     "another stride runs the training-free SFC.")
                             clips = gr.Slider(1, 10, value=DEFAULTS.run.clips, step=1, label="Dense: clips along time")
                             crops = gr.Radio([1, 3], value=DEFAULTS.run.crops, label="Dense: crops per clip")
+                            backend = gr.Radio(backend_choices(), value=DEFAULTS.run.backend, label="Backend",
+                                               info=BACKEND_INFO, visible=len(backend_choices()) > 1)
                             reset = gr.Button("Reset settings")
                     with gr.Column(scale=2):
                         summary = gr.Markdown(label="Run summary", show_label=False, elem_id="summary")
@@ -607,7 +618,7 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
         assert page.keys() == set(AnalysisOutputs._fields), "every output of /analyze is wired to the page"
         analysed = run.click(
             run_analysis,
-            inputs=[video, model, length, spatial, clips, crops],
+            inputs=[video, model, length, spatial, clips, crops, backend],
             outputs=[page[name] for name in AnalysisOutputs._fields],
             api_name="analyze",
             concurrency_limit=limits.concurrency,
@@ -618,7 +629,7 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                                            api_visibility="private", concurrency_limit=limits.concurrency,
                                            concurrency_id="model")
         switched = switch_model.click(lambda: KINETICS_FALLBACK, outputs=[model], api_visibility="private").then(
-            run_analysis, inputs=[video, model, length, spatial, clips, crops],
+            run_analysis, inputs=[video, model, length, spatial, clips, crops, backend],
             outputs=[page[name] for name in AnalysisOutputs._fields], api_visibility="private",
             concurrency_limit=limits.concurrency, concurrency_id="model")
         decorated = [sfc_verdict, dense_verdict, explore_verdict, switch_model, over_time,
@@ -673,8 +684,9 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
         forward.click(lambda s, c, t: walk(s, +1, c, t), inputs=[step, clip, theme],
                       outputs=[step, walk_text, walk_figure], api_visibility="private")
         reset.click(
-            lambda: (DEFAULTS.length, DEFAULTS.spatial_stride, DEFAULTS.run.clips, DEFAULTS.run.crops),
-            outputs=[length, spatial, clips, crops],
+            lambda: (DEFAULTS.length, DEFAULTS.spatial_stride, DEFAULTS.run.clips, DEFAULTS.run.crops,
+                     DEFAULTS.run.backend),
+            outputs=[length, spatial, clips, crops, backend],
             api_visibility="private",
         )
     demo.queue(max_size=limits.queue_size)

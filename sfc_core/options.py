@@ -13,6 +13,7 @@ The report's `settings` are the two together (`RunOptions.report_settings`).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from dataclasses import asdict, dataclass, fields, replace
 
 import torch
@@ -87,6 +88,13 @@ class RunOptions:
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
         """The options `add_run_arguments` parsed."""
         return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
+
+def available_backends(device: torch.device) -> tuple[str, ...]:
+    """The backends that can run on `device` here: PyTorch everywhere; OpenVINO on a CPU, where the package
+    is installed."""
+    openvino = device.type == "cpu" and importlib.util.find_spec("openvino") is not None
+    return BACKENDS if openvino else ("torch",)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:

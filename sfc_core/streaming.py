@@ -425,7 +425,10 @@ class _State:
             del self.frames[number]
 
 
-def over_time(model: SFCModel, video: str | Path, window_s: float = DEFAULT_WINDOW_S) -> list[Update]:
+def over_time(model: SFCModel, video: str | Path, window_s: float = DEFAULT_WINDOW_S,
+              backend: str = "torch") -> list[Update]:
     """The answer of each consecutive `window_s` window of a video, from one streamed pass (an update at the
-    end of every window; the last one covers the video's last `window_s` seconds). FLOPs are not counted."""
-    return list(Streamer(model, window_s, window_s, flops=False).run(open_source(video, model, window_s)))
+    end of every window; the last one covers the video's last `window_s` seconds), run on `backend`. FLOPs
+    are not counted."""
+    streamer = Streamer(model, window_s, window_s, flops=False, backend=backend)
+    return list(streamer.run(open_source(video, model, window_s)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,13 @@ import pytest
 import torch
 
 from tests.clips import ROTATE_EXAMPLE, write_gray_ramp_clip
+
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # The suite's workers share the machine's cores: each takes its share of threads, and so do the
+    # processes it starts, so that they don't contend (oversubscribed OpenMP threads spin).
+    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ["OMP_NUM_THREADS"] = str(_threads)
+    torch.set_num_threads(_threads)
 
 
 @pytest.fixture(autouse=True)

@@ -360,6 +360,8 @@ def test_every_api_output_and_parameter_has_a_meaningful_name() -> None:
     for endpoint in ("/analyze", "/explore"):
         labels = [part["label"] for part in info[endpoint]["returns"] + info[endpoint]["parameters"]]
         assert all(label and not label.startswith("value_") for label in labels), (endpoint, labels)
+    backend = info["/analyze"]["parameters"][-1]  # a client that leaves it out gets PyTorch, as before
+    assert (backend["parameter_name"], backend["parameter_default"]) == ("backend", "torch")
 
 
 @pytest.mark.slow  # three analyses and a streamed pass

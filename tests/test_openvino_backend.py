@@ -152,3 +152,21 @@ def test_bf16_runs_where_the_cpu_has_it_and_agrees_with_f32() -> None:
     assert bf16.settings["precision"] == "bf16"
     for mode in ("dense", "sfc"):  # bf16 keeps 8 bits of mantissa: close, not equal
         assert np.abs(getattr(bf16, mode).probabilities - getattr(f32, mode).probabilities).max() < 0.05
+
+
+@pytest.mark.slow  # the app's own model compiled once more
+def test_the_pages_backend_setting_runs_the_analysis_on_openvino(rotate_analysis) -> None:
+    import gradio as gr
+
+    from app import ui
+
+    assert ui.backend_choices() == [("PyTorch", "torch"), ("OpenVINO", "openvino")]
+    outputs = ui.run_analysis(str(VIDEO), "tiny", 64, 1, 2, 1, "openvino")
+    ran, on_torch = outputs.report, rotate_analysis.report  # the same clip and SFC settings, on PyTorch
+    assert ran["settings"]["backend"] == "openvino" and "**backend:** OpenVINO fp32" in outputs.summary
+    assert on_torch["settings"]["backend"] == "torch" and "**backend:** PyTorch fp32" in rotate_analysis.summary
+    assert ran["sfc"]["kept_frames"] == on_torch["sfc"]["kept_frames"]
+    assert [label for label, _ in ran["sfc"]["top5"]] == [label for label, _ in on_torch["sfc"]["top5"]]
+    _close(np.array([p for _, p in ran["sfc"]["top5"]]), np.array([p for _, p in on_torch["sfc"]["top5"]]))
+    with pytest.raises(gr.Error, match="backend must be one of torch, openvino, not 'tensorrt'"):
+        ui.run_analysis(str(VIDEO), "tiny", 64, 1, 2, 1, "tensorrt")
