@@ -26,8 +26,11 @@ MODELS = ["tiny", "x3d_s"]  # tiny streams its head (temporal convolutions carry
 
 @pytest.fixture(scope="module")
 def tiny() -> hub.SFCModel:
-    """The embedded model, shared: its compiled parts (about 10 s to compile) serve every test that uses it."""
-    return hub.load("tiny")
+    """The embedded model as the app loads it (`hub.load("tiny")`, kept by `app.analysis.load_model`), shared:
+    its compiled parts (about 10 s to compile) serve every test that uses it, the page's request included."""
+    from app.analysis import load_model
+
+    return load_model("tiny")
 
 
 def _close(actual: np.ndarray, expected: np.ndarray, relative: float = 1e-4) -> None:
@@ -154,8 +157,8 @@ def test_bf16_runs_where_the_cpu_has_it_and_agrees_with_f32() -> None:
         assert np.abs(getattr(bf16, mode).probabilities - getattr(f32, mode).probabilities).max() < 0.05
 
 
-@pytest.mark.slow  # the app's own model compiled once more
-def test_the_pages_backend_setting_runs_the_analysis_on_openvino(rotate_analysis) -> None:
+@pytest.mark.slow  # a whole analysis
+def test_the_pages_backend_setting_runs_the_analysis_on_openvino(tiny: hub.SFCModel, rotate_analysis) -> None:
     import gradio as gr
 
     from app import ui
