@@ -95,10 +95,11 @@ def device() -> torch.device:
 DATASET_NAMES = {"kinetics400": "Kinetics-400", "synth_actions": "SynthActions"}  # label set -> its dataset
 
 
-BACKEND_NAMES = {"torch": "PyTorch", "openvino": "OpenVINO"}
-BACKEND_INFO = ("What runs the networks. On a 2-core CPU, OpenVINO (CPU only) ran dense sampling 1.2-2x faster, "
-                "but SFC slower on the embedded model and R(2+1)D, and a model's first request longer (it "
-                "compiles). The answers are the same up to rounding.")
+BACKEND_NAMES = {"torch": "PyTorch", "openvino": "OpenVINO"}  # one for each of `options.BACKENDS`
+BACKEND_INFO = ("What runs the networks of Run (the explorer and Live run PyTorch). On a 2-core CPU, OpenVINO "
+                "(CPU only) ran dense sampling 1.2-2x faster, but SFC slower on the embedded model and R(2+1)D; "
+                "a model's first request compiles (11-54 s) and the compiled model stays in memory. Answers "
+                "agree up to rounding, which can tip a near tie.")
 
 
 def backend_choices() -> list[tuple[str, str]]:

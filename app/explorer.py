@@ -93,7 +93,8 @@ def explore(model: SFCModel, clip: Clip, strategy: str, keep: int, frames: str =
             seed: int | None = None) -> Exploration:
     """Run `strategy` (keeping `keep` positions; `frames` for "manual"; `seed` for "random", None: a new
     draw) on the clip's head output and classify with the same tail of `model` (the one that analysed the
-    clip); the answer is added to the clip's comparison."""
+    clip), on PyTorch whatever backend analysed it (an OpenVINO run's own answer then agrees up to rounding);
+    the answer is added to the clip's comparison."""
     if strategy == "random" and seed is None:
         seed = secrets.randbelow(2**31)
     if strategy == "oracle" and clip.window is None:

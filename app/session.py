@@ -46,7 +46,7 @@ class Answer(NamedTuple):
 @dataclass(frozen=True)
 class Settings:
     """A Run's choices: the model, its SFC overrides, and how the request runs (the page sets dense
-    sampling's clips and crops; everything else is `RunOptions`' default)."""
+    sampling's clips and crops and the backend; everything else is `RunOptions`' default)."""
 
     model: str = DEFAULT_MODEL
     length: int = DEFAULT_LENGTH  # SFC long-clip length in frames

@@ -19,7 +19,7 @@ from sfc_core import explain
 from sfc_core.device import describe
 from sfc_core.errors import ConfigError, SFCError
 from sfc_core.examples import bundled_example
-from sfc_core.options import DEFAULT_LENGTH, RunOptions
+from sfc_core.options import DEFAULT_LENGTH, RunOptions, available_backends
 from sfc_core.profiling import release_memory
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.streaming import DEFAULT_WINDOW_S
@@ -181,11 +181,11 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, backend=DEF
     """The `/analyze` endpoint: every output the page shows."""
     if not video:
         raise _refused("Upload a video, record one with the webcam, or pick an example first.", "analysis")
-    try:
-        settings = _settings(model or DEFAULT_MODEL, length, spatial_stride, clips, crops, backend)
-    except ConfigError as error:  # an API client's unknown backend
-        raise _refused(str(error), "analysis") from None
-    return _serve(video, settings, progress)
+    backend = backend or DEFAULTS.run.backend
+    if backend not in available_backends(device()):  # a direct call (the page and the API offer only these)
+        raise _refused(f"the {backend!r} backend cannot run here; this machine offers "
+                       f"{', '.join(available_backends(device()))}", "analysis")
+    return _serve(video, _settings(model or DEFAULT_MODEL, length, spatial_stride, clips, crops, backend), progress)
 
 
 def _drawn(result: Analysis) -> Analysis:
@@ -261,7 +261,8 @@ def _link_note(notes: list[str]) -> str:
 
 def link_to_view(video, model, length, spatial_stride, clips, crops, strategy, keep, frames, seed,
                  request: gr.Request):
-    """The address that opens this page as it is now (a bundled example only: a link never names a file)."""
+    """The address that opens this page as it is now (a bundled example only: a link never names a file). The
+    backend is the server's business, not the lesson's: a link opens on the default one (PyTorch)."""
     example = bundled_example(video) if video else None
     if example is None:
         return "Links can open the bundled examples only: pick one, press Run, then ask for the link again."
@@ -497,8 +498,9 @@ def build_demo(limits: Limits = LIMITS) -> gr.Blocks:
                                                     "another stride runs the training-free SFC.")
                             clips = gr.Slider(1, 10, value=DEFAULTS.run.clips, step=1, label="Dense: clips along time")
                             crops = gr.Radio([1, 3], value=DEFAULTS.run.crops, label="Dense: crops per clip")
-                            backend = gr.Radio(backend_choices(), value=DEFAULTS.run.backend, label="Backend",
-                                               info=BACKEND_INFO, visible=len(backend_choices()) > 1)
+                            backends = backend_choices()
+                            backend = gr.Radio(backends, value=DEFAULTS.run.backend, label="Backend",
+                                               info=BACKEND_INFO, visible=len(backends) > 1)
                             reset = gr.Button("Reset settings")
                     with gr.Column(scale=2):
                         summary = gr.Markdown(label="Run summary", show_label=False, elem_id="summary")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,14 @@ import torch
 from tests.clips import ROTATE_EXAMPLE, write_gray_ramp_clip
 
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
-    # The suite's workers share the machine's cores: each takes its share of threads, and so do the
-    # processes it starts, so that they don't contend (oversubscribed OpenMP threads spin).
-    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    # The suite's workers share the cores this process may use: each takes its share of threads, and so
+    # do the processes it starts, so that they don't contend (oversubscribed OpenMP threads spin).
+    _threads = max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
     os.environ["OMP_NUM_THREADS"] = str(_threads)
     torch.set_num_threads(_threads)
+    # and each has a gradio upload folder of its own: a test that lists the files its analyses wrote there
+    # must not see the other worker's
+    os.environ["GRADIO_TEMP_DIR"] = os.path.join(tempfile.gettempdir(), f"gradio-{os.environ['PYTEST_XDIST_WORKER']}")
 
 
 @pytest.fixture(autouse=True)

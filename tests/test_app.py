@@ -30,7 +30,7 @@ from sfc_core.errors import ConfigError, InputRejected
 from sfc_core.examples import bundled_example
 from sfc_core.models import registry
 from sfc_core.models.registry import WeightsSpec
-from sfc_core.options import RunOptions
+from sfc_core.options import BACKENDS, RunOptions
 from sfc_core.profiling import format_ratio
 from sfc_core.resources import EXAMPLES_DIR
 from sfc_core.video import probe
@@ -362,6 +362,7 @@ def test_every_api_output_and_parameter_has_a_meaningful_name() -> None:
         assert all(label and not label.startswith("value_") for label in labels), (endpoint, labels)
     backend = info["/analyze"]["parameters"][-1]  # a client that leaves it out gets PyTorch, as before
     assert (backend["parameter_name"], backend["parameter_default"]) == ("backend", "torch")
+    assert set(analysis.BACKEND_NAMES) == set(BACKENDS)  # every backend has a name on the page
 
 
 @pytest.mark.slow  # three analyses and a streamed pass

@@ -4,6 +4,7 @@ and the CLI from outside the checkout, offline. Also: the pins in requirements f
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -25,7 +26,8 @@ SKIP = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "t
 
 def _run(*command: str | Path, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     done = subprocess.run([str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), "SFC_DEVICE": "cpu"})
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), "SFC_DEVICE": "cpu",
+                               **{k: v for k, v in os.environ.items() if k == "OMP_NUM_THREADS"}})
     assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-3000:])
     return done
 
