@@ -181,10 +181,10 @@ def run_analysis(video, model, length, spatial_stride, clips, crops, backend=DEF
     """The `/analyze` endpoint: every output the page shows."""
     if not video:
         raise _refused("Upload a video, record one with the webcam, or pick an example first.", "analysis")
-    backend = backend or DEFAULTS.run.backend
-    if backend not in available_backends(device()):  # a direct call (the page and the API offer only these)
-        raise _refused(f"the {backend!r} backend cannot run here; this machine offers "
-                       f"{', '.join(available_backends(device()))}", "analysis")
+    backend, offered = backend or DEFAULTS.run.backend, available_backends(device())
+    if backend not in offered:  # a direct call (the page and the API offer only these)
+        raise _refused(f"the {backend!r} backend cannot run here; this machine offers {', '.join(offered)}",
+                       "analysis")
     return _serve(video, _settings(model or DEFAULT_MODEL, length, spatial_stride, clips, crops, backend), progress)
 
 
