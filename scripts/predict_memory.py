@@ -5,7 +5,7 @@
 Runs the command a user types (`sfc-predict CLIP --model M [--random-weights] --mode both
 --json OUT`), in a fresh process with every MALLOC_* variable removed from its environment, on the clip
 of the committed Kinetics benchmark (`scripts.make_bench_clip`, 10 s, 640x272) for SlowOnly-R50,
-R(2+1)D-18 (random weights: cost only) and the embedded model, and sets the dense / SFC memory ratio
+R(2+1)D-18, X3D-S (random weights: cost only) and the embedded model, and sets the dense / SFC memory ratio
 (dense one view at a time, SFC at its defaults) beside the one the committed `sfc-bench` report
 measured for the same model, clip and settings (read from it when the table is written). Writes
 benchmarks/predict-memory-cpu-2core/report.json and report.md.
@@ -29,6 +29,7 @@ MODELS = {  # model -> (extra flags, the bench row that ran the same SFC; None: 
     "slowonly_r50": (["--random-weights"], "sfc L=64 keep=8 s=1 training-free"),
     "r2plus1d_18": (["--random-weights"], "sfc L=64 keep=8 s=1 training-free"),
     "tiny": ([], None),
+    "x3d_s": (["--random-weights"], None),
 }
 
 
@@ -80,7 +81,7 @@ def to_markdown(result: dict) -> str:
              "|---|---|---|---|---|"]
     for row in result["rows"]:
         ratio = bench_ratio(row["model"], row["bench_row"])
-        bench = f"{ratio:.2f}x" if ratio else "(not on this clip)"
+        bench = f"{ratio:.2f}x" if ratio else "(no sfc-bench row)"
         dense_mib, sfc_mib = row["dense_peak_bytes"] / 2**20, row["sfc_peak_bytes"] / 2**20
         lines.append(f"| {row['model']} | {dense_mib:.0f} | {sfc_mib:.0f} | {row['memory_ratio']:.2f}x | {bench} |")
     return "\n".join(lines) + "\n"

@@ -13,10 +13,15 @@ Exactness comes from carried state, not from recomputing overlaps:
     minus its stride) and pads with zeros only at the true ends of the clip, as one pass does (the
     parts after it that treat frames alone run in the same call);
   - a residual block streams its branch and its shortcut and adds them as both catch up;
-  - a sequence streams its parts in turn.
-A head with any other kind of temporal mixing (X3D's squeeze-excitation averages over the whole
-clip) cannot be streamed exactly and runs in one pass; `TemporalGeometry.chunkable` says which.
-Residual blocks take part by declaring `residual_parts()` (see `models.video_resnet.BasicBlock`).
+  - a sequence streams its parts in turn;
+  - a gate scaled by a statistic of the whole clip (X3D's squeeze-excitation: x times a function of x's
+    mean over the clip) holds its input until the clip ends, then passes it on gated, block by block.
+    Its input is the narrowest full-clip tensor the head needs (one block's, not every layer's), and
+    everything before and after it still runs a chunk at a time. Such a head runs a finite clip in
+    chunks but cannot stream a live source: `TemporalGeometry.streams` says whether it can.
+A head with any other kind of temporal mixing cannot be streamed exactly and runs in one pass;
+`TemporalGeometry.chunkable` says which. Residual blocks take part by declaring `residual_parts()` (see
+`models.video_resnet.BasicBlock`), gates by declaring `clip_gate()` (see `models.x3d.SqueezeExcitation`).
 """
 
 from __future__ import annotations
@@ -43,9 +48,10 @@ def as_is(module: nn.Module) -> nn.Module:
 
 class Stream:
     """Consumes a clip's frames in order, a block at a time; `step` returns the output frames that
-    became final (None: none yet). `last=True` marks the end of the clip."""
+    became final, as consecutive blocks along time (none yet: an empty list). `last=True` marks the
+    end of the clip."""
 
-    def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
+    def step(self, x: torch.Tensor | None, last: bool) -> list[torch.Tensor]:
         raise NotImplementedError
 
 
@@ -53,6 +59,35 @@ def _append(held: torch.Tensor | None, new: torch.Tensor | None) -> torch.Tensor
     if held is None or new is None:
         return new if held is None else held
     return torch.cat([held, new], dim=2)
+
+
+def _frames(blocks: list[torch.Tensor]) -> int:
+    return sum(block.shape[2] for block in blocks)
+
+
+def _take(blocks: list[torch.Tensor], count: int) -> torch.Tensor:
+    """The first `count` frames of `blocks` (removed from it) in one tensor."""
+    taken: list[torch.Tensor] = []
+    while count:
+        block = blocks.pop(0)
+        if block.shape[2] > count:
+            blocks.insert(0, _rest(block, count))
+            block = block[:, :, :count]
+        taken.append(block)
+        count -= block.shape[2]
+    return taken[0] if len(taken) == 1 else torch.cat(taken, dim=2)
+
+
+def _feed(stream: Stream, blocks: list[torch.Tensor], last: bool) -> list[torch.Tensor]:
+    """`stream` stepped over `blocks` in order (`last` with the final one), each freed once consumed."""
+    if not blocks:
+        return stream.step(None, last) if last else []
+    out: list[torch.Tensor] = []
+    while blocks:
+        block = blocks.pop(0)
+        out.extend(stream.step(block, last and not blocks))
+        del block
+    return out
 
 
 def _rest(x: torch.Tensor, start: int) -> torch.Tensor | None:
@@ -64,18 +99,20 @@ class _Framewise(Stream):
     def __init__(self, module: Callable[[torch.Tensor], torch.Tensor]) -> None:
         self.module = module
 
-    def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
-        return None if x is None else self.module(x)
+    def step(self, x: torch.Tensor | None, last: bool) -> list[torch.Tensor]:
+        return [] if x is None else [self.module(x)]
 
 
 class _Sequence(Stream):
     def __init__(self, parts: list[Stream]) -> None:
         self.parts = parts
 
-    def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
+    def step(self, x: torch.Tensor | None, last: bool) -> list[torch.Tensor]:
+        blocks = [] if x is None else [x]
+        del x
         for part in self.parts:
-            x = part.step(x, last)
-        return x
+            blocks = _feed(part, blocks, last)
+        return blocks
 
 
 class _TemporalConv(Stream):
@@ -95,22 +132,22 @@ class _TemporalConv(Stream):
         shape = (*like.shape[:2], self.padding, *like.shape[3:])
         return torch.empty(shape, dtype=like.dtype, device=like.device, memory_format=memory_format(like)).zero_()
 
-    def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
+    def step(self, x: torch.Tensor | None, last: bool) -> list[torch.Tensor]:
         if x is not None and not self.started:
             x, self.started = torch.cat([self._zeros(x), x], dim=2), True
         if x is not None and self.skip:
             x, self.skip = (x[:, :, self.skip :] if self.skip < x.shape[2] else None), max(0, self.skip - x.shape[2])
         frames = _append(self.held, x)
         if frames is None:
-            return None
+            return []
         if last:
             frames = torch.cat([frames, self._zeros(frames)], dim=2)
         count = (frames.shape[2] - self.kernel) // self.stride + 1 if frames.shape[2] >= self.kernel else 0
         self.held = _rest(frames, count * self.stride)
         self.skip = max(0, count * self.stride - frames.shape[2])
         if count == 0:
-            return None
-        return self.conv(frames[:, :, : (count - 1) * self.stride + self.kernel])
+            return []
+        return [self.conv(frames[:, :, : (count - 1) * self.stride + self.kernel])]
 
 
 class _Residual(Stream):
@@ -118,17 +155,47 @@ class _Residual(Stream):
 
     def __init__(self, branch: Stream, shortcut: Stream | None, activation: nn.Module) -> None:
         self.branch, self.shortcut, self.activation = branch, shortcut, activation
-        self.held_branch = self.held_shortcut = None
+        self.held_branch: list[torch.Tensor] = []
+        self.held_shortcut: list[torch.Tensor] = []
 
-    def step(self, x: torch.Tensor | None, last: bool) -> torch.Tensor | None:
-        shortcut = x if self.shortcut is None else self.shortcut.step(x, last)
-        self.held_branch = _append(self.held_branch, self.branch.step(x, last))
-        self.held_shortcut = _append(self.held_shortcut, shortcut)
-        if self.held_branch is None or self.held_shortcut is None:
-            return None
-        ready = min(self.held_branch.shape[2], self.held_shortcut.shape[2])
-        out = self.activation(self.held_branch[:, :, :ready] + self.held_shortcut[:, :, :ready])
-        self.held_branch, self.held_shortcut = _rest(self.held_branch, ready), _rest(self.held_shortcut, ready)
+    def step(self, x: torch.Tensor | None, last: bool) -> list[torch.Tensor]:
+        if self.shortcut is not None:
+            self.held_shortcut += self.shortcut.step(x, last)
+        elif x is not None:
+            self.held_shortcut.append(x)
+        self.held_branch += self.branch.step(x, last)
+        del x
+        out = []
+        while self.held_branch and self.held_shortcut:
+            # all that is ready in one block, except when a gate passes on a whole clip: its blocks one by one
+            fronts = max(self.held_branch[0].shape[2], self.held_shortcut[0].shape[2])
+            ready = min(_frames(self.held_branch), _frames(self.held_shortcut), fronts)
+            out.append(self.activation(_take(self.held_branch, ready) + _take(self.held_shortcut, ready)))
+        return out
+
+
+class _ClipGate(Stream):
+    """x * gate(x's mean over the whole clip, per channel), as squeeze-excitation computes it in one pass:
+    x is held (as the blocks it came in) until the clip ends, then passed on gated, block by block."""
+
+    def __init__(self, gate: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        self.gate = gate
+        self.held: list[torch.Tensor] = []
+        self.total: torch.Tensor | None = None  # per-channel sum over the clip so far, in float64
+        self.count = 0
+
+    def step(self, x: torch.Tensor | None, last: bool) -> list[torch.Tensor]:
+        if x is not None:
+            total = x.sum(dim=(2, 3, 4), keepdim=True, dtype=torch.float64)
+            self.total = total if self.total is None else self.total + total
+            self.count += x[0, 0].numel()
+            self.held.append(x)
+        if not last or not self.held:
+            return []
+        scale = self.gate((self.total / self.count).to(self.held[0].dtype))
+        out = []
+        while self.held:
+            out.append(self.held.pop(0) * scale)
         return out
 
 
@@ -192,6 +259,9 @@ def _plan(module: nn.Module, shape: torch.Size | None, shapes: dict[nn.Module, t
         return lambda run: _Sequence([part(run) for part in parts])
     if _slides_along_time(module):
         return _conv_plan(module)
+    if hasattr(module, "clip_gate"):
+        gate = module.clip_gate()
+        return lambda run: _ClipGate(run(gate))
     if hasattr(module, "residual_parts"):
         branch, shortcut, activation = module.residual_parts()
         branch_plan = _plan(branch, shape, shapes)
@@ -224,18 +294,25 @@ class TemporalGeometry:
     after: int  # input frames after them that influence it
     activation_bytes_per_frame: float  # the largest single activation, per input frame at full size
     new_stream: Callable[[Runner], Stream] | None = field(default=None, compare=False, repr=False)
+    holds_clip: bool = False  # a gate needs the whole clip's statistic before it passes anything on
 
     @property
     def chunkable(self) -> bool:
-        """Whether the head can run in exact chunks (False when some layer mixes the whole clip)."""
+        """Whether the head can run a clip in exact chunks (False when some layer mixes the whole clip
+        in a way `_plan` cannot stream)."""
         return self.new_stream is not None
+
+    @property
+    def streams(self) -> bool:
+        """Whether output positions arrive as the frames they depend on do (a live source needs it)."""
+        return self.chunkable and not self.holds_clip
 
     @property
     def centre_offset(self) -> int:
         """Input frames from a position's first own frame to the centre of its receptive field
         (rounded down). A head that mixes the whole clip (X3D's squeeze-excitation) has all of it as
         its field; its local layers are centred, so the middle of the position's own frames stands for it."""
-        if not self.chunkable:
+        if not self.streams:
             return (self.stride - 1) // 2
         return (self.stride - 1 + self.after - self.before) // 2
 
@@ -285,7 +362,9 @@ def temporal_geometry(head: nn.Module, crop: int) -> TemporalGeometry:
     first, last = int(influence.min()), int(influence.max())
     own_first, own_last = middle * stride, middle * stride + stride - 1
     per_frame = max(largest) * parameter.element_size() / PROBE_FRAMES * (crop / PROBE_SIZE) ** 2
-    return TemporalGeometry(stride, max(0, own_first - first), max(0, last - own_last), per_frame, new_stream)
+    holds_clip = any(hasattr(module, "clip_gate") for module in head.modules())
+    return TemporalGeometry(stride, max(0, own_first - first), max(0, last - own_last), per_frame, new_stream,
+                            holds_clip)
 
 
 def head_chunks(head: nn.Module, read: Read, frames: int, geometry: TemporalGeometry | None,
@@ -301,16 +380,13 @@ def head_chunks(head: nn.Module, read: Read, frames: int, geometry: TemporalGeom
         yield run(head)(read(0, frames))
         return
     stream = geometry.new_stream(run)
-    for start in range(0, frames, chunk_frames):
-        out = stream.step(read(start, min(frames, start + chunk_frames)), last=False)
-        if out is not None:
-            yield out
-            del out  # the consumer holds it for as long as it needs it, not this loop while the next chunk runs
-    # the clip's end (the frames each layer still holds, and its zero padding) in a step of its own: joined
-    # to the last chunk, every layer's input there would be the chunk plus all it held (the peak of the run)
-    out = stream.step(None, last=True)
-    if out is not None:
-        yield out
+    for start in [*range(0, frames, chunk_frames), None]:
+        # the clip's end (the frames each layer still holds, and its zero padding) in a step of its own: joined
+        # to the last chunk, every layer's input there would be the chunk plus all it held (the peak of the run)
+        blocks = stream.step(None if start is None else read(start, min(frames, start + chunk_frames)),
+                             last=start is None)
+        while blocks:
+            yield blocks.pop(0)  # the consumer holds it for as long as it needs it, not this loop
 
 
 def collect(blocks: Iterator[torch.Tensor], capacity: int) -> torch.Tensor:

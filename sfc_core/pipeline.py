@@ -224,14 +224,10 @@ class SFCRecognizer(_Recognizer):
         free (the clip's chunks differ in length)."""
         return self._backend(module, free_axes=(2,))
 
-    def head_in_one_pass(self, clip: torch.Tensor) -> torch.Tensor:
-        """The head in one pass over `clip` (B, 3, T, H, W), on this request's backend."""
-        return self._head_part(self.head)(clip)
-
     def head_stream(self) -> Stream:
         """The head as a stream that the caller feeds frames (`sfc_core.streaming`), its parts on this
         request's backend."""
-        if not self.geometry.chunkable:
+        if not self.geometry.streams:
             raise ConfigError(f"{self.config.name}'s head mixes the whole clip: it cannot stream")
         return self.geometry.new_stream(self._head_part)
 

@@ -11,8 +11,9 @@ Window edges: a position near a window's edges was computed from the real frames
 stream carries them), where one pass over the window's frames alone would pad with zeros there: only
 the positions within the head's receptive field of the window's first or last frame differ from such
 a pass.
-A head that mixes the whole clip (X3D's squeeze-excitation) carries no state; it runs over the
-window's sampled frames at every update, and each update's FLOPs count that.
+A head that mixes the whole clip (X3D's squeeze-excitation) cannot carry state; it runs over the
+window's sampled frames at every update (in chunks, as `sfc-predict` runs it), and each update's FLOPs
+count that.
 
 Memory is bounded by the window: the head's carried state, the window's positions (their features)
 and their frame numbers. Nothing grows with the stream's length.
@@ -217,7 +218,7 @@ class Streamer:
 
     def _head_flops(self, frames: int) -> int:
         """The head over `frames` new frames: linear in frames when it streams (measured on a dense clip)."""
-        if self.geometry.chunkable:
+        if self.geometry.streams:
             per_clip = self._count(("head",), lambda: self.recognizer.head(self._input(self.spec.frames)))
             return round(per_clip * frames / self.spec.frames)
         return self._count(("head", frames), lambda: self.recognizer.head(self._input(frames)))
@@ -248,7 +249,7 @@ class Streamer:
     def start(self, source: object = None) -> None:
         """Begin a stream (`run` does it; frames handed in one by one start here, then `push`, `finish`).
         `source`'s `notes`, if it has them, end up in the summary."""
-        self._state = _State(self.recognizer.head_stream() if self.geometry.chunkable else None)
+        self._state = _State(self.recognizer.head_stream() if self.geometry.streams else None)
         self._source, self._counting_s = source, 0.0
         self._begin, self._next_update = time.perf_counter(), self.every_s
         self.wall_s = 0.0
@@ -342,12 +343,12 @@ class Streamer:
 
     def _advance_head(self, last: bool, window_start: float | None = None) -> None:
         """Run the head over the samples it has not seen (`last`: the stream ended). A head that cannot
-        stream runs over the window's samples from `window_start` on instead, in one pass."""
+        stream runs over the window's samples from `window_start` on instead, as a request runs it."""
         state, recognizer = self._state, self.recognizer
         if state.stream is None:
             state.take_pending_into_window(window_start)
             clip = torch.cat(list(state.window_views), dim=2)
-            out = recognizer.head_in_one_pass(recognizer.to_device(clip))
+            out = recognizer.features(clip)
             centres = position_centres(clip.shape[2], out.shape[2], self.geometry)
             state.positions = deque(_Position(out[:, :, [t]], state.window_first + c) for t, c in enumerate(centres))
             state.head_frames = clip.shape[2]
@@ -356,10 +357,10 @@ class Streamer:
         blocks = [torch.cat(pending[i : i + self._chunk], dim=2) for i in range(0, len(pending), self._chunk)]
         # at the end, what the layers still hold goes through in a step of its own (as `head_chunks` does)
         for block in [*blocks, None] if last else blocks:
-            out = state.stream.step(None if block is None else recognizer.to_device(block), last=block is None)
-            for t in range(0 if out is None else out.shape[2]):
-                state.positions.append(_Position(out[:, :, [t]], min(self._upcoming_centre(), state.seen - 1)))
-                state.produced += 1
+            for out in state.stream.step(None if block is None else recognizer.to_device(block), last=block is None):
+                for t in range(out.shape[2]):
+                    state.positions.append(_Position(out[:, :, [t]], min(self._upcoming_centre(), state.seen - 1)))
+                    state.produced += 1
         state.head_frames += len(pending)
 
     def summary(self) -> Summary:

@@ -97,14 +97,54 @@ def test_a_block_the_planner_does_not_know_is_run_in_one_pass() -> None:
     assert not geometry.chunkable
 
 
-def test_a_head_that_mixes_the_whole_clip_runs_in_one_pass() -> None:
-    model = randomize_(models.create("x3d_s"), seed=13)  # squeeze-excitation averages over time
+class _MeanGate(nn.Module):
+    """x * tanh(w * x's mean over the whole clip): a gate on a whole-clip statistic, small enough to
+    compute by hand."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.gate = nn.Sequential(nn.Conv3d(channels, channels, 1), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x.mean(dim=(2, 3, 4), keepdim=True))
+
+    def clip_gate(self) -> nn.Module:
+        return self.gate
+
+
+def test_a_gate_on_the_whole_clips_mean_runs_in_exact_chunks_but_cannot_stream_live() -> None:
+    """Temporal conv -> gate -> temporal conv with stride 2: the gate holds its input until the clip ends,
+    then passes it on gated; any chunk size gives one pass's values (float64)."""
+    head = nn.Sequential(nn.Conv3d(3, 4, (3, 1, 1), padding=(1, 0, 0)), _MeanGate(4),
+                         nn.Conv3d(4, 4, (3, 1, 1), stride=(2, 1, 1), padding=(1, 0, 0))).double()
+    geometry = temporal_geometry(head, crop=32)
+    assert geometry.chunkable and geometry.holds_clip and not geometry.streams
+    clip = torch.randn(1, 3, 13, 5, 5, dtype=torch.float64)
+    with torch.inference_mode():
+        whole = head(clip)
+        for chunk in (1, 2, 5, 12):
+            blocks = list(head_chunks(head, lambda first, last: clip[:, :, first:last], 13, geometry, chunk))
+            torch.testing.assert_close(torch.cat(blocks, dim=2), whole, rtol=1e-12, atol=1e-12)
+
+
+def test_x3d_runs_in_exact_chunks_holding_one_blocks_input_over_the_clip() -> None:
+    """X3D-S's squeeze-excitation scales each block by its input's mean over the whole clip. Its head
+    runs in chunks anyway (each gate waits for the clip's end) with one pass's values, and the tensors
+    alive at once peak at less than half of one pass's (which holds every layer's whole-clip output; a
+    quarter at 182 px over 64 frames: 67 against 279 MiB)."""
+    model = randomize_(models.create("x3d_s"), seed=13).eval()
     head, _ = model.split("res3")
     geometry = temporal_geometry(head, crop=64)
-    assert not geometry.chunkable
+    assert geometry.chunkable and geometry.holds_clip and not geometry.streams
     clip = torch.randn(1, 3, 40, 64, 64)
     with torch.inference_mode():
-        assert torch.equal(run_head(head, clip, geometry, 8), head(clip))
+        with TensorBytes(torch.device("cpu")) as one_pass:
+            whole = head(clip)
+        for chunk in (1, 3, 8):
+            with TensorBytes(torch.device("cpu")) as chunked_bytes:
+                chunked = run_head(head, clip, geometry, chunk)
+            assert (chunked - whole).abs().max() <= 1e-5 * whole.abs().max(), chunk
+            assert chunked_bytes.peak_bytes < one_pass.peak_bytes / 2, chunk
 
 
 def test_a_channels_last_clip_streams_in_channels_last_throughout() -> None:
@@ -180,9 +220,9 @@ def test_each_position_stands_for_the_centre_of_the_frames_that_influence_it(
     geometry = temporal_geometry(head, crop=64)
     field = geometry
     if name.startswith("x3d"):
-        # Squeeze-excitation lets every frame influence every position (so the head is not streamed);
+        # Squeeze-excitation lets every frame influence every position (so the head cannot stream live);
         # without it, what remains is the local field whose centre stands for each position.
-        assert not geometry.chunkable
+        assert geometry.holds_clip and not geometry.streams
         monkeypatch.setattr(x3d.SqueezeExcitation, "forward", lambda self, x: x)
         field = temporal_geometry(head, crop=64)
     frames = 24

@@ -25,7 +25,7 @@ if pick_device().type != "cpu":
     pytest.skip("the OpenVINO backend runs on a CPU; the models here load on this machine's device",
                 allow_module_level=True)
 VIDEO = EXAMPLES_DIR / "rotate_clockwise.mp4"
-MODELS = ["tiny", "x3d_s"]  # tiny streams its head (temporal convolutions carry state); x3d_s runs it whole
+MODELS = ["tiny", "x3d_s"]  # tiny streams its head (temporal convolutions carry state); x3d_s's gates hold the clip
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,24 @@ def test_one_window_over_the_whole_file_is_sfc_predict(tiny, sfc: str, window_s:
     assert update.window_s == (0.0, 6.4) and streamer.summary().frames == 64
 
 
+@pytest.mark.slow
+def test_a_head_that_cannot_stream_runs_over_each_window_as_a_request_does() -> None:
+    """X3D-S's squeeze-excitation needs each window's whole clip: the head reruns over the window's samples
+    at every update (in chunks), so one window over the file is still sfc-predict, and sliding windows
+    keep only moments inside them."""
+    model = sfc_core.load("x3d_s", backbone="random", device="cpu")
+    assert not model.geometry.streams and model.settings.head_chunk_frames is not None
+    [update], _ = _stream(model, EXAMPLE, window_s=60, every_s=60)
+    expected = model.predict(EXAMPLE, mode="sfc", measure="time").sfc
+    assert update.kept_frames == expected.kept.frame_indices
+    assert [p for _, p in update.top5] == pytest.approx([p for _, p in expected.top(5)], abs=1e-4)
+    updates, _ = _stream(model, EXAMPLE, window_s=3, every_s=2)
+    assert len(updates) >= 2
+    for update in updates:
+        start, end = update.window_s
+        assert all(start <= t <= end for t in update.kept_timestamps_s)
+
+
 def test_updates_slide_over_the_window_and_the_summary_adds_them_up(tiny) -> None:
     updates, streamer = _stream(tiny, EXAMPLE, window_s=3, every_s=1)
     summary = streamer.summary()

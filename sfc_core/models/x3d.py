@@ -6,13 +6,16 @@ checkpoints load without remapping. (pytorchvideo names the stem's spatial conv 
 temporal conv `conv_xy`; we keep its names, not its confusion, in the comments.)
 
 Temporal stride is 1 throughout, so every frame of the clip is a temporal position at every stage,
-as SFC needs. pytorchvideo's head ends in a softmax averaged over positions; ours returns the log
+as SFC needs. The stem, stages and bottlenecks are sequences (named as pytorchvideo names them) and
+the blocks declare their residual parts and squeeze-excitation gates, so `chunked_head` can run the
+head a few frames at a time. pytorchvideo's head ends in a softmax averaged over positions; ours returns the log
 of that average, whose softmax is exactly pytorchvideo's output at any input size.
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 
 import torch
 import torch.nn.functional as F
@@ -37,25 +40,12 @@ class Swish(nn.Module):
         return x * torch.sigmoid(x)
 
 
-class _StemConvs(nn.Module):
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.conv_t = Conv3d(3, channels, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False)  # spatial
-        self.conv_xy = Conv3d(channels, channels, (5, 1, 1), padding=(2, 0, 0), bias=False, groups=channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv_xy(self.conv_t(x))
-
-
-class Stem(nn.Module):
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.conv = _StemConvs(channels)
-        self.norm = nn.BatchNorm3d(channels)
-        self.activation = nn.ReLU()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.activation(self.norm(self.conv(x)))
+def stem(channels: int) -> nn.Sequential:
+    convs = OrderedDict(
+        conv_t=Conv3d(3, channels, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False),  # spatial
+        conv_xy=Conv3d(channels, channels, (5, 1, 1), padding=(2, 0, 0), bias=False, groups=channels),  # temporal
+    )
+    return nn.Sequential(OrderedDict(conv=nn.Sequential(convs), norm=nn.BatchNorm3d(channels), activation=nn.ReLU()))
 
 
 class SqueezeExcitation(nn.Module):
@@ -68,27 +58,25 @@ class SqueezeExcitation(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.block(F.adaptive_avg_pool3d(x, 1))
 
+    def clip_gate(self) -> nn.Module:
+        """What maps the input's mean over the whole clip to the scale it is multiplied by."""
+        return self.block
 
-class Bottleneck(nn.Module):
+
+def bottleneck(dim_in: int, dim_inner: int, dim_out: int, spatial_stride: int, use_se: bool) -> nn.Sequential:
     """1x1x1 -> depthwise 3x3x3 (+ squeeze-excitation every other block) -> swish -> 1x1x1."""
-
-    def __init__(self, dim_in: int, dim_inner: int, dim_out: int, spatial_stride: int, use_se: bool) -> None:
-        super().__init__()
-        self.conv_a = Conv3d(dim_in, dim_inner, 1, bias=False)
-        self.norm_a = nn.BatchNorm3d(dim_inner)
-        self.act_a = nn.ReLU()
-        stride = (1, spatial_stride, spatial_stride)
-        self.conv_b = Conv3d(dim_inner, dim_inner, 3, stride=stride, padding=1, bias=False, groups=dim_inner)
-        se = SqueezeExcitation(dim_inner, round_width(dim_inner, 0.0625)) if use_se else nn.Identity()
-        self.norm_b = nn.Sequential(nn.BatchNorm3d(dim_inner), se)
-        self.act_b = Swish()
-        self.conv_c = Conv3d(dim_inner, dim_out, 1, bias=False)
-        self.norm_c = nn.BatchNorm3d(dim_out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.act_a(self.norm_a(self.conv_a(x)))
-        x = self.act_b(self.norm_b(self.conv_b(x)))
-        return self.norm_c(self.conv_c(x))
+    stride = (1, spatial_stride, spatial_stride)
+    se = SqueezeExcitation(dim_inner, round_width(dim_inner, 0.0625)) if use_se else nn.Identity()
+    return nn.Sequential(OrderedDict(
+        conv_a=Conv3d(dim_in, dim_inner, 1, bias=False),
+        norm_a=nn.BatchNorm3d(dim_inner),
+        act_a=nn.ReLU(),
+        conv_b=Conv3d(dim_inner, dim_inner, 3, stride=stride, padding=1, bias=False, groups=dim_inner),
+        norm_b=nn.Sequential(nn.BatchNorm3d(dim_inner), se),
+        act_b=Swish(),
+        conv_c=Conv3d(dim_inner, dim_out, 1, bias=False),
+        norm_c=nn.BatchNorm3d(dim_out),
+    ))
 
 
 class ResBlock(nn.Module):
@@ -99,7 +87,7 @@ class ResBlock(nn.Module):
             stride = (1, spatial_stride, spatial_stride)
             self.branch1_conv = Conv3d(dim_in, dim_out, 1, stride=stride, bias=False)
             self.branch1_norm = nn.BatchNorm3d(dim_out) if dim_in != dim_out else None
-        self.branch2 = Bottleneck(dim_in, dim_inner, dim_out, spatial_stride, use_se)
+        self.branch2 = bottleneck(dim_in, dim_inner, dim_out, spatial_stride, use_se)
         self.activation = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,19 +98,16 @@ class ResBlock(nn.Module):
                 shortcut = self.branch1_norm(shortcut)
         return self.activation(shortcut + self.branch2(x))
 
+    def residual_parts(self) -> tuple[nn.Module, nn.Module | None, nn.Module]:
+        """(branch, shortcut or None for the identity, activation after their sum)."""
+        shortcut = [layer for layer in (self.branch1_conv, self.branch1_norm) if layer is not None]
+        return self.branch2, nn.Sequential(*shortcut) if shortcut else None, self.activation
 
-class ResStage(nn.Module):
-    def __init__(self, depth: int, dim_in: int, dim_inner: int, dim_out: int) -> None:
-        super().__init__()
-        self.res_blocks = nn.ModuleList(
-            ResBlock(dim_in if i == 0 else dim_out, dim_inner, dim_out, 2 if i == 0 else 1, use_se=i % 2 == 0)
-            for i in range(depth)
-        )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for block in self.res_blocks:
-            x = block(x)
-        return x
+def res_stage(depth: int, dim_in: int, dim_inner: int, dim_out: int) -> nn.Sequential:
+    blocks = [ResBlock(dim_in if i == 0 else dim_out, dim_inner, dim_out, 2 if i == 0 else 1, use_se=i % 2 == 0)
+              for i in range(depth)]
+    return nn.Sequential(OrderedDict(res_blocks=nn.Sequential(*blocks)))
 
 
 class _ProjectedPool(nn.Module):
@@ -158,12 +143,12 @@ class X3D(StagedBackbone):
         super().__init__()
         width_factor, bottleneck_factor = 2.0, 2.25
         stem_dim = round_width(12, width_factor)
-        stages: list[nn.Module] = [Stem(stem_dim)]
+        stages: list[nn.Module] = [stem(stem_dim)]
         dim_in, dims = stem_dim, [12, 24, 48, 96]
         for base_dim, base_depth in zip(dims, (1, 2, 5, 3)):
             dim_out = round_width(base_dim, width_factor)
             dim_inner = int(bottleneck_factor * dim_out)
-            stages.append(ResStage(math.ceil(depth_factor * base_depth), dim_in, dim_inner, dim_out))
+            stages.append(res_stage(math.ceil(depth_factor * base_depth), dim_in, dim_inner, dim_out))
             dim_in = dim_out
         side = math.ceil(train_crop / 32)
         stages.append(Head(dim_in, dim_inner, num_classes, (frames, side, side)))
