@@ -4,8 +4,9 @@
 
 Per model (the embedded one with its shipped weights and trained SFC; X3D-S, R(2+1)D-18 and
 SlowOnly-R50 with random weights and their training-free SFC) and per backend (PyTorch f32, OpenVINO f32,
-OpenVINO bf16 where the CPU computes bf16 natively): one `model.predict(clip, mode="both")` at the
-defaults (dense 30 views one at a time, SFC L=64) on the clip of the committed Kinetics benchmark
+OpenVINO bf16 where the CPU computes bf16 natively; and OpenVINO f32 with SFC's head in one pass,
+`head_budget_mb=None`, one compiled graph instead of a graph per part run a few frames at a time): one
+`model.predict(clip, mode="both")` at the defaults (dense 30 views one at a time, SFC L=64) on the clip of the committed Kinetics benchmark
 (`scripts.make_bench_clip`, 10 s, 640x272), each configuration in a fresh process. Recorded: model time
 (median of the timed repeats), the wall time of the process's first request (both modes, timed once:
 for OpenVINO it converts and compiles every part), peak memory of one request after the warm-up, FLOPs, the dense / SFC
@@ -42,17 +43,20 @@ def _resident_bytes() -> int:
     raise RuntimeError("VmRSS missing")
 
 
-def run_one(clip: str, model_name: str, backend: str, precision: str) -> dict:
-    """One configuration, in this (fresh) process."""
+def run_one(clip: str, model_name: str, backend: str, precision: str, head: str) -> dict:
+    """One configuration, in this (fresh) process; `head`: "chunks" (the default) or "one-pass"."""
     from sfc_core import hub
 
     model = hub.load(model_name, backbone=hub.AUTO if model_name == "tiny" else hub.RANDOM)
+    if head == "one-pass":
+        model = model.replace(head_budget_mb=None)
     loaded = _resident_bytes()
     started = time.perf_counter()
     model.predict(clip, mode="both", measure="time", repeats=1, backend=backend, precision=precision)
     first_request_s = time.perf_counter() - started  # with OpenVINO: every part converted and compiled
     report = model.predict(clip, mode="both", repeats=REPEATS, backend=backend, precision=precision)
-    row = {"model": model_name, "backend": backend, "precision": precision, "first_request_s": first_request_s,
+    row = {"model": model_name, "backend": backend, "precision": precision, "head": head,
+           "head_chunk_frames": model.settings.head_chunk_frames, "first_request_s": first_request_s,
            "sfc_kind": report.provenance["sfc"].kind, "resident_after_bytes": _resident_bytes() - loaded}
     for mode in ("dense", "sfc"):
         result = getattr(report, mode)
@@ -68,9 +72,9 @@ def run_one(clip: str, model_name: str, backend: str, precision: str) -> dict:
     return row
 
 
-def configurations() -> list[tuple[str, str]]:
-    chosen = [("torch", "fp32"), ("openvino", "fp32")]
-    return chosen + ([("openvino", "bf16")] if openvino_backend.bf16_native() else [])
+def configurations() -> list[tuple[str, str, str]]:
+    chosen = [("torch", "fp32", "chunks"), ("openvino", "fp32", "chunks"), ("openvino", "fp32", "one-pass")]
+    return chosen + ([("openvino", "bf16", "chunks")] if openvino_backend.bf16_native() else [])
 
 
 def main() -> None:
@@ -78,11 +82,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         clip = bench_clip(Path(scratch))
         for model in MODELS:
-            for backend, precision in configurations():
+            for backend, precision, head in configurations():
                 out = subprocess.run([sys.executable, "-m", "scripts.openvino_report", "--one", str(clip), model,
-                                      backend, precision], check=True, capture_output=True, text=True).stdout
+                                      backend, precision, head], check=True, capture_output=True, text=True).stdout
                 rows.append(json.loads(out.strip().splitlines()[-1]))
-                print({k: rows[-1][k] for k in ("model", "backend", "precision", "ratios")}, flush=True)
+                print({k: rows[-1][k] for k in ("model", "backend", "precision", "head", "ratios")}, flush=True)
     compare_with_pytorch(rows)
     width, height, seconds = REPORTS["kinetics"]["clip"]
     result = {"command": "python -m scripts.openvino_report", "environment": environment(),
@@ -143,7 +147,8 @@ def to_markdown(result: dict) -> str:
              f"Clip: {result['clip']}; on {env['cpu']} ({env['cpu_cores']} cores, {env['torch_threads']} threads "
              f"for both backends), torch {env['torch']}. Each row: `model.predict(clip, mode=\"both\", "
              f"backend=..., precision=...)` at the defaults (dense 30 views one at a time, SFC L=64) in a fresh "
-             f"process; first request: the wall time of the process's first `predict` (both modes, timed once; with "
+             f"process (*head in one pass*: `head_budget_mb=None`, SFC's head one compiled graph over the long clip "
+             f"instead of its parts run a few frames at a time); first request: the wall time of the process's first `predict` (both modes, timed once; with "
              f"OpenVINO it converts and compiles every part, once per loaded model); model time the median of "
              f"{result['repeats']} timed repeats of a second request, after its warm-up; peak memory: "
              f"one request after the warm-up; kept: MiB the process holds after the run above the loaded model "
@@ -162,6 +167,10 @@ def bf16_note(result: dict) -> str:
             "refuses `--precision bf16` in one line.")
 
 
+def _configuration(row: dict) -> str:
+    return f"{row['backend']} {row['precision']}" + (", head in one pass" if row["head"] == "one-pass" else "")
+
+
 def table(result: dict) -> list[str]:
     """The report's table (report.md and README show the same one)."""
     lines = ["| model | backend | dense time (s) | SFC time (s) | speed-up over PyTorch (dense / SFC) | "
@@ -175,7 +184,7 @@ def table(result: dict) -> list[str]:
         speedup = (f"{ref['dense']['model_time_s'] / dense['model_time_s']:.2f}x / "
                    f"{ref['sfc']['model_time_s'] / sfc['model_time_s']:.2f}x")
         lines.append(
-            f"| {row['model']} | {row['backend']} {row['precision']} | {dense['model_time_s']:.3f} | "
+            f"| {row['model']} | {_configuration(row)} | {dense['model_time_s']:.3f} | "
             f"{sfc['model_time_s']:.3f} | {speedup} | {ratios['time']:.2f}x | {ratios['flops']:.2f}x | "
             f"{ratios['time'] / ratios['flops']:.2f} | {dense['peak_memory_bytes'] / MIB:.0f} / "
             f"{sfc['peak_memory_bytes'] / MIB:.0f} | {ratios['memory']:.2f}x | "
@@ -185,6 +194,6 @@ def table(result: dict) -> list[str]:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
-        print(json.dumps(run_one(*sys.argv[2:6])))
+        print(json.dumps(run_one(*sys.argv[2:7])))
     else:
         main()
