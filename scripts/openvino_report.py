@@ -6,8 +6,9 @@ Per model (the embedded one with its shipped weights and trained SFC; X3D-S, R(2
 SlowOnly-R50 with random weights and their training-free SFC) and per backend (PyTorch f32, OpenVINO f32,
 OpenVINO bf16 where the CPU computes bf16 natively; and OpenVINO f32 with SFC's head in one pass,
 `head_budget_mb=None`, one compiled graph instead of a graph per part run a few frames at a time): one
-`model.predict(clip, mode="both")` at the defaults (dense 30 views one at a time, SFC L=64) on the clip of the committed Kinetics benchmark
-(`scripts.make_bench_clip`, 10 s, 640x272), each configuration in a fresh process. Recorded: model time
+`model.predict(clip, mode="both")` at the defaults (dense 30 views one at a time, SFC L=64) on the clip
+of the committed Kinetics benchmark (`scripts.make_bench_clip`, 10 s, 640x272), each configuration in a
+fresh process. Recorded: model time
 (median of the timed repeats), the wall time of the process's first request (both modes, timed once:
 for OpenVINO it converts and compiles every part), peak memory of one request after the warm-up, FLOPs, the dense / SFC
 ratios, top-1 and kept positions against the PyTorch run (with the largest difference in probabilities or
@@ -148,7 +149,8 @@ def to_markdown(result: dict) -> str:
              f"for both backends), torch {env['torch']}. Each row: `model.predict(clip, mode=\"both\", "
              f"backend=..., precision=...)` at the defaults (dense 30 views one at a time, SFC L=64) in a fresh "
              f"process (*head in one pass*: `head_budget_mb=None`, SFC's head one compiled graph over the long clip "
-             f"instead of its parts run a few frames at a time); first request: the wall time of the process's first `predict` (both modes, timed once; with "
+             f"instead of its parts run a few frames at a time); first request: the wall time of the process's "
+             f"first `predict` (both modes, timed once; with "
              f"OpenVINO it converts and compiles every part, once per loaded model); model time the median of "
              f"{result['repeats']} timed repeats of a second request, after its warm-up; peak memory: "
              f"one request after the warm-up; kept: MiB the process holds after the run above the loaded model "
