@@ -296,8 +296,8 @@ def openvino() -> str:
     lines = table(report)
     lines += ["", "Each row `model.predict(clip, mode=\"both\", backend=..., precision=...)` at the defaults (dense 30 "
               f"views one at a time, SFC L=64) on the Kinetics benchmark's clip ({report['clip']}), in a fresh "
-              f"process (*head in one pass*: `head_budget_mb=None`, SFC's head one compiled graph instead of a graph "
-              "per part, run a few frames at a time), model time the median of "
+              f"process (*head in one pass*: `head_budget_mb=None`, SFC's head one compiled graph over the long clip "
+              "instead of its parts run a few frames at a time), model time the median of "
               f"{report['repeats']}; first request: the process's first `predict`, "
               "with OpenVINO's one-time conversion and compilation of every part. Measured on "
               f"{_machine(report)}; the Kinetics "

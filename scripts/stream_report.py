@@ -83,7 +83,7 @@ def row(model: sfc_core.SFCModel, backend: str, clip: Path, window: Path) -> dic
         "dense_realtime_factor": summary["video_s"] / (per_update * summary["updates"]),
         "backend": backend,
         "head_chunk_frames": model.settings.head_chunk_frames,
-        "chunkable": model.geometry.streams,
+        "chunkable": model.geometry.chunkable,
     }
 
 

@@ -1,4 +1,4 @@
-"""Run a backbone's head over a long clip in temporal chunks, with exactly the one-pass result.
+"""Run a backbone's head over a long clip in temporal chunks, with the one-pass result.
 
 Why: the head's largest activations (the first stages, at full resolution) are what makes one pass
 over a 64-frame clip use several times the memory of one 8- or 16-frame dense view. Fed a few
@@ -6,7 +6,8 @@ frames at a time, the head holds only those frames' activations; on a CPU small 
 faster, because they stay in cache (SlowOnly's head over 64 frames: 5.9 s in one pass, 1.7 s in
 chunks of 2 frames).
 
-Exactness comes from carried state, not from recomputing overlaps:
+Exactness (one pass's values, up to float rounding) comes from carried state, not from recomputing
+overlaps:
   - a module that treats every frame on its own (measured: its output at frame t depends only on
     input frame t) is applied to each chunk as it comes (SlowOnly's whole head up to res3 is one);
   - a temporal convolution keeps the last input frames its next outputs still need (its window
@@ -15,9 +16,10 @@ Exactness comes from carried state, not from recomputing overlaps:
   - a residual block streams its branch and its shortcut and adds them as both catch up;
   - a sequence streams its parts in turn;
   - a gate scaled by a statistic of the whole clip (X3D's squeeze-excitation: x times a function of x's
-    mean over the clip) holds its input until the clip ends, then passes it on gated, block by block.
-    Its input is the narrowest full-clip tensor the head needs (one block's, not every layer's), and
-    everything before and after it still runs a chunk at a time. Such a head runs a finite clip in
+    mean over the clip) holds its input until the clip ends, then passes it on gated, block by block
+    (its mean summed chunk by chunk, in float64: one pass's values up to float rounding). Over the
+    whole clip only that input and its block's shortcut are held, not every layer's output, and
+    everything before and after the gate still runs a chunk at a time. Such a head runs a finite clip in
     chunks but cannot stream a live source: `TemporalGeometry.streams` says whether it can.
 A head with any other kind of temporal mixing cannot be streamed exactly and runs in one pass;
 `TemporalGeometry.chunkable` says which. Residual blocks take part by declaring `residual_parts()` (see
@@ -83,10 +85,8 @@ def _feed(stream: Stream, blocks: list[torch.Tensor], last: bool) -> list[torch.
     if not blocks:
         return stream.step(None, last) if last else []
     out: list[torch.Tensor] = []
-    while blocks:
-        block = blocks.pop(0)
-        out.extend(stream.step(block, last and not blocks))
-        del block
+    while blocks:  # popped in the call: no reference here keeps a consumed block alive while the stream runs
+        out.extend(stream.step(blocks.pop(0), last and not blocks))
     return out
 
 
@@ -171,6 +171,7 @@ class _Residual(Stream):
             fronts = max(self.held_branch[0].shape[2], self.held_shortcut[0].shape[2])
             ready = min(_frames(self.held_branch), _frames(self.held_shortcut), fronts)
             out.append(self.activation(_take(self.held_branch, ready) + _take(self.held_shortcut, ready)))
+        assert not (last and (self.held_branch or self.held_shortcut)), "a residual's paths ended at different frames"
         return out
 
 
@@ -373,9 +374,10 @@ def head_chunks(head: nn.Module, read: Read, frames: int, geometry: TemporalGeom
 
     `read(first, last)` returns the input frames first..last-1: the caller decodes and preprocesses
     them only when asked, so no more than one chunk's input exists at a time. The head is streamed
-    `chunk_frames` input frames at a time when it can be; otherwise (no geometry, a head that mixes
-    the whole clip, no chunk size or one covering the clip) one block from one pass. Same values
-    as one pass. `run` runs the stream's parts (see `_plan`; the whole head for one pass)."""
+    `chunk_frames` input frames at a time when it can be; otherwise (no geometry, a head that is not
+    `chunkable`, no chunk size or one covering the clip) one block from one pass. Same values as one
+    pass (up to float rounding where a gate sums a whole-clip mean). `run` runs the stream's parts
+    (see `_plan`; the whole head for one pass)."""
     if geometry is None or not geometry.chunkable or chunk_frames is None or chunk_frames >= frames:
         yield run(head)(read(0, frames))
         return

@@ -255,6 +255,7 @@ def _assemble(config: ModelConfig, backbone: StagedBackbone, provenance: Provena
     length = length or DEFAULT_LENGTH
     geometry = _geometry(backbone, config, split)
     # at most half a dense view's frames: SFC's head never holds more activations than one dense view does
+    # (but for what a squeeze-excitation gate holds over the whole clip: see chunked_head)
     half_view = max(1, config.input_spec.frames // 2)
     chunk = min(geometry.chunk_frames(head_budget_mb), half_view) if head_budget_mb else None
     use_chunks = chunk is not None and chunk < length and geometry.chunkable

@@ -6,7 +6,7 @@ read the same for both backends.
 What runs on it: dense sampling's whole network (the view axis free); SFC's tail; SFC's head as the
 parts `chunked_head` streams, each compiled with its time axis free (a run of layers that treat frames
 alone; a temporal convolution with the run after it; a squeeze-excitation gate's scale: the frames and
-sums carried over held in PyTorch), or whole for a head that cannot stream. The SFC module itself
+sums carried over held in PyTorch), or whole for a head that cannot be chunked. The SFC module itself
 (selection and attention) stays in PyTorch.
 Each part is converted and compiled once per loaded model (`compiled`), on the first request that runs it;
 a compiled part runs one request at a time (its inference request is not thread-safe).

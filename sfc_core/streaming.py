@@ -11,9 +11,9 @@ Window edges: a position near a window's edges was computed from the real frames
 stream carries them), where one pass over the window's frames alone would pad with zeros there: only
 the positions within the head's receptive field of the window's first or last frame differ from such
 a pass.
-A head that mixes the whole clip (X3D's squeeze-excitation) cannot carry state; it runs over the
-window's sampled frames at every update (in chunks, as `sfc-predict` runs it), and each update's FLOPs
-count that.
+A head that mixes the whole clip (X3D's squeeze-excitation) passes nothing on until its clip ends,
+so it cannot stream; it runs over the window's sampled frames at every update (in chunks, as
+`sfc-predict` runs it), and each update's FLOPs count that.
 
 Memory is bounded by the window: the head's carried state, the window's positions (their features)
 and their frame numbers. Nothing grows with the stream's length.

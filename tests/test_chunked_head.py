@@ -64,9 +64,12 @@ def test_a_temporal_convolution_runs_in_one_call_with_the_frame_wise_layers_afte
     assert parts == [["Conv3d", "BatchNorm3d", "ReLU"], ["Conv3d", "BatchNorm3d", "ReLU"], ["Conv3d", "BatchNorm3d"]]
 
 
+BACKBONES = ("tiny", "r3d_18", "r2plus1d_18", "slowonly_r50", "x3d_s")
+
+
 @pytest.mark.parametrize(("name", "length"), slow_cases(
-    [(name, length) for name in ("tiny", "r3d_18", "r2plus1d_18", "slowonly_r50") for length in (64, 37)],
-    {(name, length) for name in ("tiny", "r3d_18", "r2plus1d_18", "slowonly_r50") for length in (64, 37)}
+    [(name, length) for name in BACKBONES for length in (64, 37)],
+    {(name, length) for name in BACKBONES for length in (64, 37)}
     - {("tiny", 37)}))  # fast lane: a temporal head at a length its chunks do not divide
 def test_chunked_head_equals_one_pass(name: str, length: int) -> None:
     model = randomize_(models.create(name), seed=11)  # random BatchNorm statistics too
@@ -127,11 +130,11 @@ def test_a_gate_on_the_whole_clips_mean_runs_in_exact_chunks_but_cannot_stream_l
             torch.testing.assert_close(torch.cat(blocks, dim=2), whole, rtol=1e-12, atol=1e-12)
 
 
-def test_x3d_runs_in_exact_chunks_holding_one_blocks_input_over_the_clip() -> None:
-    """X3D-S's squeeze-excitation scales each block by its input's mean over the whole clip. Its head
-    runs in chunks anyway (each gate waits for the clip's end) with one pass's values, and the tensors
-    alive at once peak at less than half of one pass's (which holds every layer's whole-clip output; a
-    quarter at 182 px over 64 frames: 67 against 279 MiB)."""
+def test_x3d_in_chunks_holds_only_its_gates_inputs_over_the_clip() -> None:
+    """X3D-S's squeeze-excitation scales each block by its input's mean over the whole clip, so its head
+    runs in chunks (one pass's values: `test_chunked_head_equals_one_pass`) but cannot stream live, and the
+    tensors alive at once peak at less than half of one pass's (which holds every layer's whole-clip
+    output; a quarter at 182 px over 64 frames: 67 against 279 MiB)."""
     model = randomize_(models.create("x3d_s"), seed=13).eval()
     head, _ = model.split("res3")
     geometry = temporal_geometry(head, crop=64)
@@ -139,12 +142,11 @@ def test_x3d_runs_in_exact_chunks_holding_one_blocks_input_over_the_clip() -> No
     clip = torch.randn(1, 3, 40, 64, 64)
     with torch.inference_mode():
         with TensorBytes(torch.device("cpu")) as one_pass:
-            whole = head(clip)
+            head(clip)
         for chunk in (1, 3, 8):
-            with TensorBytes(torch.device("cpu")) as chunked_bytes:
-                chunked = run_head(head, clip, geometry, chunk)
-            assert (chunked - whole).abs().max() <= 1e-5 * whole.abs().max(), chunk
-            assert chunked_bytes.peak_bytes < one_pass.peak_bytes / 2, chunk
+            with TensorBytes(torch.device("cpu")) as chunked:
+                run_head(head, clip, geometry, chunk)
+            assert chunked.peak_bytes < one_pass.peak_bytes / 2, chunk
 
 
 def test_a_channels_last_clip_streams_in_channels_last_throughout() -> None:

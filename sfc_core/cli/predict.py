@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     chunk = model.settings.head_chunk_frames
     why = "" if model.geometry.chunkable else " (a layer mixes the whole clip, so it cannot be streamed)"
     if chunk and model.geometry.holds_clip:
-        why = " (a gate waits for the whole clip's mean, so one block's input is held over the clip)"
+        why = " (a squeeze-excitation gate waits for the whole clip's mean: its input is held over the clip)"
     print(f"SFC head: {f'streamed in chunks of {chunk} frame(s)' if chunk else 'one pass'} over "
           f"{model.settings.length} frames{why}")
     print(format_table(data))
