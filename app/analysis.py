@@ -97,8 +97,8 @@ DATASET_NAMES = {"kinetics400": "Kinetics-400", "synth_actions": "SynthActions"}
 
 BACKEND_NAMES = {"torch": "PyTorch", "openvino": "OpenVINO"}  # one for each of `options.BACKENDS`
 BACKEND_INFO = ("What runs the networks of Run (the explorer and Live run PyTorch). On a 2-core CPU, OpenVINO "
-                "(CPU only) ran dense sampling 1.2-2x faster, but SFC slower on the embedded model and R(2+1)D; "
-                "a model's first request compiles (11-54 s) and the compiled model stays in memory. Answers "
+                "(CPU only) ran dense sampling 1.3-2.8x faster, but SFC slower, its head in chunks as many small "
+                "graphs; a model's first request compiles (11-62 s) and the compiled model stays in memory. Answers "
                 "agree up to rounding, which can tip a near tie.")
 
 
