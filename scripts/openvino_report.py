@@ -5,7 +5,7 @@
 Per model (the embedded one with its shipped weights and trained SFC; X3D-S, R(2+1)D-18 and
 SlowOnly-R50 with random weights and their training-free SFC) and per backend (PyTorch f32, OpenVINO f32,
 OpenVINO bf16 where the CPU computes bf16 natively; and OpenVINO f32 with SFC's head in one pass,
-`head_budget_mb=None`, one compiled graph instead of a graph per part run a few frames at a time): one
+`head_budget_mb=None`, one compiled graph over the long clip instead of one per step of a few frames): one
 `model.predict(clip, mode="both")` at the defaults (dense 30 views one at a time, SFC L=64) on the clip
 of the committed Kinetics benchmark (`scripts.make_bench_clip`, 10 s, 640x272), each configuration in a
 fresh process. Recorded: model time
@@ -149,7 +149,8 @@ def to_markdown(result: dict) -> str:
              f"for both backends), torch {env['torch']}. Each row: `model.predict(clip, mode=\"both\", "
              f"backend=..., precision=...)` at the defaults (dense 30 views one at a time, SFC L=64) in a fresh "
              f"process (*head in one pass*: `head_budget_mb=None`, SFC's head one compiled graph over the long clip "
-             f"instead of its parts run a few frames at a time); first request: the wall time of the process's "
+             f"instead of a compiled graph per step of a few frames; X3D-S: per part of each step); first request: "
+             f"the wall time of the process's "
              f"first `predict` (both modes, timed once; with "
              f"OpenVINO it converts and compiles every part, once per loaded model); model time the median of "
              f"{result['repeats']} timed repeats of a second request, after its warm-up; peak memory: "

@@ -56,6 +56,21 @@ class Stream:
     def step(self, x: torch.Tensor | None, last: bool) -> list[torch.Tensor]:
         raise NotImplementedError
 
+    def carried(self) -> tuple[tuple, list[torch.Tensor]]:
+        """What the stream carries from one step to the next: a hashable description (its counters and the
+        carried tensors' shapes, which decide everything the next step computes) and the tensors. A compiled
+        backend runs a whole step as one graph of (input, carried tensors) per description. A gate over the
+        whole clip carries the clip itself: it has no step of a fixed shape, and does not implement this."""
+        raise NotImplementedError
+
+    def restore(self, description: tuple, tensors: list[torch.Tensor]) -> None:
+        """Carry what `carried` described, its tensors taken from the front of `tensors`."""
+        raise NotImplementedError
+
+
+def _shapes(blocks: list[torch.Tensor]) -> tuple[tuple[int, ...], ...]:
+    return tuple(tuple(int(size) for size in block.shape) for block in blocks)  # traced, sizes are tensors
+
 
 def _append(held: torch.Tensor | None, new: torch.Tensor | None) -> torch.Tensor | None:
     if held is None or new is None:
@@ -76,7 +91,7 @@ def _take(blocks: list[torch.Tensor], count: int) -> torch.Tensor:
             blocks.insert(0, _rest(block, count))
             block = block[:, :, :count]
         taken.append(block)
-        count -= block.shape[2]
+        count = count - block.shape[2]  # not in place: traced, sizes are tensors, and `count` the caller's
     return taken[0] if len(taken) == 1 else torch.cat(taken, dim=2)
 
 
@@ -102,6 +117,12 @@ class _Framewise(Stream):
     def step(self, x: torch.Tensor | None, last: bool) -> list[torch.Tensor]:
         return [] if x is None else [self.module(x)]
 
+    def carried(self) -> tuple[tuple, list[torch.Tensor]]:
+        return (), []
+
+    def restore(self, description: tuple, tensors: list[torch.Tensor]) -> None:
+        pass
+
 
 class _Sequence(Stream):
     def __init__(self, parts: list[Stream]) -> None:
@@ -113,6 +134,14 @@ class _Sequence(Stream):
         for part in self.parts:
             blocks = _feed(part, blocks, last)
         return blocks
+
+    def carried(self) -> tuple[tuple, list[torch.Tensor]]:
+        described = [part.carried() for part in self.parts]
+        return tuple(d for d, _ in described), [t for _, tensors in described for t in tensors]
+
+    def restore(self, description: tuple, tensors: list[torch.Tensor]) -> None:
+        for part, described in zip(self.parts, description, strict=True):
+            part.restore(described, tensors)
 
 
 class _TemporalConv(Stream):
@@ -149,6 +178,14 @@ class _TemporalConv(Stream):
             return []
         return [self.conv(frames[:, :, : (count - 1) * self.stride + self.kernel])]
 
+    def carried(self) -> tuple[tuple, list[torch.Tensor]]:
+        held = [] if self.held is None else [self.held]
+        return (bool(self.started), int(self.skip), _shapes(held)), held
+
+    def restore(self, description: tuple, tensors: list[torch.Tensor]) -> None:
+        self.started, self.skip, held = description
+        self.held = tensors.pop(0) if held else None
+
 
 class _Residual(Stream):
     """activation(branch(x) + shortcut(x)), adding each output frame once both sides have it."""
@@ -174,6 +211,20 @@ class _Residual(Stream):
         assert not (last and (self.held_branch or self.held_shortcut)), "a residual's paths ended at different frames"
         return out
 
+    def carried(self) -> tuple[tuple, list[torch.Tensor]]:
+        branch, branch_tensors = self.branch.carried()
+        shortcut, shortcut_tensors = self.shortcut.carried() if self.shortcut is not None else (None, [])
+        description = (branch, shortcut, _shapes(self.held_branch), _shapes(self.held_shortcut))
+        return description, [*branch_tensors, *shortcut_tensors, *self.held_branch, *self.held_shortcut]
+
+    def restore(self, description: tuple, tensors: list[torch.Tensor]) -> None:
+        branch, shortcut, held_branch, held_shortcut = description
+        self.branch.restore(branch, tensors)
+        if self.shortcut is not None:
+            self.shortcut.restore(shortcut, tensors)
+        self.held_branch = [tensors.pop(0) for _ in held_branch]
+        self.held_shortcut = [tensors.pop(0) for _ in held_shortcut]
+
 
 class _ClipGate(Stream):
     """x * gate(x's mean over the whole clip, per channel), as squeeze-excitation computes it in one pass:
@@ -198,6 +249,36 @@ class _ClipGate(Stream):
         while self.held:
             out.append(self.held.pop(0) * scale)
         return out
+
+
+class StreamStep(nn.Module):
+    """One step of a stream as a module of tensors, for a backend that compiles it into one graph:
+    (input, *carried) -> (*output blocks, *carried after), for a stream carrying what `description`
+    describes (`Stream.carried`), fed an input (`has_input`) or not, at the clip's end (`last`) or not.
+    Its parts are registered as submodules. A traced call records the step's number of output `blocks`
+    and the description of what it carries `after`."""
+
+    def __init__(self, new_stream: Callable[[Runner], Stream], description: tuple, has_input: bool,
+                 last: bool) -> None:
+        super().__init__()
+        self.parts = nn.ModuleList()
+        self.stream = new_stream(self._register)
+        self.description, self.has_input, self.last = description, has_input, last
+        self.blocks: int | None = None
+        self.after: tuple | None = None
+
+    def _register(self, module: nn.Module) -> nn.Module:
+        self.parts.append(module)
+        return module
+
+    def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        carried = list(tensors)
+        x = carried.pop(0) if self.has_input else None
+        self.stream.restore(self.description, carried)
+        blocks = self.stream.step(x, self.last)
+        self.after, carried = self.stream.carried()
+        self.blocks = len(blocks)
+        return (*blocks, *carried)
 
 
 def _is_framewise(module: nn.Module, input_shape: torch.Size) -> bool:
@@ -368,20 +449,20 @@ def temporal_geometry(head: nn.Module, crop: int) -> TemporalGeometry:
                             holds_clip)
 
 
-def head_chunks(head: nn.Module, read: Read, frames: int, geometry: TemporalGeometry | None,
-                chunk_frames: int | None, run: Runner = as_is) -> Iterator[torch.Tensor]:
-    """head(clip) for a long clip of `frames` frames, yielded as consecutive blocks of output positions.
+def head_chunks(read: Read, frames: int, chunk_frames: int | None, whole: Callable[[torch.Tensor], torch.Tensor],
+                new_stream: Callable[[], Stream] | None) -> Iterator[torch.Tensor]:
+    """The head's output for a long clip of `frames` frames, yielded as consecutive blocks of positions.
 
     `read(first, last)` returns the input frames first..last-1: the caller decodes and preprocesses
-    them only when asked, so no more than one chunk's input exists at a time. The head is streamed
-    `chunk_frames` input frames at a time when it can be; otherwise (no geometry, a head that is not
-    `chunkable`, no chunk size or one covering the clip) one block from one pass. Same values as one
-    pass (up to float rounding where a gate sums a whole-clip mean). `run` runs the stream's parts
-    (see `_plan`; the whole head for one pass)."""
-    if geometry is None or not geometry.chunkable or chunk_frames is None or chunk_frames >= frames:
-        yield run(head)(read(0, frames))
+    them only when asked, so no more than one chunk's input exists at a time. The clip is fed
+    `chunk_frames` input frames at a time to a stream from `new_stream` (the head's plan, see
+    `TemporalGeometry.new_stream`) when there is one; otherwise (no stream, no chunk size or one
+    covering the clip) `whole` (the head) runs once over the clip. Same values either way (up to float
+    rounding where a gate sums a whole-clip mean)."""
+    if new_stream is None or chunk_frames is None or chunk_frames >= frames:
+        yield whole(read(0, frames))
         return
-    stream = geometry.new_stream(run)
+    stream = new_stream()
     for start in [*range(0, frames, chunk_frames), None]:
         # the clip's end (the frames each layer still holds, and its zero padding) in a step of its own: joined
         # to the last chunk, every layer's input there would be the chunk plus all it held (the peak of the run)
@@ -422,7 +503,8 @@ def memory_format(x: torch.Tensor) -> torch.memory_format:
 def run_head(head: nn.Module, clip: torch.Tensor, geometry: TemporalGeometry, chunk_frames: int | None) -> torch.Tensor:
     """head(clip) for a clip already in memory (B, 3, L, H, W), in chunks as `head_chunks` runs it."""
     frames = clip.shape[2]
-    blocks = head_chunks(head, lambda first, last: clip[:, :, first:last], frames, geometry, chunk_frames)
+    new_stream = (lambda: geometry.new_stream(as_is)) if geometry.chunkable else None
+    blocks = head_chunks(lambda first, last: clip[:, :, first:last], frames, chunk_frames, head, new_stream)
     return collect(blocks, -(-frames // geometry.stride) + 1)
 
 

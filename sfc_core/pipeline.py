@@ -224,15 +224,23 @@ class SFCRecognizer(_Recognizer):
         free (the clip's chunks differ in length)."""
         return self._backend(module, free_axes=(2,))
 
-    def head_stream(self) -> Stream:
-        """The head as a stream that the caller feeds frames (`sfc_core.streaming`), its parts on this
-        request's backend."""
-        if not self.geometry.streams:
-            raise ConfigError(f"{self.config.name}'s head mixes the whole clip: it cannot stream")
+    def _new_stream(self) -> Stream:
+        """The head as a stream on this request's backend. On OpenVINO, a head whose steps carry state of a
+        fixed size runs each step as one compiled graph (`openvino_backend.CompiledStream`); otherwise each
+        part of the stream runs on the backend."""
+        if self.openvino and self.geometry.streams:
+            return openvino_backend.CompiledStream(self.geometry.new_stream, self.options.precision)
         return self.geometry.new_stream(self._head_part)
 
+    def head_stream(self) -> Stream:
+        """The head as a stream that the caller feeds frames (`sfc_core.streaming`), on this request's backend."""
+        if not self.geometry.streams:
+            raise ConfigError(f"{self.config.name}'s head mixes the whole clip: it cannot stream")
+        return self._new_stream()
+
     def _blocks(self, read: Callable[[int, int], torch.Tensor], frames: int) -> Iterator[torch.Tensor]:
-        return head_chunks(self.head, read, frames, self.geometry, self.settings.head_chunk_frames, self._head_part)
+        return head_chunks(read, frames, self.settings.head_chunk_frames, self._head_part(self.head),
+                           self._new_stream if self.geometry.chunkable else None)
 
     def _capacity(self, frames: int) -> int:
         return math.ceil(frames / self.geometry.stride) + 1

@@ -11,11 +11,26 @@ import torch
 from torch import nn
 
 from sfc_core import models
-from sfc_core.chunked_head import as_is, collect, head_chunks, position_centres, run_head, temporal_geometry
+from sfc_core.chunked_head import (
+    StreamStep,
+    TemporalGeometry,
+    as_is,
+    collect,
+    head_chunks,
+    position_centres,
+    run_head,
+    temporal_geometry,
+)
 from sfc_core.memory_breakdown import TensorBytes
 from sfc_core.models import x3d
 from tests.marks import slow_cases
 from tests.references import randomize_
+
+
+def _chunks(head: nn.Module, clip: torch.Tensor, geometry: TemporalGeometry, chunk: int, run=as_is):
+    """`head_chunks` over a clip in memory, the stream's parts run by `run`."""
+    return head_chunks(lambda first, last: clip[:, :, first:last], clip.shape[2], chunk, head,
+                       lambda: geometry.new_stream(run))
 
 
 def test_geometry_of_a_hand_computed_stack() -> None:
@@ -59,7 +74,7 @@ def test_a_temporal_convolution_runs_in_one_call_with_the_frame_wise_layers_afte
 
     clip = torch.randn(1, 3, 15, 8, 8)
     with torch.inference_mode():
-        streamed = collect(head_chunks(branch, lambda first, last: clip[:, :, first:last], 15, geometry, 4, run), 9)
+        streamed = collect(_chunks(branch, clip, geometry, 4, run), 9)
         torch.testing.assert_close(streamed, branch(clip), rtol=1e-5, atol=1e-5)
     assert parts == [["Conv3d", "BatchNorm3d", "ReLU"], ["Conv3d", "BatchNorm3d", "ReLU"], ["Conv3d", "BatchNorm3d"]]
 
@@ -126,7 +141,7 @@ def test_a_gate_on_the_whole_clips_mean_runs_in_exact_chunks_but_cannot_stream_l
     with torch.inference_mode():
         whole = head(clip)
         for chunk in (1, 2, 5, 12):
-            blocks = list(head_chunks(head, lambda first, last: clip[:, :, first:last], 13, geometry, chunk))
+            blocks = list(_chunks(head, clip, geometry, chunk))
             torch.testing.assert_close(torch.cat(blocks, dim=2), whole, rtol=1e-12, atol=1e-12)
 
 
@@ -149,6 +164,32 @@ def test_x3d_in_chunks_holds_only_its_gates_inputs_over_the_clip() -> None:
             assert chunked.peak_bytes < one_pass.peak_bytes / 2, chunk
 
 
+@pytest.mark.parametrize("name", ["tiny", "r2plus1d_18"])
+def test_each_step_run_from_what_the_stream_carries_goes_on_as_if_uninterrupted(name: str) -> None:
+    """A compiled backend runs each step as one graph of (input, carried tensors): here each step is a fresh
+    `StreamStep` restored from the previous one's `carried()`, and the blocks equal one uninterrupted
+    stream's (and one pass's). What is carried settles after the first steps, so a clip in equal chunks
+    has a few kinds of step, not one per chunk."""
+    head, _ = randomize_(models.create(name), seed=3).eval().split("res3")
+    geometry = temporal_geometry(head, crop=32)
+    clip, chunk = torch.randn(1, 3, 48, 32, 32), 4
+    description, carried = geometry.new_stream(as_is).carried()
+    kinds, blocks = [], []
+    with torch.inference_mode():
+        for start in [*range(0, 48, chunk), None]:
+            x = [] if start is None else [clip[:, :, start : start + chunk]]
+            step = StreamStep(geometry.new_stream, description, bool(x), last=start is None)
+            kinds.append((description, start is None))
+            outputs = step(*x, *carried)
+            blocks += outputs[: step.blocks]
+            description, carried = step.after, list(outputs[step.blocks :])
+        uninterrupted = torch.cat(list(_chunks(head, clip, geometry, chunk)), dim=2)
+        whole = head(clip)
+    torch.testing.assert_close(torch.cat(blocks, dim=2), uninterrupted, rtol=0, atol=0)
+    assert (uninterrupted - whole).abs().max() <= 1e-5 * whole.abs().max()
+    assert kinds[-2] == kinds[-3] == kinds[-4] and len(set(kinds)) <= 6, len(set(kinds))
+
+
 def test_a_channels_last_clip_streams_in_channels_last_throughout() -> None:
     """The clip ends' zero padding takes the clip's layout: joined to frames of the other layout, every
     frame a layer held after it (and so every later chunk) fell back to the contiguous layout, and each
@@ -167,7 +208,7 @@ def test_a_channels_last_clip_streams_in_channels_last_throughout() -> None:
 
     with torch.inference_mode(), pytest.MonkeyPatch.context() as patch:
         patch.setattr(torch, "cat", cat)
-        blocks = list(head_chunks(head, lambda first, last: clip[:, :, first:last], 40, geometry, 8))
+        blocks = list(_chunks(head, clip, geometry, 8))
     assert joins and all(all(layouts) for layouts in joins)
     assert all(block.is_contiguous(memory_format=torch.channels_last_3d) for block in blocks)
     with torch.inference_mode():
@@ -207,7 +248,7 @@ def test_the_end_of_the_clip_does_not_raise_the_peak() -> None:
         return tensors.peak_bytes
 
     with torch.inference_mode(), TensorBytes(torch.device("cpu")) as tensors:
-        deque(head_chunks(head, lambda first, last: clip[:, :, first:last], 64, geometry, chunk), maxlen=0)
+        deque(_chunks(head, clip, geometry, chunk), maxlen=0)
     assert tensors.peak_bytes <= steady_peak(48)
 
 

@@ -77,10 +77,11 @@ def test_openvino_gives_pytorchs_answers_in_both_modes(name: str, request: pytes
 
 @pytest.mark.slow
 def test_the_head_streamed_through_openvino_equals_one_pass(tiny: hub.SFCModel) -> None:
-    """The embedded head in chunks (its parts compiled, time free; the frames its temporal convolutions
-    carry over held in PyTorch) against the PyTorch head over the whole clip."""
+    """The embedded head in chunks (each step one compiled graph of the chunk and what the stream carries)
+    against the PyTorch head over the whole clip."""
     model = tiny
     recognizer = model.sfc_recognizer(backend="openvino")
+    assert isinstance(recognizer.head_stream(), openvino_backend.CompiledStream)
     clip = torch.randn(1, 3, 64, 64, 64)
     with torch.inference_mode():
         expected = model.backbone.split(model.settings.split)[0](clip)
