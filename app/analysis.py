@@ -97,9 +97,9 @@ DATASET_NAMES = {"kinetics400": "Kinetics-400", "synth_actions": "SynthActions"}
 
 BACKEND_NAMES = {"torch": "PyTorch", "openvino": "OpenVINO"}  # one for each of `options.BACKENDS`
 BACKEND_INFO = ("What runs the networks of Run (the explorer and Live run PyTorch). On a 2-core CPU, OpenVINO "
-                "(CPU only) ran dense sampling 1.3-2.8x faster, but SFC slower, its head in chunks as many small "
-                "graphs; a model's first request compiles (11-62 s) and the compiled model stays in memory. Answers "
-                "agree up to rounding, which can tip a near tie.")
+                "(CPU only) ran dense sampling faster than PyTorch on every model, and SFC, its head in chunks, "
+                "about as fast or slower (README's OpenVINO table). A model's first request waits while its graphs "
+                "compile, and they stay in memory. Answers agree up to rounding, which can tip a near tie.")
 
 
 def backend_choices() -> list[tuple[str, str]]:

@@ -289,11 +289,30 @@ def embedded_memory() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _openvino_summary(report: dict) -> str:
+    """The table's spans in a sentence: OpenVINO's speed-up over PyTorch and SFC's memory against dense's."""
+    on_torch = {row["model"]: row for row in report["rows"] if row["backend"] == "torch"}
+    rows = [row for row in report["rows"] if row["backend"] == "openvino" and row["precision"] == "fp32"]
+    chunks, one_pass = ([row for row in rows if row["head"] == head] for head in ("chunks", "one-pass"))
+
+    def speed_up(row: dict, mode: str) -> float:
+        return on_torch[row["model"]][mode]["model_time_s"] / row[mode]["model_time_s"]
+
+    def memory(group: list[dict]) -> str:
+        return _span([row["ratios"]["memory"] for row in group], "{:.2f}")
+
+    return (f"OpenVINO f32 over PyTorch in this run: dense sampling {_span([speed_up(r, 'dense') for r in rows])}x; "
+            f"SFC {_span([speed_up(r, 'sfc') for r in chunks])}x with its head in chunks, "
+            f"{_span([speed_up(r, 'sfc') for r in one_pass])}x in one pass. SFC's memory ratio on OpenVINO "
+            f"(dense peak / SFC peak): {memory(chunks)}x in chunks, {memory(one_pass)}x in one pass. "
+            f"First request on OpenVINO, head in chunks: {_span([r['first_request_s'] for r in chunks], '{:.0f}')} s.")
+
+
 def openvino() -> str:
     from scripts.openvino_report import bf16_note, table
 
     report = _load("benchmarks/openvino-cpu-2core/report.json")
-    lines = table(report)
+    lines = table(report) + ["", _openvino_summary(report)]
     lines += ["", "Each row `model.predict(clip, mode=\"both\", backend=..., precision=...)` at the defaults (dense 30 "
               f"views one at a time, SFC L=64) on the Kinetics benchmark's clip ({report['clip']}), in a fresh "
               f"process (*head in one pass*: `head_budget_mb=None`, SFC's head one compiled graph over the long clip "
