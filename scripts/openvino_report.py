@@ -10,7 +10,7 @@ OpenVINO bf16 where the CPU computes bf16 natively; and OpenVINO f32 with SFC's 
 of the committed Kinetics benchmark (`scripts.make_bench_clip`, 10 s, 640x272), each configuration in a
 fresh process. Recorded: model time
 (median of the timed repeats), the wall time of the process's first request (both modes, timed once:
-for OpenVINO it converts and compiles every part), peak memory of one request after the warm-up, FLOPs, the dense / SFC
+for OpenVINO it converts and compiles every graph), peak memory of one request after the warm-up, FLOPs, the dense / SFC
 ratios, top-1 and kept positions against the PyTorch run (with the largest difference in probabilities or
 scores beside the margin PyTorch's own answer had: a near tie flips on float rounding), and the process's
 resident memory after the run above the loaded model (what a backend keeps between requests: OpenVINO's
@@ -54,7 +54,7 @@ def run_one(clip: str, model_name: str, backend: str, precision: str, head: str)
     loaded = _resident_bytes()
     started = time.perf_counter()
     model.predict(clip, mode="both", measure="time", repeats=1, backend=backend, precision=precision)
-    first_request_s = time.perf_counter() - started  # with OpenVINO: every part converted and compiled
+    first_request_s = time.perf_counter() - started  # with OpenVINO: every graph converted and compiled
     report = model.predict(clip, mode="both", repeats=REPEATS, backend=backend, precision=precision)
     row = {"model": model_name, "backend": backend, "precision": precision, "head": head,
            "head_chunk_frames": model.settings.head_chunk_frames, "first_request_s": first_request_s,
@@ -152,7 +152,7 @@ def to_markdown(result: dict) -> str:
              f"instead of a compiled graph per step of a few frames; X3D-S: per part of each step); first request: "
              f"the wall time of the process's "
              f"first `predict` (both modes, timed once; with "
-             f"OpenVINO it converts and compiles every part, once per loaded model); model time the median of "
+             f"OpenVINO it converts and compiles every graph, once per loaded model); model time the median of "
              f"{result['repeats']} timed repeats of a second request, after its warm-up; peak memory: "
              f"one request after the warm-up; kept: MiB the process holds after the run above the loaded model "
              f"(OpenVINO's compiled graphs and buffers). Kinetics models: random weights (cost only), training-free "

@@ -262,7 +262,7 @@ def explorer() -> str:
 
 
 def stream() -> str:
-    from scripts.stream_report import table
+    from scripts.stream_report import ceiling_note, table
 
     report = _load("benchmarks/stream-cpu-2core/report.json")
     lines = table(report)
@@ -270,7 +270,7 @@ def stream() -> str:
     lines += ["", f"Defaults (8 s window, an update a second) on a {report['clip']} clip, as fast as it goes, median "
               f"of {report['runs']} runs, measured on {_machine(report)}; dense is 30 views over the same window at "
               f"every update, one view at a time, on the row's backend (PyTorch unless it says OpenVINO). "
-              f"The embedded model's stream peaks at "
+              f"{ceiling_note(report)} The embedded model's stream peaks at "
               f"{long['1_min']['peak_memory_bytes'] / MIB:.0f} MiB over a 1-minute file and "
               f"{long['20_min']['peak_memory_bytes'] / MIB:.0f} MiB over a 20-minute one. "
               f"{_source(report, 'benchmarks/stream-cpu-2core/report.md')}"]
@@ -319,7 +319,7 @@ def openvino() -> str:
               "instead of a compiled graph per step of a few frames; X3D-S: per part of each step), model time the "
               "median of "
               f"{report['repeats']}; first request: the process's first `predict`, "
-              "with OpenVINO's one-time conversion and compilation of every part. Measured on "
+              "with OpenVINO's one-time conversion and compilation of every graph. Measured on "
               f"{_machine(report)}; the Kinetics "
               "models with random weights and their training-free SFC, the embedded model with its trained SFC. "
               f"{bf16_note(report)} {_source(report, 'benchmarks/openvino-cpu-2core/report.md')}"]

@@ -12,7 +12,9 @@ sampling at every update is 30 views (one at a time, the CPU's fastest) over the
 counted and its time measured, on the row's backend, on the clip's first window cut to a file of its
 own. Memory: the peak of the whole stream (`profiling.PeakMemory`) on the 10 s clip, and for the embedded
 model on 1- and 20-minute files (`tests.input_cases.moving_frames`), to show it does not grow with the
-stream.
+stream. Ceiling: the realtime factor the stream's FLOPs would allow if every one ran at the rate of this
+CPU's fastest kernel, a 2048x2048 float32 matrix product (`matmul_flops_per_s`, best of 5, measured in
+the same run): what no implementation of the same work can beat on this machine.
 Writes benchmarks/stream-cpu-2core/report.json and report.md.
 """
 
@@ -21,7 +23,10 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
+import time
 from pathlib import Path
+
+import torch
 
 import sfc_core
 from scripts.bench_reports import BENCHMARKS, REPORTS, bench_clip
@@ -87,6 +92,18 @@ def row(model: sfc_core.SFCModel, backend: str, clip: Path, window: Path) -> dic
     }
 
 
+def matmul_flops_per_s(size: int = 2048, repeats: int = 5) -> float:
+    """The FLOP rate of a large float32 matrix product, the CPU's fastest kernel: best of `repeats`."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best
+
+
 def long_memory(model: sfc_core.SFCModel, directory: Path) -> dict:
     """Peak memory of the embedded model's stream on 1- and 20-minute files (10 fps, 160x120)."""
     peaks = {}
@@ -101,7 +118,7 @@ def long_memory(model: sfc_core.SFCModel, directory: Path) -> dict:
 
 
 def main() -> None:
-    rows = {}
+    rows, matmul = {}, matmul_flops_per_s()
     with tempfile.TemporaryDirectory() as scratch:
         clip = bench_clip(Path(scratch))
         window = first_window(clip, Path(scratch))
@@ -113,7 +130,8 @@ def main() -> None:
     width, height, seconds = REPORTS["kinetics"]["clip"]
     result = {"command": "python -m scripts.stream_report", "environment": environment(),
               "clip": f"{width}x{height}, {seconds} s (scripts.make_bench_clip)", "window_s": DEFAULT_WINDOW_S,
-              "every_s": 1.0, "runs": RUNS, "rows": rows, "long_stream_memory": long}
+              "every_s": 1.0, "runs": RUNS, "rows": rows, "long_stream_memory": long,
+              "matmul_flops_per_s": matmul}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "report.json").write_text(json.dumps(result, indent=1))
     (OUT / "report.md").write_text(to_markdown(result))
@@ -123,17 +141,24 @@ def main() -> None:
 def table(result: dict) -> list[str]:
     """The report's table (report.md and README show the same one)."""
     lines = ["| model | realtime factor | latency mean / p95 | GFLOPs per video second | dense GFLOPs per video "
-             "second | dense time per update | dense realtime factor | stream peak memory |",
-             "|---|---|---|---|---|---|---|---|"]
+             "second | dense time per update | dense realtime factor | stream peak memory | ceiling at the "
+             "matmul rate |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, r in result["rows"].items():
         times_dense = r["dense_flops_per_video_s"] / r["flops_per_video_s"]
+        ceiling = result["matmul_flops_per_s"] / r["flops_per_video_s"]
         lines.append(
             f"| {name} | {r['realtime_factor']:.1f}x | {r['mean_latency_s'] * 1000:.0f} / "
             f"{r['p95_latency_s'] * 1000:.0f} ms | {r['flops_per_video_s'] / 1e9:.1f} | "
             f"{r['dense_flops_per_video_s'] / 1e9:.0f} ({times_dense:.0f}x) | "
             f"{r['dense_time_per_update_s']:.2f} s | {r['dense_realtime_factor']:.2f}x | "
-            f"{r['peak_memory_bytes'] / 2**20:.0f} MiB |")
+            f"{r['peak_memory_bytes'] / 2**20:.0f} MiB | {ceiling:.1f}x |")
     return lines
+
+
+def ceiling_note(result: dict) -> str:
+    return ("Ceiling: the realtime factor if the stream's every FLOP ran at this CPU's fastest kernel, a 2048x2048 "
+            f"float32 matrix product ({result['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s in the same run).")
 
 
 def to_markdown(result: dict) -> str:
@@ -142,7 +167,7 @@ def to_markdown(result: dict) -> str:
              f"Clip: {result['clip']}; window {result['window_s']:.0f} s, an update every {result['every_s']:.0f} s; "
              f"as fast as it goes, median of {result['runs']} runs, on {env['cpu']} ({env['cpu_cores']} cores). "
              f"Dense: 30 views over the window, one at a time, on the row's backend (PyTorch unless it says OpenVINO). "
-             f"Regenerate: `{result['command']}`.", "",
+             f"{ceiling_note(result)} Regenerate: `{result['command']}`.", "",
              *table(result)]
     long = result["long_stream_memory"]
     short_mib = long["1_min"]["peak_memory_bytes"] / 2**20

@@ -9,8 +9,9 @@ compiled graph per step of its stream where what the stream carries from step to
 inputs and outputs), as the parts `chunked_head` streams where a squeeze-excitation gate holds the whole
 clip (each part compiled with its time axis free; the gate's sums and held blocks in PyTorch), or whole
 for a head that runs in one pass. The SFC module itself (selection and attention) stays in PyTorch.
-Each part is converted and compiled once per loaded model (`compiled`), on the first request that runs it;
-a compiled part runs one request at a time (its inference request is not thread-safe).
+Each graph is converted and compiled once per loaded model (`compiled`; a step's graphs: `CompiledStream`), on
+the first request that runs it; a compiled graph runs one request at a time (its inference request is not
+thread-safe).
 
 FLOPs: while `profiling.count_flops` counts, a compiled part also runs its PyTorch module on the meta
 device (no data, no memory), so FLOPs are counted as for the PyTorch backend.
@@ -122,11 +123,13 @@ class CompiledPart:
     def outputs(self, *inputs: torch.Tensor) -> list[torch.Tensor]:
         """All of the module's outputs, in order."""
         shapes = self._shape_class(inputs)
-        if shapes not in self._compiled:
-            self._compiled[shapes] = self._compile(shapes, [x.shape for x in inputs])
-        if _counting_flops():
-            self._count_flops(inputs)
-        with self._running:  # the compiled model's one inference request, shared by every request of the model
+        # one request at a time: the compiled model's one inference request is shared by every request of the
+        # model, and a module that holds state (`chunked_head.StreamStep`) is traced and counted one call at a time
+        with self._running:
+            if shapes not in self._compiled:
+                self._compiled[shapes] = self._compile(shapes, [x.shape for x in inputs])
+            if _counting_flops():
+                self._count_flops(inputs)
             results = self._compiled[shapes]([x.detach().contiguous().numpy() for x in inputs])
         return [torch.from_numpy(results[index]) for index in range(len(results))]
 
@@ -172,7 +175,7 @@ class CompiledStream(Stream):
         inputs = ([] if x is None else [x]) + self._carried
         if not inputs:  # nothing held and nothing new: nothing to pass on
             return []
-        key = (None if x is None else tuple(x.shape), last, self._description, self._precision)
+        key = (None if x is None else (tuple(x.shape), x.dtype), last, self._description, self._precision)
         if key not in self._steps:
             module = StreamStep(self._new_stream, self._description, x is not None, last)
             self._steps[key] = compiled(module, (), self._precision), module  # the part holds its module weakly
