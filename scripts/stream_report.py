@@ -12,9 +12,9 @@ sampling at every update is 30 views (one at a time, the CPU's fastest) over the
 counted and its time measured, on the row's backend, on the clip's first window cut to a file of its
 own. Memory: the peak of the whole stream (`profiling.PeakMemory`) on the 10 s clip, and for the embedded
 model on 1- and 20-minute files (`tests.input_cases.moving_frames`), to show it does not grow with the
-stream. Ceiling: the realtime factor the stream's FLOPs would allow if every one ran at the rate of this
-CPU's fastest kernel, a 2048x2048 float32 matrix product (`matmul_flops_per_s`, best of 5, measured in
-the same run): what no implementation of the same work can beat on this machine.
+stream. Ceiling: the realtime factor if every FLOP the stream counts ran at the rate of a 2048x2048
+float32 matrix product on this CPU (`matmul_flops_per_s`, best of 5, measured in the same run), decoding
+left out: roughly how far a faster float32 implementation could go; an estimate, not a hard limit.
 Writes benchmarks/stream-cpu-2core/report.json and report.md.
 """
 
@@ -93,7 +93,8 @@ def row(model: sfc_core.SFCModel, backend: str, clip: Path, window: Path) -> dic
 
 
 def matmul_flops_per_s(size: int = 2048, repeats: int = 5) -> float:
-    """The FLOP rate of a large float32 matrix product, the CPU's fastest kernel: best of `repeats`."""
+    """The FLOP rate of a large float32 matrix product (PyTorch's), best of `repeats`: convolutions seldom
+    run faster on a CPU."""
     a, b = torch.randn(size, size), torch.randn(size, size)
     a @ b  # warm-up
     best = float("inf")
@@ -157,8 +158,10 @@ def table(result: dict) -> list[str]:
 
 
 def ceiling_note(result: dict) -> str:
-    return ("Ceiling: the realtime factor if the stream's every FLOP ran at this CPU's fastest kernel, a 2048x2048 "
-            f"float32 matrix product ({result['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s in the same run).")
+    """What the ceiling column means, with the rate it was computed from."""
+    return ("Ceiling: the realtime factor if every counted FLOP ran at the rate of a 2048x2048 float32 matrix "
+            f"product on this CPU (PyTorch, best of 5: {result['matmul_flops_per_s'] / 1e9:.0f} GFLOP/s in the "
+            "same run), decoding left out; an estimate, not a hard limit.")
 
 
 def to_markdown(result: dict) -> str:

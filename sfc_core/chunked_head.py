@@ -275,7 +275,7 @@ class StreamStep(nn.Module):
         carried = list(tensors)
         x = carried.pop(0) if self.has_input else None
         self.stream.restore(self.description, carried)
-        assert not carried, "the stream restored fewer tensors than its description carries"
+        assert not carried, f"{len(carried)} carried tensors left unused by restore"
         blocks = self.stream.step(x, self.last)
         self.after, carried = self.stream.carried()
         self.blocks = len(blocks)

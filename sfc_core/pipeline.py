@@ -5,7 +5,8 @@ every view in batches of `batch_size` (None: all views at once), mean softmax. S
 decoded and preprocessed chunk by chunk as the head asks for it (`chunked_head`), SFC compressing the
 head's output to the temporal size the tail expects as it arrives, the tail once.
 With `options.backend == "openvino"` the networks run compiled by OpenVINO (`openvino_backend`):
-dense's whole network, SFC's head (a graph per step of its stream) and tail; the SFC module stays in PyTorch.
+dense's whole network, SFC's head (a graph per step of its stream where it can; otherwise per part, or whole
+in one pass) and tail; the SFC module stays in PyTorch.
 Each request is measured whole (`profiling.measure`): input time (probe + decode + preprocess) and
 model time separately, one peak memory for all of it.
 

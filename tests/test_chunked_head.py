@@ -24,6 +24,7 @@ from sfc_core.chunked_head import (
 )
 from sfc_core.memory_breakdown import TensorBytes
 from sfc_core.models import x3d
+from sfc_core.models.layers import standard_convolution
 from tests.marks import slow_cases
 from tests.references import randomize_
 
@@ -168,10 +169,10 @@ def test_x3d_in_chunks_holds_only_its_gates_inputs_over_the_clip() -> None:
 def test_each_step_run_from_what_the_stream_carries_goes_on_as_if_uninterrupted() -> None:
     """A compiled backend runs each step as one graph of (input, carried tensors), traced on random inputs of
     their shapes: here each step is a fresh `StreamStep` restored from the previous one's `carried()`, traced
-    so, then run on the real inputs; the blocks equal one uninterrupted stream's (and one pass's). What is
-    carried settles after the first steps, so a clip in equal chunks has a few kinds of step, not one per
-    chunk. The embedded head has every kind of carried state: frames a temporal convolution holds, frames a
-    strided shortcut passes over, blocks a residual waits on."""
+    so, then run on the real inputs; the blocks equal one uninterrupted stream's (and one pass's) up to
+    rounding. What is carried settles after the first steps, so a clip in equal chunks has a few kinds of
+    step, not one per chunk. The embedded head has every kind of carried state: frames a temporal
+    convolution holds, frames a strided shortcut passes over, blocks a residual waits on."""
     head, _ = randomize_(models.create("tiny"), seed=3).eval().split("res3")
     geometry = temporal_geometry(head, crop=32)
     clip, chunk = torch.randn(1, 3, 48, 32, 32), 4  # 12 steps and the end: one graph each, traced
@@ -184,13 +185,15 @@ def test_each_step_run_from_what_the_stream_carries_goes_on_as_if_uninterrupted(
             inputs = ([] if start is None else [clip[:, :, start : start + chunk]]) + carried
             step = StreamStep(geometry.new_stream, description, start is not None, last=start is None)
             kinds.append((description, start is None))
-            traced = torch.jit.trace(step, tuple(torch.randn_like(t) for t in inputs), check_trace=False)
+            with standard_convolution():  # the operator OpenVINO's converter reads
+                traced = torch.jit.trace(step, tuple(torch.randn_like(t) for t in inputs), check_trace=False)
             outputs = traced(*inputs)
             blocks += outputs[: step.blocks]
             description, carried = step.after, list(outputs[step.blocks :])
         uninterrupted = torch.cat(list(_chunks(head, clip, geometry, chunk)), dim=2)
         whole = head(clip)
-    torch.testing.assert_close(torch.cat(blocks, dim=2), uninterrupted, rtol=1e-6, atol=1e-6)
+    # within rounding, relative to scale: the traced graph runs the standard convolution, the stream oneDNN's
+    assert (torch.cat(blocks, dim=2) - uninterrupted).abs().max() <= 1e-5 * uninterrupted.abs().max()
     assert (uninterrupted - whole).abs().max() <= 1e-5 * whole.abs().max()
     assert kinds[-2] == kinds[-3] == kinds[-4] and len(set(kinds)) <= 6, len(set(kinds))
 
