@@ -174,18 +174,27 @@ def _configuration(row: dict) -> str:
     return f"{row['backend']} {row['precision']}" + (", head in one pass" if row["head"] == "one-pass" else "")
 
 
+def pytorch_rows(result: dict) -> dict[str, dict]:
+    """Each model's PyTorch row: what every row's speed-up is measured against."""
+    return {row["model"]: row for row in result["rows"] if row["backend"] == "torch"}
+
+
+def speed_up(row: dict, reference: dict, mode: str) -> float:
+    """How many times faster `row` ran `mode` ("dense" or "sfc") than the PyTorch row `reference`."""
+    return reference[mode]["model_time_s"] / row[mode]["model_time_s"]
+
+
 def table(result: dict) -> list[str]:
     """The report's table (report.md and README show the same one)."""
     lines = ["| model | backend | dense time (s) | SFC time (s) | speed-up over PyTorch (dense / SFC) | "
              "dense / SFC time | FLOPs ratio | time / FLOPs ratio | dense / SFC peak (MiB) | memory ratio | "
              "kept (MiB) | first request (s) | against PyTorch: top-1 dense / top-1 SFC / kept positions |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    base = {row["model"]: row for row in result["rows"] if row["backend"] == "torch"}
+    base = pytorch_rows(result)
     for row in result["rows"]:
         ref, ratios = base[row["model"]], row["ratios"]
         dense, sfc = row["dense"], row["sfc"]
-        speedup = (f"{ref['dense']['model_time_s'] / dense['model_time_s']:.2f}x / "
-                   f"{ref['sfc']['model_time_s'] / sfc['model_time_s']:.2f}x")
+        speedup = f"{speed_up(row, ref, 'dense'):.2f}x / {speed_up(row, ref, 'sfc'):.2f}x"
         lines.append(
             f"| {row['model']} | {_configuration(row)} | {dense['model_time_s']:.3f} | "
             f"{sfc['model_time_s']:.3f} | {speedup} | {ratios['time']:.2f}x | {ratios['flops']:.2f}x | "

@@ -291,19 +291,21 @@ def embedded_memory() -> str:
 
 def _openvino_summary(report: dict) -> str:
     """The table's spans in a sentence: OpenVINO's speed-up over PyTorch and SFC's memory against dense's."""
-    on_torch = {row["model"]: row for row in report["rows"] if row["backend"] == "torch"}
+    from scripts.openvino_report import pytorch_rows, speed_up
+
+    on_torch = pytorch_rows(report)
     rows = [row for row in report["rows"] if row["backend"] == "openvino" and row["precision"] == "fp32"]
     chunks, one_pass = ([row for row in rows if row["head"] == head] for head in ("chunks", "one-pass"))
 
-    def speed_up(row: dict, mode: str) -> float:
-        return on_torch[row["model"]][mode]["model_time_s"] / row[mode]["model_time_s"]
+    def faster(row: dict, mode: str) -> float:
+        return speed_up(row, on_torch[row["model"]], mode)
 
     def memory(group: list[dict]) -> str:
         return _span([row["ratios"]["memory"] for row in group], "{:.2f}")
 
-    return (f"OpenVINO f32 over PyTorch in this run: dense sampling {_span([speed_up(r, 'dense') for r in rows])}x; "
-            f"SFC {_span([speed_up(r, 'sfc') for r in chunks])}x with its head in chunks, "
-            f"{_span([speed_up(r, 'sfc') for r in one_pass])}x in one pass. SFC's memory ratio on OpenVINO "
+    return (f"OpenVINO f32 over PyTorch in this run: dense sampling {_span([faster(r, 'dense') for r in rows])}x; "
+            f"SFC {_span([faster(r, 'sfc') for r in chunks])}x with its head in chunks, "
+            f"{_span([faster(r, 'sfc') for r in one_pass])}x in one pass. SFC's memory ratio on OpenVINO "
             f"(dense peak / SFC peak): {memory(chunks)}x in chunks, {memory(one_pass)}x in one pass. "
             f"First request on OpenVINO, head in chunks: {_span([r['first_request_s'] for r in chunks], '{:.0f}')} s.")
 
