@@ -59,7 +59,7 @@ from .chunked_head import collect, memory_format
 from .errors import ConfigError, WeightsError
 from .models.layers import Conv3d
 
-ATTENTION_CHUNK = 1 << 22  # attention weights held at once per batch item, at most (16 MiB in float32)
+ATTENTION_CHUNK = 1 << 21  # attention weights held at once per batch item, at most (8 MiB in float32)
 # A chunk may hold this many whatever the keys' size (1 MiB in float32): the embedded model's attention (2048
 # queries and keys) took 1.3-1.6x longer in chunks of 32 queries than of 128 on a 2-core CPU; 256 spill the cache.
 SMALL_ATTENTION_CHUNK = 1 << 18
@@ -471,8 +471,8 @@ class SFC(nn.Module):
 
         # sized to the work: a chunk's weights are no larger than the larger of the keys (a small model's keys
         # are far smaller than a big one's chunk) and SMALL_ATTENTION_CHUNK (below it each chunk's fixed cost
-        # dominates), and never over `chunk_elements`: SlowOnly-R50's 16384 keys (128 wide) take chunks of 128
-        # queries, which a 2-core CPU runs faster than chunks of 64 (`scripts.attention_report`)
+        # dominates), and never over `chunk_elements`. SlowOnly-R50's 16384 keys (128 wide) fill ATTENTION_CHUNK:
+        # chunks of 128 queries, a little faster than 64 on a 2-core CPU (`scripts.attention_report`)
         chunk = min(self.chunk_elements, max(keys[0].numel(), SMALL_ATTENTION_CHUNK))
         _, key_weight = chunked_attention(self.query(_tokens(kept_abstract)), keys, values, chunk, sink=add)
         return SFCOutput(features=kept_x, kept=kept, scores=scores,

@@ -58,3 +58,17 @@ def test_the_contributors_section_says_how_every_committed_report_is_regenerated
     section = README[README.index("## Working on SFC Studio"):]
     for path in [*BENCHMARKS_DIR.rglob("*.json"), SHIPPED_MODELS_DIR / "tiny_synth_eval.json"]:
         assert f"`{json.loads(path.read_text())['command']}`" in section, path
+
+
+def test_the_attention_reports_required_rate_is_what_makes_the_request_reach_its_target() -> None:
+    """`required_module_rate` against the request's time computed by hand (float64), and the committed
+    report.md is its report.json rendered."""
+    from scripts import attention_report
+
+    module, head_tail, dense_rate = 94.4e9, 374.3e9, 87.5e9
+    needed = attention_report.required_module_rate(module, head_tail, dense_rate, target=0.9)
+    request_time = head_tail / dense_rate + module / needed
+    assert abs((module + head_tail) / request_time - 0.9 * dense_rate) < 1e-6 * dense_rate
+    report = BENCHMARKS_DIR / "attention-cpu-2core"
+    assert (report / "report.md").read_text() == attention_report.to_markdown(json.loads((report / "report.json")
+                                                                                         .read_text()))
