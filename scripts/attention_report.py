@@ -23,15 +23,13 @@ report.md.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 import sfc_core
 from scripts.bench_reports import BENCHMARKS
-from scripts.stream_report import matmul_flops_per_s
+from scripts.stream_report import best_time, matmul_flops_per_s
 from sfc_core.environment import environment
 from sfc_core.profiling import count_flops
 from sfc_core.sfc import SFCOutput, chunked_attention
@@ -41,17 +39,6 @@ RUNS = 5
 QUERY_CHUNKS = (64, 128, 256, 512)
 TARGET = 0.95  # SFC's time ratio over dense one view at a time, as a share of its FLOPs ratio
 MODEL = "slowonly_r50"
-
-
-def best_time(fn: Callable[[], object], runs: int = RUNS) -> float:
-    """Best of `runs` timed calls after one warm-up: the least disturbed by other work on the machine."""
-    fn()
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def rate(flops: int, seconds: float) -> dict[str, float]:
@@ -85,7 +72,7 @@ def measure(model: sfc_core.SFCModel) -> dict:
 
     view = torch.randn(1, 3, spec.frames, spec.crop, spec.crop).contiguous(memory_format=torch.channels_last_3d)
     _, view_flops = count_flops(lambda: backbone(view))
-    dense = rate(view_flops, best_time(lambda: backbone(view)))
+    dense = rate(view_flops, best_time(lambda: backbone(view), RUNS))
 
     clip = torch.randn(1, 3, settings.length, spec.crop, spec.crop).contiguous(memory_format=torch.channels_last_3d)
     features, head_flops = count_flops(lambda: head(clip))
@@ -96,7 +83,7 @@ def measure(model: sfc_core.SFCModel) -> dict:
 
     out, module_flops = count_flops(compress)
     _, tail_flops = count_flops(lambda: tail(out.features))
-    module_rate = rate(module_flops, best_time(compress))
+    module_rate = rate(module_flops, best_time(compress, RUNS))
 
     frames, height, width = features.shape[2:]
     queries = settings.keep * (height // module.spatial_stride) * (width // module.spatial_stride)
@@ -105,10 +92,10 @@ def measure(model: sfc_core.SFCModel) -> dict:
     q, v = torch.randn(1, queries, channels), torch.randn(1, keys, channels)
     k = torch.randn(1, channels, keys).transpose(1, 2)  # stored transposed, as `compress` stores its keys
     attention_flops = 4 * queries * keys * channels  # the two products: queries x keys, then weights x values
-    chunks = {str(chunk): rate(attention_flops, best_time(lambda c=chunk: chunked_attention(q, k, v, c * keys)))
+    chunks = {str(chunk): rate(attention_flops, best_time(lambda c=chunk: chunked_attention(q, k, v, c * keys), RUNS))
               for chunk in QUERY_CHUNKS}
     q4, k4, v4 = (x[:, None] for x in (q, k.contiguous(), v))  # (B, heads, N, D): the fused kernel's layout
-    fused = rate(attention_flops, best_time(lambda: F.scaled_dot_product_attention(q4, k4, v4)))
+    fused = rate(attention_flops, best_time(lambda: F.scaled_dot_product_attention(q4, k4, v4), RUNS))
 
     return {
         "command": "python -m scripts.attention_report", "environment": environment(), "runs": RUNS,

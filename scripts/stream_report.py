@@ -24,6 +24,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -92,17 +93,22 @@ def row(model: sfc_core.SFCModel, backend: str, clip: Path, window: Path) -> dic
     }
 
 
+def best_time(fn: Callable[[], object], runs: int = 5) -> float:
+    """Best of `runs` timed calls after one warm-up: the least disturbed by other work on the machine."""
+    fn()
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def matmul_flops_per_s(size: int = 2048, repeats: int = 5) -> float:
     """The FLOP rate of a large float32 matrix product (PyTorch's), best of `repeats`: convolutions seldom
     run faster on a CPU."""
     a, b = torch.randn(size, size), torch.randn(size, size)
-    a @ b  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - started)
-    return 2 * size**3 / best
+    return 2 * size**3 / best_time(lambda: a @ b, repeats)
 
 
 def long_memory(model: sfc_core.SFCModel, directory: Path) -> dict:
